@@ -1,0 +1,39 @@
+# Every target builds its own .venv first; nothing needs installing by hand.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench sample install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the nightly job on the bundled sample company (SQLite, ephemeral Prefect) and print both queues.
+demo: $(STAMP)
+	PREFECT_HOME=$(CURDIR)/.demo/prefect PREFECT_SERVER_ANALYTICS_ENABLED=false \
+	  $(BIN)/patronage demo --database-url sqlite:///$(CURDIR)/.demo/patronage.db
+
+## Run the test suite (unit, end-to-end, publishing on SQLite and PostgreSQL, deploy).
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## Regenerate the bundled sample company.
+sample: $(STAMP)
+	$(BIN)/patronage sample --customers 600 --seed 7 --out patronage/sample_data/company --no-truth
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_nightly.py
+
+clean:
+	rm -rf $(VENV) .demo

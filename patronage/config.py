@@ -1,0 +1,76 @@
+"""Typed configuration: what the nightly flow takes as parameters (rendered as a form in the UI).
+
+No credentials live here: a database password comes from a Prefect ``Secret`` block whose *name*
+is a parameter, loaded inside the task that connects.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy.engine import make_url
+
+BUNDLED_SAMPLE = Path(__file__).parent / "sample_data" / "company"
+DEFAULT_DATABASE_URL = "sqlite:///patronage.db"
+
+
+class ValueModelConfig(BaseModel):
+    """How customer value is computed and tiered."""
+
+    horizon_days: int = Field(365, ge=30, le=3650, description="CLV horizon in days.")
+    annual_discount_rate: float = Field(0.10, ge=0, le=1, description="Discount rate per year for CLV.")
+    high_value_share: float = Field(0.10, gt=0, lt=1, description="Top share of customers by expected CLV tiered high-value.")
+    high_potential_share: float = Field(0.15, gt=0, lt=1, description="Share tiered high-potential: top predicted value among those with low past revenue.")
+    core_share: float = Field(0.35, gt=0, lt=1, description="Next share of customers tiered core; the rest are low.")
+
+
+class TriggerConfig(BaseModel):
+    """When a customer's behaviour counts as drifting (Novo's latency trigger and friends)."""
+
+    latency_multiple: float = Field(1.5, gt=1, description="Latency breach when days since last purchase exceed this multiple of the customer's own typical interval.")
+    min_repeat_purchases: int = Field(2, ge=1, description="Repeat purchases needed before a customer's own rhythm is trusted.")
+    lapsed_multiple: float = Field(6.0, gt=1, description="Beyond this multiple the customer has lapsed: win-back, not just-in-time retention, and is ranked lower.")
+    alive_threshold: float = Field(0.5, gt=0, lt=1, description="Alive-drop trigger when P(alive) falls below this.")
+    conversation_window_days: int = Field(60, ge=1, description="Conversations newer than this count as evidence.")
+    rotting_ticket_days: int = Field(7, ge=1, description="An unsolved ticket older than this is rotting.")
+
+
+class QueueSizes(BaseModel):
+    """How many items each queue publishes."""
+
+    retention: int = Field(200, ge=1, le=100_000, description="Open retention cases published at most.")
+    ideation: int = Field(100, ge=1, le=100_000, description="Idea items published at most.")
+
+
+class IdeationConfig(BaseModel):
+    """How ideas are deduplicated and weighed."""
+
+    merge_threshold: float = Field(62.0, ge=0, le=100, description="Text similarity (0-100, token-set ratio) at or above which two ideas are the same idea.")
+    momentum_days: int = Field(30, ge=1, description="Support newer than this counts as momentum.")
+
+
+class NightlyParameters(BaseModel):
+    """Everything one nightly run needs. Defaults run on the bundled sample company."""
+
+    data_location: str = Field(str(BUNDLED_SAMPLE), description="Folder with the raw exports (crm/, social/, support/, ideas/).")
+    database_url: str = Field(DEFAULT_DATABASE_URL, description="SQLAlchemy URL of the Patronage database, without a password.")
+    database_password_secret: str | None = Field(None, description="Name of a Prefect Secret block holding the database password, if it needs one.")
+    as_of: date | None = Field(None, description="Cut-off date of the run; empty means today (UTC).")
+    dry_run: bool = Field(False, description="Build the queues but do not publish them.")
+    queue_sizes: QueueSizes = Field(default_factory=QueueSizes)
+    max_reject_share: float = Field(0.05, ge=0, le=1, description="Share of a dataset's rows that may be quarantined before the run fails.")
+    value_model: ValueModelConfig = Field(default_factory=ValueModelConfig)
+    triggers: TriggerConfig = Field(default_factory=TriggerConfig)
+    ideation: IdeationConfig = Field(default_factory=IdeationConfig)
+
+    @field_validator("database_url")
+    @classmethod
+    def _no_password_in_url(cls, value: str) -> str:
+        if make_url(value).password:
+            raise ValueError(
+                "database_url must not contain a password (parameters are visible in the Prefect "
+                "UI); put it in a Secret block and name it in database_password_secret"
+            )
+        return value

@@ -1,0 +1,43 @@
+"""Where the Patronage database lives: engines for SQLite (default) and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from schemas.tables import metadata
+
+
+def make_engine(database_url: str, password: str | None = None) -> Engine:
+    """An engine for ``database_url``; PostgreSQL needs the ``postgres`` extra (psycopg).
+
+    Args:
+        database_url: SQLAlchemy URL without a password, e.g. ``sqlite:///patronage.db`` or
+            ``postgresql+psycopg://patronage@db/patronage``.
+        password: Password to add, loaded from a Secret block by the caller.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() == "postgresql":
+        if url.drivername == "postgresql":
+            url = url.set(drivername="postgresql+psycopg")
+        try:
+            import psycopg  # noqa: F401
+        except ImportError as exc:
+            raise ImportError(
+                "PostgreSQL needs psycopg: pip install 'patronage[postgres]'") from exc
+    if password:
+        url = url.set(password=password)
+    engine = create_engine(url, future=True)
+    if url.get_backend_name() == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - wiring
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+    return engine
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create missing tables (idempotent)."""
+    metadata.create_all(engine)

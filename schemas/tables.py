@@ -1,0 +1,106 @@
+"""The Patronage database: queues people work from, their supporters, quarantine and audit.
+
+Pipeline-owned columns are rewritten by every publish; people-owned columns (``status``,
+``assignee``, ``notes``, ``snoozed_until``) are set on insert only and never overwritten.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+retention_cases = Table(
+    "retention_cases", metadata,
+    # grain: one row per retention case; at most one open case per customer
+    Column("case_id", String(64), primary_key=True),
+    Column("customer_id", String(64), nullable=False, index=True),
+    Column("value_tier", String(32), nullable=False),
+    Column("clv", Float, nullable=False),
+    Column("value_at_risk", Float, nullable=False),
+    Column("priority_score", Float, nullable=False),
+    Column("priority_rank", Integer),
+    Column("reason_codes", String(255), nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("goal", Text, nullable=False),
+    Column("playbook", Text, nullable=False),
+    Column("owner", String(128), nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("pipeline_state", String(16), nullable=False, server_default="open"),
+    Column("closed_reason", String(255)),
+    # people-owned
+    Column("status", String(32), nullable=False, server_default="open"),
+    Column("assignee", String(128)),
+    Column("notes", Text),
+    Column("snoozed_until", Date),
+)
+
+ideation_items = Table(
+    "ideation_items", metadata,
+    # grain: one row per distinct idea
+    Column("idea_key", String(64), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("n_mentions", Integer, nullable=False),
+    Column("n_supporters", Integer, nullable=False),
+    Column("customer_supporters", Integer, nullable=False),
+    Column("stakeholder_supporters", Integer, nullable=False),
+    Column("votes", Integer, nullable=False),
+    Column("priority_score", Float, nullable=False),
+    Column("priority_rank", Integer),
+    Column("first_seen", DateTime, nullable=False),
+    Column("last_activity", DateTime, nullable=False),
+    Column("pipeline_state", String(16), nullable=False, server_default="open"),
+    Column("closed_reason", String(255)),
+    # people-owned
+    Column("status", String(32), nullable=False, server_default="new"),
+    Column("assignee", String(128)),
+    Column("notes", Text),
+)
+
+idea_supporters = Table(
+    "idea_supporters", metadata,
+    # grain: one row per (idea, supporter)
+    Column("idea_key", String(64), primary_key=True),
+    Column("supporter_id", String(64), primary_key=True),
+    Column("supporter_kind", String(16), nullable=False),
+    Column("weight", Float, nullable=False),
+    Column("conversation_id", String(96), nullable=False),
+)
+
+quarantine = Table(
+    "quarantine", metadata,
+    # grain: one row per distinct rejected raw row per dataset
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dataset", String(64), nullable=False),
+    Column("source", String(255), nullable=False),
+    Column("row_key", String(255), nullable=False),
+    Column("row_fingerprint", String(64), nullable=False),
+    Column("failed_expectations", Text, nullable=False),
+    Column("raw_row", Text, nullable=False),
+    Column("first_run_id", String(64), nullable=False),
+    Column("first_seen", DateTime, nullable=False),
+    UniqueConstraint("dataset", "row_fingerprint", name="uq_quarantine_row"),
+)
+
+publish_runs = Table(
+    "publish_runs", metadata,
+    # grain: one row per publish
+    Column("run_id", String(64), primary_key=True),
+    Column("flow_run_id", String(64)),
+    Column("as_of", Date, nullable=False),
+    Column("published_at", DateTime, nullable=False),
+    Column("counts", Text, nullable=False),
+)
+
+QUEUE_TABLES = (retention_cases, ideation_items, idea_supporters)

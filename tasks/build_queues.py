@@ -1,0 +1,25 @@
+"""Build both work queues from scored customers and enriched conversations."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+from prefect import task
+
+from patronage.config import IdeationConfig, QueueSizes, TriggerConfig
+from tasks.transforms.ideation_queue import build_ideation_queue
+from tasks.transforms.retention_queue import build_retention_queue, conversation_evidence
+
+
+@task
+def build_queues(scores: pd.DataFrame, conversations: pd.DataFrame, stakeholders: pd.DataFrame,
+                 tickets: pd.DataFrame, as_of: date, triggers: TriggerConfig,
+                 ideation: IdeationConfig, sizes: QueueSizes
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Returns ``(retention, ideation, supporters)``."""
+    evidence = conversation_evidence(conversations, tickets, as_of, triggers)
+    retention = build_retention_queue(scores, evidence, as_of, sizes.retention)
+    items, supporters = build_ideation_queue(conversations, scores, stakeholders, as_of,
+                                             ideation, sizes.ideation)
+    return retention, items, supporters

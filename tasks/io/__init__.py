@@ -1,0 +1,1 @@
+"""Tasks that touch files, databases or the Prefect API; only these retry."""

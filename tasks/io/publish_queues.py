@@ -1,0 +1,171 @@
+"""Publish the queues into the Patronage database in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+
+import pandas as pd
+from prefect import get_run_logger, task
+from sqlalchemy import Connection, Engine, Table, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from patronage.database import ensure_schema, make_engine
+from schemas.tables import (
+    QUEUE_TABLES,
+    idea_supporters,
+    ideation_items,
+    publish_runs,
+    quarantine,
+    retention_cases,
+)
+
+CHUNK = 500
+
+
+def _plain(value: object) -> object:
+    """A value the DB-API accepts: no NaN, no pandas scalars."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _insert(conn: Connection, table: Table):
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def upsert(conn: Connection, table: Table, rows: list[dict], keys: Iterable[str],
+           update_columns: Iterable[str] | None) -> None:
+    """Insert rows; on key conflict update only ``update_columns`` (None: leave the row as is)."""
+    keys = list(keys)
+    for start in range(0, len(rows), CHUNK):
+        stmt = _insert(conn, table).values(rows[start:start + CHUNK])
+        if update_columns is None:
+            stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+        else:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=keys, set_={c: stmt.excluded[c] for c in update_columns})
+        conn.execute(stmt)
+
+
+def soft_close_missing(conn: Connection, table: Table, key: str, current: set[str],
+                       untouched_status: str, reason: str) -> int:
+    """Close open items this run no longer produces, unless a person has taken them up."""
+    key_col = table.c[key]
+    candidates = conn.execute(
+        select(key_col).where(table.c.pipeline_state == "open",
+                              table.c.status == untouched_status,
+                              table.c.assignee.is_(None))
+    ).scalars().all()
+    stale = sorted(set(candidates) - current)
+    for start in range(0, len(stale), CHUNK):
+        conn.execute(update(table).where(key_col.in_(stale[start:start + CHUNK]))
+                     .values(pipeline_state="closed", closed_reason=reason))
+    return len(stale)
+
+
+def queue_fingerprint(engine: Engine) -> str:
+    """A hash of every queue table's content, to tell whether a publish changed anything."""
+    digest = hashlib.sha256()
+    with engine.connect() as conn:
+        for table in QUEUE_TABLES:
+            keys = [c for c in table.primary_key.columns]
+            for row in conn.execute(select(table).order_by(*keys)):
+                digest.update(json.dumps([str(v) for v in row], ensure_ascii=False).encode())
+    return digest.hexdigest()[:16]
+
+
+def quarantine_rows(frame: pd.DataFrame, run_id: str, seen_at: datetime) -> list[dict]:
+    """Rows for the quarantine table; the fingerprint keeps one row per distinct raw row."""
+    out = []
+    for row in frame.itertuples(index=False):
+        raw = json.dumps(row.raw_row, sort_keys=True, ensure_ascii=False)
+        out.append({
+            "dataset": row.dataset, "source": row.source, "row_key": row.row_key,
+            "row_fingerprint": hashlib.sha256(raw.encode()).hexdigest(),
+            "failed_expectations": ",".join(row.reasons), "raw_row": raw,
+            "first_run_id": run_id, "first_seen": seen_at,
+        })
+    return out
+
+
+RETENTION_PIPELINE_COLUMNS = [
+    "customer_id", "value_tier", "clv", "value_at_risk", "priority_score", "priority_rank",
+    "reason_codes", "evidence", "goal", "playbook", "owner", "due_date", "pipeline_state",
+    "closed_reason",
+]
+IDEATION_PIPELINE_COLUMNS = [
+    "title", "n_mentions", "n_supporters", "customer_supporters", "stakeholder_supporters",
+    "votes", "priority_score", "priority_rank", "first_seen", "last_activity", "pipeline_state",
+    "closed_reason",
+]
+
+
+def publish_to_engine(engine: Engine, run_id: str, flow_run_id: str | None, as_of: date,
+                      retention: pd.DataFrame, ideation: pd.DataFrame,
+                      supporters: pd.DataFrame, quarantined: pd.DataFrame) -> dict[str, int]:
+    """Publish everything in one transaction; on any error nothing of this run is kept."""
+    ensure_schema(engine)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    retention_rows = records(retention.assign(pipeline_state="open", closed_reason=None))
+    idea_rows = records(ideation.assign(pipeline_state="open", closed_reason=None))
+    counts: dict[str, int] = {}
+    with engine.begin() as conn:
+        upsert(conn, retention_cases, retention_rows, ["case_id"], RETENTION_PIPELINE_COLUMNS)
+        upsert(conn, ideation_items, idea_rows, ["idea_key"], IDEATION_PIPELINE_COLUMNS)
+        upsert(conn, idea_supporters, records(supporters), ["idea_key", "supporter_id"],
+               ["supporter_kind", "weight", "conversation_id"])
+        counts["retention_closed"] = soft_close_missing(
+            conn, retention_cases, "case_id", set(retention["case_id"]), "open",
+            "no longer at risk or below the queue cut-off")
+        counts["ideation_closed"] = soft_close_missing(
+            conn, ideation_items, "idea_key", set(ideation["idea_key"]), "new",
+            "no longer produced (merged or below the queue cut-off)")
+        upsert(conn, quarantine, quarantine_rows(quarantined, run_id, now),
+               ["dataset", "row_fingerprint"], None)
+        counts.update(retention=len(retention), ideation=len(ideation),
+                      supporters=len(supporters), quarantined=len(quarantined))
+        conn.execute(publish_runs.insert().values(
+            run_id=run_id, flow_run_id=flow_run_id, as_of=as_of, published_at=now,
+            counts=json.dumps(counts, sort_keys=True)))
+    return counts
+
+
+def load_database_password(secret_block: str | None) -> str | None:
+    if not secret_block:
+        return None
+    from prefect.blocks.system import Secret
+
+    return Secret.load(secret_block).get()
+
+
+@task(retries=2, retry_delay_seconds=10)
+def publish_queues(database_url: str, database_password_secret: str | None, run_id: str,
+                   flow_run_id: str | None, as_of: date, retention: pd.DataFrame,
+                   ideation: pd.DataFrame, supporters: pd.DataFrame,
+                   quarantined: pd.DataFrame) -> dict[str, object]:
+    """Upsert both queues, soft-close what is gone, keep quarantine, audit the run."""
+    engine = make_engine(database_url, load_database_password(database_password_secret))
+    try:
+        ensure_schema(engine)
+        before = queue_fingerprint(engine)
+        counts = publish_to_engine(engine, run_id, flow_run_id, as_of, retention, ideation,
+                                   supporters, quarantined)
+        after = queue_fingerprint(engine)
+    finally:
+        engine.dispose()
+    get_run_logger().info("Published %s retention cases and %s ideas (queues changed: %s)",
+                          counts["retention"], counts["ideation"], before != after)
+    return {**counts, "fingerprint_before": before, "fingerprint_after": after}

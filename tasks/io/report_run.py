@@ -1,0 +1,64 @@
+"""Prefect artifacts for a run: a markdown summary and the top of each queue, ids only."""
+
+from __future__ import annotations
+
+import pandas as pd
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+TOP_N = 20
+
+
+def render_run_summary(summary: dict) -> str:
+    """Markdown for the run summary artifact. Contains counts and ids, never names or text."""
+    lines = [
+        f"# Patronage nightly run `{summary['run_id']}`",
+        "",
+        f"As of **{summary['as_of']}** · published: **{summary['published']}**",
+        "",
+        "## Datasets",
+        "",
+        "| dataset | rows read | rows valid | rows quarantined | unknown columns |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, d in summary["datasets"].items():
+        lines.append(f"| {name} | {d['read']} | {d['valid']} | {d['quarantined']} | {d['unknown_columns']} |")
+    lines += ["", "## Stages", "", "| stage | rows out | seconds |", "|---|---:|---:|"]
+    for name, s in summary["stages"].items():
+        lines.append(f"| {name} | {s['rows']} | {s['seconds']:.2f} |")
+    lines += ["", "## Queues", "", "| queue | items |", "|---|---:|"]
+    for name, n in summary["queues"].items():
+        lines.append(f"| {name} | {n} |")
+    fit = summary.get("model")
+    if fit:
+        lines += ["", "## Value model", "",
+                  f"BG/NBD ({fit['bgnbd_method']}): r={fit['r']:.4g}, α={fit['alpha']:.4g}, "
+                  f"a={fit['a']:.4g}, b={fit['b']:.4g}, log-likelihood {fit['bgnbd_ll']:.1f} "
+                  f"on {fit['n_customers']} customers"]
+    return "\n".join(lines) + "\n"
+
+
+RETENTION_ARTIFACT_COLUMNS = ["priority_rank", "case_id", "customer_id", "value_tier",
+                              "priority_score", "value_at_risk", "reason_codes", "owner", "due_date"]
+IDEATION_ARTIFACT_COLUMNS = ["priority_rank", "idea_key", "n_supporters", "customer_supporters",
+                             "stakeholder_supporters", "votes", "priority_score"]
+
+
+def top_rows(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
+    top = frame.head(TOP_N)[columns].copy()
+    for col in top.columns:
+        if top[col].dtype == object:
+            top[col] = top[col].astype(str)
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+            for row in top.to_dict("records")]
+
+
+@task
+def report_run(summary: dict, retention: pd.DataFrame, ideation: pd.DataFrame) -> None:
+    """Create the run summary and top-20 table artifacts."""
+    create_markdown_artifact(render_run_summary(summary), key="patronage-run-summary",
+                             description="Rows per stage, quarantine, queue sizes, timings")
+    create_table_artifact(top_rows(retention, RETENTION_ARTIFACT_COLUMNS),
+                          key="patronage-retention-top", description="Top 20 retention cases (ids only)")
+    create_table_artifact(top_rows(ideation, IDEATION_ARTIFACT_COLUMNS),
+                          key="patronage-ideation-top", description="Top 20 ideas (ids only)")

@@ -1,0 +1,74 @@
+"""Transaction summary: one row per customer with at least one order, as of a cut-off date."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+SUMMARY_COLUMNS = [
+    "customer_id", "frequency", "recency", "T", "monetary_value", "first_purchase",
+    "last_purchase", "n_orders", "total_revenue", "typical_interval_days", "days_since_last",
+]
+
+
+def summarize_transactions(orders: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """Summarise orders the way buy-till-you-die models expect them.
+
+    Purchases are counted per calendar day (several orders on one day are one purchase
+    occasion), as in Fader, Hardie & Lee (2005). Orders after ``as_of`` are ignored.
+
+    Args:
+        orders: Staged orders with ``customer_id``, ``ordered_at``, ``amount``.
+        as_of: Cut-off date; ``T`` and ``days_since_last`` are measured to its end.
+
+    Returns:
+        One row per customer: ``frequency`` (repeat purchase days), ``recency`` (days from first
+        to last purchase day), ``T`` (days from first purchase day to ``as_of``),
+        ``monetary_value`` (mean spend per repeat purchase day, 0 without repeats),
+        ``typical_interval_days`` (recency / frequency, null without repeats) and totals.
+    """
+    con = duckdb.connect()
+    try:
+        con.register("orders", orders[["customer_id", "ordered_at", "amount"]])
+        summary = con.execute(
+            """
+            WITH days AS (
+                SELECT customer_id, CAST(ordered_at AS DATE) AS day, SUM(amount) AS spend,
+                       COUNT(*) AS n
+                FROM orders
+                WHERE CAST(ordered_at AS DATE) <= CAST(? AS DATE)
+                GROUP BY 1, 2
+            ), ranked AS (
+                SELECT *, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY day) AS k
+                FROM days
+            )
+            SELECT customer_id,
+                   COUNT(*) - 1 AS frequency,
+                   DATE_DIFF('day', MIN(day), MAX(day)) AS recency,
+                   DATE_DIFF('day', MIN(day), CAST(? AS DATE)) AS "T",
+                   COALESCE(AVG(spend) FILTER (WHERE k > 1), 0) AS monetary_value,
+                   MIN(day) AS first_purchase,
+                   MAX(day) AS last_purchase,
+                   SUM(n) AS n_orders,
+                   SUM(spend) AS total_revenue,
+                   DATE_DIFF('day', MAX(day), CAST(? AS DATE)) AS days_since_last
+            FROM ranked
+            GROUP BY customer_id
+            ORDER BY customer_id
+            """,
+            [as_of, as_of, as_of],
+        ).df()
+    finally:
+        con.close()
+    summary["frequency"] = summary["frequency"].astype("int64")
+    summary["n_orders"] = summary["n_orders"].astype("int64")
+    for col in ("recency", "T", "days_since_last"):
+        summary[col] = summary[col].astype("float64")
+    summary["typical_interval_days"] = (summary["recency"] / summary["frequency"]).where(
+        summary["frequency"] > 0
+    )
+    for col in ("first_purchase", "last_purchase"):
+        summary[col] = pd.to_datetime(summary[col])
+    return summary[SUMMARY_COLUMNS]

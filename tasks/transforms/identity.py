@@ -1,0 +1,141 @@
+"""Deterministic identity keys and the unified conversations table.
+
+Grain of ``conversations``: one row per post, ticket, ticket comment or idea, keyed by
+``conversation_id`` (``post:<id>``, ``ticket:<id>``, ``comment:<id>``, ``idea:<id>``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+
+# Providers that ignore dots in the local part of an address.
+DOTLESS_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+BRAND_HANDLES = frozenset({"acme_support"})
+
+
+def normalize_email(email: object) -> str | None:
+    """Canonical form of an address: lower case, no plus tag, no dots where the provider ignores them.
+
+    >>> normalize_email(" Jane.Doe+shop@GoogleMail.com ")
+    'janedoe@gmail.com'
+    """
+    if not isinstance(email, str) or "@" not in email:
+        return None
+    local, _, domain = email.strip().lower().rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain == "googlemail.com":
+        domain = "gmail.com"
+    if domain in DOTLESS_DOMAINS:
+        local = local.replace(".", "")
+    return f"{local}@{domain}" if local and domain else None
+
+
+def normalize_handle(handle: object, platform: str = "twitter") -> str | None:
+    """``platform:handle`` in lower case without the leading ``@``."""
+    if not isinstance(handle, str) or not handle.strip():
+        return None
+    return f"{platform.strip().lower()}:{handle.strip().lstrip('@').lower()}"
+
+
+def stakeholder_id(author_key: str) -> str:
+    """A stable, PII-free id for a speaker who is not (known to be) a customer."""
+    return "S" + hashlib.sha256(author_key.encode()).hexdigest()[:12]
+
+
+def customer_identity_keys(customers: pd.DataFrame, tickets: pd.DataFrame) -> pd.DataFrame:
+    """Every key that deterministically identifies a customer.
+
+    Returns:
+        One row per (``identity_key``, ``customer_id``) with ``method``: ``email`` from the CRM,
+        ``crm_handle`` from handles the CRM knows, ``ticket_handle`` from a ticket that came in
+        through a social handle and whose requester email is a customer's. Keys that point at
+        more than one customer are dropped: ambiguity is not a link.
+    """
+    email_keys = pd.DataFrame({
+        "identity_key": "email:" + customers["email"].map(normalize_email).astype("string"),
+        "customer_id": customers["customer_id"], "method": "email",
+    }).dropna(subset=["identity_key"])
+    handles = customers[["customer_id", "social_handles"]].dropna()
+    handles = handles.assign(entry=handles["social_handles"].str.split(r"[;,]\s*")).explode("entry")
+    handles = handles[handles["entry"].fillna("").str.contains(":", regex=False)]
+    platform_handle = handles["entry"].str.split(":", n=1, expand=True) if len(handles) else None
+    crm_handle_keys = pd.DataFrame({
+        "identity_key": [normalize_handle(h, p) for p, h in platform_handle.itertuples(index=False)]
+        if platform_handle is not None else [],
+        "customer_id": handles["customer_id"].to_numpy(), "method": "crm_handle",
+    })
+    email_to_customer = email_keys.drop_duplicates("identity_key", keep=False).set_index("identity_key")["customer_id"]
+    via = tickets[tickets["via_handle"].fillna("") != ""]
+    ticket_handle_keys = pd.DataFrame({
+        "identity_key": via["via_handle"].map(normalize_handle),
+        "customer_id": ("email:" + via["requester_email"].map(normalize_email).astype("string")).map(email_to_customer),
+        "method": "ticket_handle",
+    }).dropna()
+    keys = pd.concat([email_keys, crm_handle_keys, ticket_handle_keys], ignore_index=True)
+    keys = keys.drop_duplicates(["identity_key", "customer_id"])
+    return keys.drop_duplicates("identity_key", keep=False).reset_index(drop=True)
+
+
+def build_conversations(social_posts: pd.DataFrame, tickets: pd.DataFrame,
+                        ticket_comments: pd.DataFrame, ideas: pd.DataFrame) -> pd.DataFrame:
+    """Stack every source into one conversations table with a deterministic author key."""
+    posts = pd.DataFrame({
+        "conversation_id": "post:" + social_posts["post_id"],
+        "source": "social_posts", "source_id": social_posts["post_id"],
+        "reply_to_id": social_posts["reply_to_id"].where(social_posts["reply_to_id"].fillna("") != "")
+        .map(lambda v: f"post:{v}" if isinstance(v, str) else None),
+        "author_key": [normalize_handle(h, p) for h, p in
+                       zip(social_posts["author_handle"], social_posts["platform"], strict=True)],
+        "text": social_posts["text"], "occurred_at": social_posts["posted_at"],
+        "followers": social_posts["author_followers"].fillna(0).astype("float64"),
+        "likes": social_posts["likes"].fillna(0).astype("float64"),
+        "shares": social_posts["shares"].fillna(0).astype("float64"),
+        "is_brand": social_posts["author_handle"].str.lstrip("@").str.lower().isin(BRAND_HANDLES),
+    })
+    ticket_rows = pd.DataFrame({
+        "conversation_id": "ticket:" + tickets["ticket_id"],
+        "source": "tickets", "source_id": tickets["ticket_id"], "reply_to_id": None,
+        "author_key": "email:" + tickets["requester_email"].map(normalize_email).astype("string"),
+        "text": tickets["subject"].fillna("") + ". " + tickets["body"].fillna(""),
+        "occurred_at": tickets["created_at"], "followers": 0.0, "likes": 0.0, "shares": 0.0,
+        "is_brand": False,
+    })
+    requester_of = ticket_rows.set_index("source_id")["author_key"]
+    from_requester = ticket_comments[ticket_comments["author_type"] == "requester"]
+    comment_rows = pd.DataFrame({
+        "conversation_id": "comment:" + from_requester["comment_id"],
+        "source": "ticket_comments", "source_id": from_requester["comment_id"],
+        "reply_to_id": "ticket:" + from_requester["ticket_id"],
+        "author_key": from_requester["ticket_id"].map(requester_of),
+        "text": from_requester["body"], "occurred_at": from_requester["created_at"],
+        "followers": 0.0, "likes": 0.0, "shares": 0.0, "is_brand": False,
+    })
+    email_key = "email:" + ideas["author_email"].map(normalize_email).astype("string")
+    handle_key = ideas["author_handle"].map(lambda h: normalize_handle(h, "ideas"))
+    idea_rows = pd.DataFrame({
+        "conversation_id": "idea:" + ideas["idea_id"],
+        "source": "ideas", "source_id": ideas["idea_id"], "reply_to_id": None,
+        "author_key": email_key.fillna(handle_key.astype("string")),
+        "text": ideas["title"], "occurred_at": ideas["created_at"], "followers": 0.0,
+        "likes": ideas["votes"].fillna(0).astype("float64"), "shares": 0.0, "is_brand": False,
+    })
+    frames = [f for f in (posts, ticket_rows, comment_rows, idea_rows) if len(f)]
+    conversations = pd.concat(frames, ignore_index=True)
+    conversations["author_key"] = conversations["author_key"].astype("object").where(
+        conversations["author_key"].notna(), None)
+    return conversations.sort_values("conversation_id", kind="stable").reset_index(drop=True)
+
+
+def link_conversations_to_customers(conversations: pd.DataFrame,
+                                    identity_keys: pd.DataFrame) -> pd.DataFrame:
+    """Attach ``customer_id`` and ``link_method`` by exact identity key; others get a stakeholder id."""
+    keyed = identity_keys.set_index("identity_key")
+    linked = conversations.copy()
+    linked["customer_id"] = linked["author_key"].map(keyed["customer_id"])
+    linked["link_method"] = linked["author_key"].map(keyed["method"])
+    unlinked = linked["customer_id"].isna() & linked["author_key"].notna() & ~linked["is_brand"]
+    linked["stakeholder_id"] = None
+    linked.loc[unlinked, "stakeholder_id"] = linked.loc[unlinked, "author_key"].map(stakeholder_id)
+    return linked

@@ -1,0 +1,167 @@
+"""Retention queue: one row per at-risk customer (one open case each), keyed by ``case_id``.
+
+Priority = expected value at risk × urgency, where
+  expected value at risk = CLV if retained × P(leaving),
+  P(leaving) = max(1 − P(alive), stated risk of the strongest conversation or ticket signal),
+  urgency    = 1 + Σ reason weights, ×0.25 for customers past the just-in-time window (lapsed)
+               whose only reasons are behavioural.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from patronage.config import TriggerConfig
+
+# Stated risk: what a conversation says about leaving, whatever the model thinks.
+STATED_RISK = {"churn_threat": 0.8, "complaint": 0.5, "rotting_ticket": 0.4}
+URGENCY_WEIGHTS = {
+    "churn_threat": 1.0, "complaint": 0.5, "rotting_ticket": 0.5, "latency_breach": 0.5,
+    "alive_drop": 0.25,
+}
+CONVERSATION_REASONS = ("churn_threat", "complaint", "rotting_ticket")
+OPEN_TICKET_STATUSES = ("new", "open", "pending", "hold")
+
+# Service levels in days (managing expectations): by tier, for a public or stated signal
+# versus a purely behavioural one. A high-value customer's complaint is due soonest.
+SERVICE_LEVEL_DAYS: dict[str, dict[str, int]] = {
+    "high_value": {"conversation": 1, "behaviour": 3},
+    "high_potential": {"conversation": 2, "behaviour": 5},
+    "core": {"conversation": 3, "behaviour": 7},
+    "low": {"conversation": 5, "behaviour": 14},
+}
+TEAM_BY_TIER = {"high_value": "team:key-accounts", "high_potential": "team:growth",
+                "core": "team:customer-care", "low": "team:customer-care"}
+PLAYBOOK = {
+    "churn_threat": "Reply to the customer's public post within the service level and move it to a private channel",
+    "complaint": "Acknowledge the complaint and fix its cause; confirm with the customer",
+    "rotting_ticket": "Get the open ticket answered and solved",
+    "latency_breach": "Reach out before the usual next purchase is further overdue",
+    "alive_drop": "Check recent experience (deliveries, tickets) for a reason they stopped",
+}
+
+
+def _goal(reasons: list[str]) -> str:
+    if "churn_threat" in reasons or "complaint" in reasons:
+        return "Resolve the customer's complaint and secure their next purchase within 45 days"
+    if "rotting_ticket" in reasons:
+        return "Solve the open ticket to the customer's satisfaction and keep them buying"
+    return "Secure the customer's next purchase within 30 days"
+
+
+def conversation_evidence(conversations: pd.DataFrame, tickets: pd.DataFrame, as_of: date,
+                          config: TriggerConfig) -> pd.DataFrame:
+    """Per customer: recent churn threats, complaints and rotting tickets, with their ids.
+
+    Returns:
+        One row per customer with any such signal: ``customer_id``, ``churn_threat``,
+        ``complaint``, ``rotting_ticket`` (booleans) and ``evidence_items`` (list of dicts).
+    """
+    cutoff_end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    since = cutoff_end - pd.Timedelta(days=config.conversation_window_days)
+    recent = conversations[
+        conversations["customer_id"].notna()
+        & conversations["intent"].isin(["churn_threat", "complaint"])
+        & (conversations["occurred_at"] >= since) & (conversations["occurred_at"] < cutoff_end)
+    ]
+    items = [
+        {"customer_id": row.customer_id, "kind": row.intent,
+         "evidence": {"conversation_id": row.conversation_id, "intent": row.intent,
+                      "cue": row.intent_cue, "sentiment": round(float(row.sentiment), 3),
+                      "occurred_at": row.occurred_at.date().isoformat()}}
+        for row in recent.itertuples(index=False)
+    ]
+    ticket_owner = conversations[conversations["source"] == "tickets"].set_index("source_id")["customer_id"]
+    open_tickets = tickets[tickets["status"].isin(OPEN_TICKET_STATUSES)].copy()
+    open_tickets["customer_id"] = open_tickets["ticket_id"].map(ticket_owner)
+    open_tickets["age_days"] = (cutoff_end - open_tickets["created_at"]).dt.days
+    rotting = open_tickets[open_tickets["customer_id"].notna()
+                           & (open_tickets["age_days"] > config.rotting_ticket_days)]
+    items += [
+        {"customer_id": row.customer_id, "kind": "rotting_ticket",
+         "evidence": {"ticket_id": row.ticket_id, "status": row.status,
+                      "priority": row.priority, "age_days": int(row.age_days)}}
+        for row in rotting.itertuples(index=False)
+    ]
+    if not items:
+        return pd.DataFrame(columns=["customer_id", *CONVERSATION_REASONS, "evidence_items"])
+    frame = pd.DataFrame(items).sort_values(["customer_id", "kind"], kind="stable")
+    out = frame.groupby("customer_id", sort=True).agg(
+        kinds=("kind", lambda k: set(k)), evidence_items=("evidence", list))
+    for reason in CONVERSATION_REASONS:
+        out[reason] = out["kinds"].map(lambda k, r=reason: r in k)
+    return out.drop(columns="kinds").reset_index()
+
+
+def build_retention_queue(customers: pd.DataFrame, evidence: pd.DataFrame, as_of: date,
+                          size: int) -> pd.DataFrame:
+    """Fold triggers and conversation evidence into at most one case per customer, ranked.
+
+    Args:
+        customers: One row per customer with value scores, tier, triggers, ``account_owner``.
+        evidence: Output of ``conversation_evidence``.
+        as_of: Run date; due dates count from it.
+        size: Cases kept, highest priority first.
+    """
+    frame = customers.merge(evidence, on="customer_id", how="left")
+    for reason in CONVERSATION_REASONS:
+        frame[reason] = frame[reason].astype("boolean").fillna(False).astype(bool)
+    reason_cols = ["churn_threat", "complaint", "rotting_ticket", "latency_breach", "alive_drop"]
+    frame = frame[frame[reason_cols].any(axis=1)].copy()
+    if frame.empty:
+        return pd.DataFrame(columns=RETENTION_COLUMNS)
+    stated = np.zeros(len(frame))
+    for reason, risk in STATED_RISK.items():
+        stated = np.maximum(stated, np.where(frame[reason], risk, 0.0))
+    frame["p_leaving"] = np.maximum(1 - frame["p_alive"].to_numpy(), stated)
+    urgency = 1 + sum(frame[r].astype(float) * w for r, w in URGENCY_WEIGHTS.items())
+    behavioural_only = ~frame[list(CONVERSATION_REASONS)].any(axis=1)
+    urgency = urgency.where(~(frame["lapsed"] & behavioural_only), urgency * 0.25)
+    frame["value_at_risk"] = frame["clv_if_retained"] * frame["p_leaving"]
+    frame["priority_score"] = (frame["value_at_risk"] * urgency).round(4)
+    frame = frame.sort_values(["priority_score", "customer_id"], ascending=[False, True],
+                              kind="stable").head(size)
+    frame["priority_rank"] = np.arange(1, len(frame) + 1)
+
+    def reasons_of(row: pd.Series) -> list[str]:
+        return [r for r in reason_cols if row[r]]
+
+    rows = []
+    for _, row in frame.iterrows():
+        reasons = reasons_of(row)
+        kind = "conversation" if any(r in CONVERSATION_REASONS for r in reasons) else "behaviour"
+        tier = row["value_tier"]
+        owner = row.get("account_owner")
+        evidence_doc = {
+            "latency_ratio": None if pd.isna(row["latency_ratio"]) else round(float(row["latency_ratio"]), 2),
+            "days_since_last_purchase": int(row["days_since_last"]),
+            "typical_interval_days": None if pd.isna(row["typical_interval_days"]) else round(float(row["typical_interval_days"]), 1),
+            "p_alive": round(float(row["p_alive"]), 3),
+            "items": row["evidence_items"] if isinstance(row["evidence_items"], list) else [],
+        }
+        rows.append({
+            "case_id": f"RET-{row['customer_id']}",
+            "customer_id": row["customer_id"],
+            "value_tier": tier,
+            "clv": round(float(row["clv_if_retained"]), 2),
+            "value_at_risk": round(float(row["value_at_risk"]), 2),
+            "priority_score": float(row["priority_score"]),
+            "priority_rank": int(row["priority_rank"]),
+            "reason_codes": ",".join(reasons),
+            "evidence": json.dumps(evidence_doc, sort_keys=True),
+            "goal": _goal(reasons),
+            "playbook": "\n".join(PLAYBOOK[r] for r in reasons),
+            "owner": owner if isinstance(owner, str) and owner else TEAM_BY_TIER[tier],
+            "due_date": as_of + timedelta(days=SERVICE_LEVEL_DAYS[tier][kind]),
+        })
+    return pd.DataFrame(rows, columns=RETENTION_COLUMNS)
+
+
+RETENTION_COLUMNS = [
+    "case_id", "customer_id", "value_tier", "clv", "value_at_risk", "priority_score",
+    "priority_rank", "reason_codes", "evidence", "goal", "playbook", "owner", "due_date",
+]

@@ -1,0 +1,159 @@
+"""Validate a staged dataset against its contract with Great Expectations.
+
+Row-level failures are quarantined (kept aside with their reasons), not dropped; a contract
+breach (missing column, no rows, too many rejects, stale data) is reported so the run can stop
+before publishing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+
+import pandas as pd
+
+from schemas.contract import DatasetContract
+from tasks.transforms.stage_dataset import StagedDataset
+
+FUTURE_TOLERANCE = pd.Timedelta(days=1)
+
+
+@dataclass
+class DatasetValidation:
+    """What validating one dataset found.
+
+    Attributes:
+        dataset: Contract name.
+        valid: Rows that passed every row-level expectation.
+        rejected: One row per rejected input row: ``row_index``, ``row_key``, ``reasons``.
+        expectations: One dict per expectation: ``expectation``, ``column``, ``success``,
+            ``unexpected_count``.
+        breaches: Contract breaches in words; non-empty means the run must not publish.
+        unknown_columns: Raw columns the contract ignores.
+    """
+
+    dataset: str
+    valid: pd.DataFrame
+    rejected: pd.DataFrame
+    expectations: list[dict] = field(default_factory=list)
+    breaches: list[str] = field(default_factory=list)
+    unknown_columns: list[str] = field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def _gx_datasource():
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(),
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+        analytics_enabled=False,
+    )
+    context = gx.get_context(mode="ephemeral", project_config=config)
+    return context.data_sources.add_pandas("patronage")
+
+
+def _batch(name: str, frame: pd.DataFrame):
+    datasource = _gx_datasource()
+    try:
+        asset = datasource.get_asset(name)
+    except LookupError:
+        asset = datasource.add_dataframe_asset(name)
+        asset.add_batch_definition_whole_dataframe("whole")
+    return asset.get_batch_definition("whole").get_batch(batch_parameters={"dataframe": frame})
+
+
+def _key_of(frame: pd.DataFrame, contract: DatasetContract, idx: object) -> str:
+    if idx in frame.index and all(k in frame.columns for k in contract.keys):
+        values = frame.loc[idx, list(contract.keys)]
+        return "|".join("" if pd.isna(v) else str(v) for v in values)
+    return ""
+
+
+def validate_dataset(staged: StagedDataset, contract: DatasetContract, as_of: date,
+                     reference_keys: dict[str, set[str]] | None = None,
+                     max_reject_share: float | None = None) -> DatasetValidation:
+    """Run the contract's suite, quarantine failing rows and list breaches.
+
+    Args:
+        staged: Output of ``stage_dataset``.
+        contract: The dataset's contract.
+        as_of: Run date: timestamps after it (beyond a day's tolerance) are rejected, and
+            freshness is measured to it.
+        reference_keys: Valid keys of referenced datasets, e.g. ``{"customers": {...}}``.
+        max_reject_share: Overrides the contract's reject threshold.
+    """
+    import great_expectations as gx
+
+    frame = staged.frame
+    threshold = contract.max_reject_share if max_reject_share is None else max_reject_share
+    reasons: dict[object, list[str]] = {idx: [f"cast:{c}" for c in cols]
+                                        for idx, cols in staged.cast_errors.items()}
+    breaches: list[str] = []
+    if staged.missing_columns:
+        breaches.append(f"{contract.name}: missing column(s) {', '.join(staged.missing_columns)}")
+    if len(frame) == 0:
+        breaches.append(f"{contract.name}: no rows")
+    results: list[dict] = []
+    if not breaches:
+        _gx_datasource()  # suites need an active context before they are built
+        suite = contract.build_suite()
+        if contract.timestamp_column:
+            latest = pd.Timestamp(as_of) + pd.Timedelta(days=1) + FUTURE_TOLERANCE
+            suite.add_expectation(gx.expectations.ExpectColumnValuesToBeBetween(
+                column=contract.timestamp_column, max_value=latest.to_pydatetime()))
+        outcome = _batch(contract.name, frame).validate(suite, result_format={"result_format": "COMPLETE"})
+        for res in outcome.results:
+            cfg = res.expectation_config
+            column = cfg.kwargs.get("column")
+            failed_rows = res.result.get("unexpected_index_list") or []
+            results.append({"expectation": cfg.type, "column": column, "success": bool(res.success),
+                            "unexpected_count": len(failed_rows)})
+            if res.success:
+                continue
+            if failed_rows:
+                for idx in failed_rows:
+                    reasons.setdefault(idx, []).append(f"{cfg.type}:{column}")
+            else:
+                breaches.append(f"{contract.name}: {cfg.type}"
+                                + (f" on {column}" if column else "") + " failed")
+        for column, (ref_dataset, _ref_column) in contract.references.items():
+            known = (reference_keys or {}).get(ref_dataset)
+            if known is None:
+                continue
+            orphans = frame.index[frame[column].notna() & ~frame[column].isin(known)]
+            for idx in orphans:
+                reasons.setdefault(idx, []).append(f"references:{ref_dataset}.{column}")
+            results.append({"expectation": f"references_{ref_dataset}", "column": column,
+                            "success": len(orphans) == 0, "unexpected_count": len(orphans)})
+    rejected_idx = [idx for idx in frame.index if idx in reasons]
+    rejected = pd.DataFrame({
+        "row_index": rejected_idx,
+        "row_key": [_key_of(frame, contract, idx) for idx in rejected_idx],
+        "reasons": [sorted(set(reasons[idx])) for idx in rejected_idx],
+    })
+    valid = frame.drop(index=rejected_idx)
+    if len(frame) and not breaches:
+        share = len(rejected_idx) / len(frame)
+        if share > threshold:
+            examples = ", ".join(rejected["row_key"].head(5).replace("", "(no key)"))
+            top = pd.Series([r for rs in rejected["reasons"] for r in rs]).value_counts().index[0]
+            breaches.append(
+                f"{contract.name}: {share:.1%} of rows rejected (threshold {threshold:.0%}); "
+                f"most common failure {top}; example row ids: {examples}")
+        if contract.freshness_days is not None and contract.timestamp_column and len(valid):
+            newest = valid[contract.timestamp_column].max()
+            age = (pd.Timestamp(as_of) - newest.normalize()).days
+            if age > contract.freshness_days:
+                breaches.append(f"{contract.name}: newest {contract.timestamp_column} is {age} days "
+                                f"old at {as_of} (freshness limit {contract.freshness_days} days)")
+    return DatasetValidation(contract.name, valid, rejected, results, breaches,
+                             staged.unknown_columns)
