@@ -16,7 +16,8 @@ install: $(STAMP)
 
 ## Run the nightly job on the bundled sample company (SQLite, ephemeral Prefect) and print both queues.
 demo: $(STAMP)
-	PREFECT_HOME=$(CURDIR)/.demo/prefect PREFECT_SERVER_ANALYTICS_ENABLED=false \
+	mkdir -p .demo/prefect
+	PREFECT_HOME=$(CURDIR)/.demo/prefect \
 	  $(BIN)/patronage demo --database-url sqlite:///$(CURDIR)/.demo/patronage.db
 
 ## Run the test suite (unit, end-to-end, publishing on SQLite and PostgreSQL, deploy).

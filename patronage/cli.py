@@ -1,0 +1,143 @@
+"""``patronage``: generate a sample company, run the nightly flow, look at the queues."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+# A fresh PREFECT_HOME migrates the ephemeral server's database on first start, which takes
+# longer than Prefect's default 20 s on a 2-core machine.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+app = typer.Typer(help="Patronage: retention and ideation work queues from CRM and conversations.",
+                  no_args_is_help=True)
+# Piped output (make, CI logs) would otherwise wrap queues at 80 columns.
+console = Console() if sys.stdout.isatty() else Console(width=150)
+
+DatabaseUrl = Annotated[str, typer.Option("--database-url", envvar="PATRONAGE_DATABASE_URL",
+                                          help="SQLAlchemy URL of the Patronage database.")]
+
+
+@app.command()
+def sample(
+    out: Annotated[Path, typer.Option(help="Folder for the raw exports.")] = Path("sample-company"),
+    customers: Annotated[int, typer.Option(min=10, help="Number of CRM customers.")] = 600,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 7,
+    as_of: Annotated[str, typer.Option(help="Cut-off date of the exports (YYYY-MM-DD).")] = "2026-10-31",
+    truth_dir: Annotated[Path | None, typer.Option(help="Ground-truth folder (default: OUT-truth).")] = None,
+    no_truth: Annotated[bool, typer.Option("--no-truth", help="Do not write ground truth.")] = False,
+) -> None:
+    """Simulate a company and write its raw exports (and, separately, ground truth)."""
+    from patronage.simulator import SampleSpec, write_sample
+
+    truth = None if no_truth else (truth_dir or out.with_name(out.name + "-truth"))
+    counts = write_sample(SampleSpec(customers=customers, seed=seed, as_of=date.fromisoformat(as_of)),
+                          out, truth)
+    for name, n in counts.items():
+        console.print(f"{name:>22}: {n} rows")
+    console.print(f"exports in {out}" + (f", ground truth in {truth}" if truth else ""))
+
+
+def _run(data: str | None, database_url: str, as_of: str | None, dry_run: bool) -> dict:
+    from flows.nightly import nightly
+    from patronage.config import BUNDLED_SAMPLE, NightlyParameters
+
+    data_location = data or str(BUNDLED_SAMPLE)
+    if as_of is None:
+        manifest = Path(data_location) / "manifest.json"
+        if data is None and manifest.exists():  # the bundled sample is frozen at its own date
+            as_of = json.loads(manifest.read_text())["as_of"]
+    params = NightlyParameters(data_location=data_location, database_url=database_url,
+                               as_of=date.fromisoformat(as_of) if as_of else None, dry_run=dry_run)
+    return nightly(params)
+
+
+@app.command()
+def run(
+    database_url: DatabaseUrl = "sqlite:///patronage.db",
+    data: Annotated[str | None, typer.Option(help="Folder with raw exports (default: bundled sample).")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Cut-off date YYYY-MM-DD (default: today, or the bundled sample's date).")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Build the queues but do not publish.")] = False,
+) -> None:
+    """Run the nightly flow once, in-process."""
+    summary = _run(data, database_url, as_of, dry_run)
+    console.print(f"run {summary['run_id']}: {summary['queues']}")
+
+
+@app.command()
+def demo(
+    database_url: DatabaseUrl = "sqlite:///patronage.db",
+    top: Annotated[int, typer.Option(help="Items shown per queue.")] = 10,
+) -> None:
+    """Run the nightly flow on the bundled sample company and print both queues."""
+    summary = _run(None, database_url, None, dry_run=False)
+    queues(database_url=database_url, top=top)
+    changed = summary["queues_changed"]
+    console.print(f"\nrun {summary['run_id']} as of {summary['as_of']}: "
+                  f"published queues changed by this run: {'yes' if changed else 'no'}")
+
+
+HEADERS = {
+    "priority_rank": "#", "priority_score": "priority", "reason_codes": "reasons",
+    "customer_id": "customer", "value_tier": "tier", "value_at_risk": "value at risk",
+    "due_date": "due", "idea_key": "idea", "n_supporters": "supporters",
+    "customer_supporters": "customers", "stakeholder_supporters": "stakeholders",
+}
+
+
+def _table(title: str, frame, columns: list[str]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for col in columns:
+        table.add_column(HEADERS.get(col, col), overflow="fold")
+    for row in frame[columns].itertuples(index=False):
+        table.add_row(*(escape(str(v)) for v in row))
+    return table
+
+
+@app.command()
+def queues(
+    database_url: DatabaseUrl = "sqlite:///patronage.db",
+    top: Annotated[int, typer.Option(help="Items shown per queue.")] = 10,
+) -> None:
+    """Print the top of each published queue."""
+    from patronage.database import make_engine
+    from patronage.queue_view import open_ideas, open_retention_cases
+
+    engine = make_engine(database_url)
+    try:
+        cases = open_retention_cases(engine, top)
+        ideas = open_ideas(engine, top)
+    finally:
+        engine.dispose()
+    cases["priority_score"] = cases["priority_score"].round(1)
+    cases["value_at_risk"] = cases["value_at_risk"].round(0)
+    console.print(_table("Retention queue", cases, [
+        "priority_rank", "priority_score", "reason_codes", "customer_id", "value_tier",
+        "value_at_risk", "owner", "due_date"]))
+    ideas["priority_score"] = ideas["priority_score"].round(1)
+    ideas["title"] = ideas["title"].str.slice(0, 45)
+    console.print(_table("Ideation queue", ideas, [
+        "priority_rank", "priority_score", "idea_key", "title", "n_supporters",
+        "customer_supporters", "stakeholder_supporters", "votes", "status"]))
+
+
+@app.command()
+def serve() -> None:
+    """Serve the nightly deployment from this process (no work pool needed)."""
+    from flows.serve import serve_nightly
+
+    serve_nightly()
+
+
+if __name__ == "__main__":
+    app()
