@@ -269,10 +269,11 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
     rev_holdout = np.bincount(cust_idx[day > cutoff], weights=amount[day > cutoff], minlength=n)
     true_value = lam * spend_mean  # expected spend per day while alive
     value_rank = pd.Series(true_value).rank(ascending=False, method="first").to_numpy()
-    valuable = value_rank <= max(1, int(round(0.25 * n)))
-    # Leaving: active in the year before the cut-off, silent through the whole holdout.
+    valuable = value_rank <= max(1, int(round(0.30 * n)))
+    # Leaving: a repeat customer active in the year before the cut-off whose dropout falls
+    # before, or within 90 days after, the cut-off: gone or going, not yet written off.
     recently_active = last_before >= cutoff - 365
-    leaving = recently_active & (n_holdout == 0) & (n_before >= 2)
+    leaving = recently_active & (n_before >= 2) & (dropout < cutoff + 90)
     # Drifters: drop out shortly before or after the cut-off; they are the ones who complain.
     drifter = (dropout > cutoff - 150) & (dropout < cutoff + 60) & (n_before >= 2)
 

@@ -1,0 +1,112 @@
+"""Publishing on SQLite and PostgreSQL: idempotent, people's fields kept, all-or-nothing."""
+
+from datetime import date, datetime
+
+import pandas as pd
+import pytest
+from sqlalchemy import select, update
+
+from patronage.database import make_engine
+from schemas.tables import idea_supporters, ideation_items, publish_runs, quarantine, retention_cases
+from tasks.io import publish_queues as publish_module
+from tasks.io.publish_queues import publish_to_engine, queue_fingerprint
+
+AS_OF = date(2026, 10, 31)
+
+
+def retention(case_ids: list[str]) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "case_id": f"RET-{c}", "customer_id": c, "value_tier": "core", "clv": 100.0,
+        "value_at_risk": 50.0, "priority_score": 75.0 - i, "priority_rank": i + 1,
+        "reason_codes": "latency_breach", "evidence": "{}", "goal": "Secure the next purchase",
+        "playbook": "Reach out", "owner": "team:customer-care", "due_date": date(2026, 11, 7),
+    } for i, c in enumerate(case_ids)])
+
+
+def ideas() -> tuple[pd.DataFrame, pd.DataFrame]:
+    items = pd.DataFrame([{
+        "idea_key": "IDEA-idea-I1", "title": "Dark mode", "n_mentions": 2, "n_supporters": 2,
+        "customer_supporters": 1, "stakeholder_supporters": 1, "votes": 3, "priority_score": 7.5,
+        "priority_rank": 1, "first_seen": pd.Timestamp("2026-01-01"),
+        "last_activity": pd.Timestamp("2026-10-01"),
+    }])
+    supporters = pd.DataFrame({"idea_key": ["IDEA-idea-I1"] * 2, "supporter_id": ["C1", "S1"],
+                               "supporter_kind": ["customer", "stakeholder"], "weight": [5.6, 2.0],
+                               "conversation_id": ["idea:I1", "post:P1"]})
+    return items, supporters
+
+
+def quarantined() -> pd.DataFrame:
+    return pd.DataFrame({"dataset": ["orders"], "source": ["files:orders"], "row_key": ["O9"],
+                         "reasons": [["cast:amount"]],
+                         "raw_row": [{"order_id": "O9", "amount": "=HYPERLINK(\"x\")"}]})
+
+
+def publish(engine, run_id: str, cases: list[str]) -> dict:
+    items, supporters = ideas()
+    return publish_to_engine(engine, run_id, None, AS_OF, retention(cases), items, supporters,
+                             quarantined())
+
+
+def rows(engine, table) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(table).order_by(*table.primary_key.columns))]
+
+
+def test_publishing_the_same_input_twice_gives_an_identical_queue(database_url):
+    engine = make_engine(database_url)
+    publish(engine, "run-1", ["C1", "C2"])
+    first = queue_fingerprint(engine)
+    publish(engine, "run-2", ["C1", "C2"])
+    assert queue_fingerprint(engine) == first
+    assert len(rows(engine, publish_runs)) == 2
+    assert len(rows(engine, quarantine)) == 1  # the same bad row is kept once, not twice
+    engine.dispose()
+
+
+def test_republish_keeps_peoples_work_and_soft_closes_what_is_gone(database_url):
+    engine = make_engine(database_url)
+    publish(engine, "run-1", ["C1", "C2", "C3"])
+    with engine.begin() as conn:
+        conn.execute(update(retention_cases).where(retention_cases.c.case_id == "RET-C1")
+                     .values(status="in_progress", assignee="agent-7", notes="called",
+                             snoozed_until=date(2026, 11, 5)))
+        conn.execute(update(ideation_items).values(status="under_review"))
+    publish(engine, "run-2", ["C2"])  # C1 (claimed) and C3 (untouched) no longer produced
+    with engine.connect() as conn:
+        got = {r.case_id: r for r in conn.execute(select(retention_cases))}
+    assert (got["RET-C1"].status, got["RET-C1"].assignee, got["RET-C1"].notes) == ("in_progress", "agent-7", "called")
+    assert got["RET-C1"].snoozed_until == date(2026, 11, 5)
+    assert got["RET-C1"].pipeline_state == "open"  # claimed items are never closed
+    assert got["RET-C3"].pipeline_state == "closed"
+    assert got["RET-C3"].closed_reason == "no longer at risk or below the queue cut-off"
+    assert got["RET-C2"].pipeline_state == "open"
+    assert rows(engine, ideation_items)[0][-3] == "under_review"
+    engine.dispose()
+
+
+def test_error_mid_publish_leaves_the_previous_queue_intact(database_url, monkeypatch):
+    engine = make_engine(database_url)
+    publish(engine, "run-1", ["C1"])
+    before = {t.name: rows(engine, t) for t in (retention_cases, ideation_items, idea_supporters)}
+
+    def broken_soft_close(*args, **kwargs):
+        raise RuntimeError("injected failure after the upserts")
+
+    monkeypatch.setattr(publish_module, "soft_close_missing", broken_soft_close)
+    with pytest.raises(RuntimeError, match="injected failure"):
+        publish(engine, "run-2", ["C1", "C2", "C3"])
+    after = {t.name: rows(engine, t) for t in (retention_cases, ideation_items, idea_supporters)}
+    assert after == before
+    assert [r[0] for r in rows(engine, publish_runs)] == ["run-1"]
+    engine.dispose()
+
+
+def test_quarantine_keeps_hostile_text_verbatim(database_url):
+    engine = make_engine(database_url)
+    publish(engine, "run-1", ["C1"])
+    with engine.connect() as conn:
+        raw = conn.execute(select(quarantine.c.raw_row, quarantine.c.first_seen)).one()
+    assert '"=HYPERLINK(\\"x\\")"' in raw.raw_row
+    assert isinstance(raw.first_seen, datetime)
+    engine.dispose()
