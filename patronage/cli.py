@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from datetime import date
@@ -50,15 +49,11 @@ def sample(
 
 def _run(data: str | None, database_url: str, as_of: str | None, dry_run: bool) -> dict:
     from flows.nightly import nightly
-    from patronage.config import BUNDLED_SAMPLE, NightlyParameters
+    from patronage.config import BUNDLED_SAMPLE, BUNDLED_SAMPLE_AS_OF, NightlyParameters
 
-    data_location = data or str(BUNDLED_SAMPLE)
-    if as_of is None:
-        manifest = Path(data_location) / "manifest.json"
-        if data is None and manifest.exists():  # the bundled sample is frozen at its own date
-            as_of = json.loads(manifest.read_text())["as_of"]
-    params = NightlyParameters(data_location=data_location, database_url=database_url,
-                               as_of=date.fromisoformat(as_of) if as_of else None, dry_run=dry_run)
+    cutoff = date.fromisoformat(as_of) if as_of else (None if data else BUNDLED_SAMPLE_AS_OF)
+    params = NightlyParameters(data_location=data or str(BUNDLED_SAMPLE), database_url=database_url,
+                               as_of=cutoff, dry_run=dry_run)
     return nightly(params)
 
 

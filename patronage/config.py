@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.engine import make_url
 
 BUNDLED_SAMPLE = Path(__file__).parent / "sample_data" / "company"
+BUNDLED_SAMPLE_AS_OF = date(2026, 10, 31)  # the bundled exports are frozen at this cut-off
 DEFAULT_DATABASE_URL = "sqlite:///patronage.db"
 
 

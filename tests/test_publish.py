@@ -7,7 +7,13 @@ import pytest
 from sqlalchemy import select, update
 
 from patronage.database import make_engine
-from schemas.tables import idea_supporters, ideation_items, publish_runs, quarantine, retention_cases
+from schemas.tables import (
+    idea_supporters,
+    ideation_items,
+    publish_runs,
+    quarantine,
+    retention_cases,
+)
 from tasks.io import publish_queues as publish_module
 from tasks.io.publish_queues import publish_to_engine, queue_fingerprint
 
