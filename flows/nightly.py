@@ -14,9 +14,11 @@ from prefect.runtime import flow_run
 from patronage.config import NightlyParameters
 from schemas.contracts import CONTRACTS
 from tasks.build_queues import build_queues
+from tasks.io.extract_source import extract_source
 from tasks.io.publish_queues import publish_queues
-from tasks.io.read_exports import SOURCE_FAMILIES, extract_source_family
 from tasks.io.report_run import report_run
+from tasks.io.source_progress import merge_incremental, read_source_progress
+from tasks.io.sources import Extraction, SourceConfig, default_file_sources, load_sources_file
 from tasks.link_conversations import link_conversations
 from tasks.score_customers import score_customers
 from tasks.validate_export import validate_export
@@ -34,6 +36,31 @@ def _timed(stages: dict, name: str):
     stages[name] = {"rows": record["rows"], "seconds": time.perf_counter() - started}
 
 
+def resolve_sources(params: NightlyParameters) -> list[SourceConfig]:
+    """Configured sources, else the sources file, else the export files in ``data_location``."""
+    if params.sources:
+        return list(params.sources)
+    if params.sources_file:
+        return load_sources_file(params.sources_file)
+    return default_file_sources(params.data_location)
+
+
+def assemble_datasets(extractions: list[Extraction],
+                      stored: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """One raw frame per dataset: snapshots as read, incremental rows merged into stored ones."""
+    raw: dict[str, pd.DataFrame] = {}
+    for dataset in CONTRACTS:
+        mine = [e for e in extractions if e.dataset == dataset]
+        if not mine:
+            continue
+        frames = [e.frame for e in mine if not e.incremental]
+        incremental = [e.frame for e in mine if e.incremental]
+        if incremental:
+            frames.append(merge_incremental(stored.get(dataset), pd.concat(incremental, ignore_index=True), dataset))
+        raw[dataset] = pd.concat(frames, ignore_index=True).fillna("") if len(frames) > 1 else frames[0]
+    return raw
+
+
 @flow(name="patronage-nightly", log_prints=False)
 def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B008 - pydantic default renders as the UI form
     """Turn the night's exports into the retention and ideation queues.
@@ -46,11 +73,16 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
     run_id = str(flow_run.get_id() or uuid.uuid4())
     stages: dict[str, dict] = {}
 
+    sources = resolve_sources(params)
     with _timed(stages, "extract") as rec:
-        futures = {family: extract_source_family.submit(params.data_location, family)
-                   for family in SOURCE_FAMILIES}
-        raw = {name: frame for f in futures.values() for name, frame in f.result().items()}
-        rec["rows"] = sum(len(f) for f in raw.values())
+        states, stored = read_source_progress(
+            params.database_url, params.database_password_secret,
+            sorted({s.dataset for s in sources if s.is_incremental}))
+        futures = [extract_source.submit(source, states.get(source.name, {}), params.full_refresh)
+                   for source in sources]
+        extractions = [f.result() for f in futures]
+        raw = assemble_datasets(extractions, stored)
+        rec["rows"] = sum(len(e.frame) for e in extractions)
 
     with _timed(stages, "validate") as rec:
         valid: dict[str, pd.DataFrame] = {}
@@ -59,9 +91,12 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
             refs = {"customers": set(valid["customers"]["customer_id"])} if "customers" in valid else {}
             if "tickets" in valid:
                 refs["tickets"] = set(valid["tickets"]["ticket_id"])
+            if dataset not in raw:
+                breaches.append(f"{dataset}: no source feeds this dataset")
+                continue
+            source_names = ",".join(e.source for e in extractions if e.dataset == dataset)
             validation, quarantined = validate_export(
-                dataset, raw[dataset], f"{params.data_location}:{dataset}", as_of, refs,
-                params.max_reject_share)
+                dataset, raw[dataset], source_names, as_of, refs, params.max_reject_share)
             valid[dataset] = validation.valid
             quarantine_frames.append(quarantined)
             breaches += validation.breaches
@@ -92,12 +127,17 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
         with _timed(stages, "publish") as rec:
             published = publish_queues(
                 params.database_url, params.database_password_secret, run_id, flow_run.get_id(),
-                as_of, retention, ideation, supporters, pd.concat(quarantine_frames, ignore_index=True))
+                as_of, retention, ideation, supporters, pd.concat(quarantine_frames, ignore_index=True),
+                extractions)
             rec["rows"] = published["retention"] + published["ideation"]
 
     summary = {
         "run_id": run_id, "as_of": as_of.isoformat(), "published": not params.dry_run,
         "datasets": datasets, "stages": stages, "model": model,
+        "sources": {e.source: {"dataset": e.dataset, "rows": len(e.frame),
+                               "incremental": e.incremental,
+                               "unknown_fields": sum(e.unknown_fields.values()),
+                               "warnings": len(e.warnings)} for e in extractions},
         "queues": {"retention": len(retention), "ideation": len(ideation),
                    "idea_supporters": len(supporters), "stakeholders": len(stakeholders)},
         "queues_changed": None if published is None

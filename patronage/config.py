@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.engine import make_url
 
+from tasks.io.sources import AnySource
+
 BUNDLED_SAMPLE = Path(__file__).parent / "sample_data" / "company"
 BUNDLED_SAMPLE_AS_OF = date(2026, 10, 31)  # the bundled exports are frozen at this cut-off
 DEFAULT_DATABASE_URL = "sqlite:///patronage.db"
@@ -55,7 +57,10 @@ class IdeationConfig(BaseModel):
 class NightlyParameters(BaseModel):
     """Everything one nightly run needs. Defaults run on the bundled sample company."""
 
-    data_location: str = Field(str(BUNDLED_SAMPLE), description="Folder with the raw exports (crm/, social/, support/, ideas/).")
+    data_location: str = Field(str(BUNDLED_SAMPLE), description="Folder with the raw exports (crm/, social/, support/, ideas/), used when no sources are configured.")
+    sources: list[AnySource] = Field(default_factory=list, description="Sources to read; empty means sources_file, else the files in data_location.")
+    sources_file: str | None = Field(None, description="YAML file listing sources (see deployments/sources.example.yaml).")
+    full_refresh: bool = Field(False, description="Ignore stored cursors and watermarks and read everything again.")
     database_url: str = Field(DEFAULT_DATABASE_URL, description="SQLAlchemy URL of the Patronage database, without a password.")
     database_password_secret: str | None = Field(None, description="Name of a Prefect Secret block holding the database password, if it needs one.")
     as_of: date | None = Field(None, description="Cut-off date of the run; empty means today (UTC).")

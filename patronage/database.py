@@ -41,3 +41,12 @@ def make_engine(database_url: str, password: str | None = None) -> Engine:
 def ensure_schema(engine: Engine) -> None:
     """Create missing tables (idempotent)."""
     metadata.create_all(engine)
+
+
+def load_database_password(secret_block: str | None) -> str | None:
+    """The password in a Prefect Secret block (call inside the task that connects)."""
+    if not secret_block:
+        return None
+    from prefect.blocks.system import Secret
+
+    return Secret.load(secret_block).get()

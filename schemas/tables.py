@@ -103,4 +103,24 @@ publish_runs = Table(
     Column("counts", Text, nullable=False),
 )
 
+source_state = Table(
+    "source_state", metadata,
+    # grain: one row per source; advanced only in the transaction that publishes a run
+    Column("source_name", String(128), primary_key=True),
+    Column("cursor", Text),
+    Column("watermark", String(64)),
+    Column("run_id", String(64), nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+source_rows = Table(
+    "source_rows", metadata,
+    # grain: one row per (dataset, key) read from an incremental source; upserted, never duplicated
+    Column("dataset", String(64), primary_key=True),
+    Column("row_key", String(255), primary_key=True),
+    Column("source_name", String(128), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("run_id", String(64), nullable=False),
+)
+
 QUEUE_TABLES = (retention_cases, ideation_items, idea_supporters)

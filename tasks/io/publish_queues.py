@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-from collections.abc import Iterable
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 import pandas as pd
 from prefect import get_run_logger, task
 from sqlalchemy import Connection, Engine, Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from patronage.database import ensure_schema, make_engine
+from patronage.database import ensure_schema, load_database_password, make_engine
 from schemas.tables import (
     QUEUE_TABLES,
     idea_supporters,
@@ -22,42 +20,9 @@ from schemas.tables import (
     quarantine,
     retention_cases,
 )
-
-CHUNK = 500
-
-
-def _plain(value: object) -> object:
-    """A value the DB-API accepts: no NaN, no pandas scalars."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    if hasattr(value, "item"):
-        return value.item()
-    return value
-
-
-def records(frame: pd.DataFrame) -> list[dict]:
-    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
-
-
-def _insert(conn: Connection, table: Table):
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
-
-
-def upsert(conn: Connection, table: Table, rows: list[dict], keys: Iterable[str],
-           update_columns: Iterable[str] | None) -> None:
-    """Insert rows; on key conflict update only ``update_columns`` (None: leave the row as is)."""
-    keys = list(keys)
-    for start in range(0, len(rows), CHUNK):
-        stmt = _insert(conn, table).values(rows[start:start + CHUNK])
-        if update_columns is None:
-            stmt = stmt.on_conflict_do_nothing(index_elements=keys)
-        else:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=keys, set_={c: stmt.excluded[c] for c in update_columns})
-        conn.execute(stmt)
+from tasks.io.source_progress import save_source_progress
+from tasks.io.sources import Extraction
+from tasks.io.sql_upsert import CHUNK, records, upsert
 
 
 def soft_close_missing(conn: Connection, table: Table, key: str, current: set[str],
@@ -115,8 +80,13 @@ IDEATION_PIPELINE_COLUMNS = [
 
 def publish_to_engine(engine: Engine, run_id: str, flow_run_id: str | None, as_of: date,
                       retention: pd.DataFrame, ideation: pd.DataFrame,
-                      supporters: pd.DataFrame, quarantined: pd.DataFrame) -> dict[str, int]:
-    """Publish everything in one transaction; on any error nothing of this run is kept."""
+                      supporters: pd.DataFrame, quarantined: pd.DataFrame,
+                      extractions: Sequence[Extraction] = ()) -> dict[str, int]:
+    """Publish everything in one transaction; on any error nothing of this run is kept.
+
+    Incremental sources' rows and cursors/watermarks are saved in the same transaction, so a
+    source only advances when the queues built from its rows are published (at-least-once).
+    """
     ensure_schema(engine)
     now = datetime.now(UTC).replace(tzinfo=None)
     retention_rows = records(retention.assign(pipeline_state="open", closed_reason=None))
@@ -135,6 +105,7 @@ def publish_to_engine(engine: Engine, run_id: str, flow_run_id: str | None, as_o
             "no longer produced (merged or below the queue cut-off)")
         upsert(conn, quarantine, quarantine_rows(quarantined, run_id, now),
                ["dataset", "row_fingerprint"], None)
+        save_source_progress(conn, list(extractions), run_id, now)
         counts.update(retention=len(retention), ideation=len(ideation),
                       supporters=len(supporters), quarantined=len(quarantined))
         conn.execute(publish_runs.insert().values(
@@ -143,26 +114,18 @@ def publish_to_engine(engine: Engine, run_id: str, flow_run_id: str | None, as_o
     return counts
 
 
-def load_database_password(secret_block: str | None) -> str | None:
-    if not secret_block:
-        return None
-    from prefect.blocks.system import Secret
-
-    return Secret.load(secret_block).get()
-
-
 @task(retries=2, retry_delay_seconds=10)
 def publish_queues(database_url: str, database_password_secret: str | None, run_id: str,
                    flow_run_id: str | None, as_of: date, retention: pd.DataFrame,
                    ideation: pd.DataFrame, supporters: pd.DataFrame,
-                   quarantined: pd.DataFrame) -> dict[str, object]:
+                   quarantined: pd.DataFrame, extractions: list[Extraction]) -> dict[str, object]:
     """Upsert both queues, soft-close what is gone, keep quarantine, audit the run."""
     engine = make_engine(database_url, load_database_password(database_password_secret))
     try:
         ensure_schema(engine)
         before = queue_fingerprint(engine)
         counts = publish_to_engine(engine, run_id, flow_run_id, as_of, retention, ideation,
-                                   supporters, quarantined)
+                                   supporters, quarantined, extractions)
         after = queue_fingerprint(engine)
     finally:
         engine.dispose()

@@ -1,4 +1,4 @@
-"""Read the raw exports of one source family from a folder, every cell as text."""
+"""Read one raw export file (CSV or JSON Lines), every cell as text."""
 
 from __future__ import annotations
 
@@ -6,15 +6,6 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from prefect import task
-
-from patronage.simulator import RAW_LAYOUT
-
-SOURCE_FAMILIES: dict[str, tuple[str, ...]] = {
-    "crm": ("customers", "orders"),
-    "conversations": ("social_posts", "tickets", "ticket_comments"),
-    "ideas": ("ideas",),
-}
 
 
 class ExportReadError(ValueError):
@@ -45,10 +36,3 @@ def read_export(path: Path) -> pd.DataFrame:
                 raise ExportReadError(f"{path}:{line_no}: expected a JSON object per line")
             records.append({k: "" if v is None else str(v) for k, v in record.items()})
     return pd.DataFrame.from_records(records).fillna("")
-
-
-@task(retries=2, retry_delay_seconds=5, task_run_name="extract-{family}")
-def extract_source_family(data_location: str, family: str) -> dict[str, pd.DataFrame]:
-    """Read every export of one source family (``crm``, ``conversations`` or ``ideas``)."""
-    root = Path(data_location)
-    return {name: read_export(root / RAW_LAYOUT[name]) for name in SOURCE_FAMILIES[family]}

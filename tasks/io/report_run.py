@@ -23,6 +23,13 @@ def render_run_summary(summary: dict) -> str:
     ]
     for name, d in summary["datasets"].items():
         lines.append(f"| {name} | {d['read']} | {d['valid']} | {d['quarantined']} | {d['unknown_columns']} |")
+    if summary.get("sources"):
+        lines += ["", "## Sources", "", "| source | dataset | rows | mode | unknown fields ignored | warnings |",
+                  "|---|---|---:|---|---:|---:|"]
+        for name, src in summary["sources"].items():
+            mode = "incremental" if src["incremental"] else "snapshot"
+            lines.append(f"| {name} | {src['dataset']} | {src['rows']} | {mode} | "
+                         f"{src['unknown_fields']} | {src['warnings']} |")
     lines += ["", "## Stages", "", "| stage | rows out | seconds |", "|---|---:|---:|"]
     for name, s in summary["stages"].items():
         lines.append(f"| {name} | {s['rows']} | {s['seconds']:.2f} |")

@@ -1,0 +1,46 @@
+"""Dialect-aware bulk upsert for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import pandas as pd
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+CHUNK = 500
+
+
+def _plain(value: object) -> object:
+    """A value the DB-API accepts: no NaN, no pandas scalars."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _insert(conn: Connection, table: Table):
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def upsert(conn: Connection, table: Table, rows: list[dict], keys: Iterable[str],
+           update_columns: Iterable[str] | None) -> None:
+    """Insert rows; on key conflict update only ``update_columns`` (None: leave the row as is)."""
+    keys = list(keys)
+    for start in range(0, len(rows), CHUNK):
+        stmt = _insert(conn, table).values(rows[start:start + CHUNK])
+        if update_columns is None:
+            stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+        else:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=keys, set_={c: stmt.excluded[c] for c in update_columns})
+        conn.execute(stmt)
