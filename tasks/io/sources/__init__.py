@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import yaml
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from patronage.simulator import RAW_LAYOUT
 from tasks.io.sources.base import Extraction, SourceConfig, SourceError
@@ -51,8 +51,10 @@ def parse_sources(entries: list[dict], where: str = "sources") -> list[SourceCon
                              f"known: {', '.join(sorted(SOURCE_KINDS))}")
         try:
             parsed.append(TypeAdapter(SOURCE_KINDS[kind]).validate_python(entry))
-        except Exception as exc:
-            raise ValueError(f"{where}: entry {position} ({entry.get('name', kind)}): {exc}") from exc
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or kind}: {e['msg']}"
+                                 for e in exc.errors())
+            raise ValueError(f"{where}: entry {position} ({entry.get('name', kind)}): {problems}") from None
     names = [s.name for s in parsed]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

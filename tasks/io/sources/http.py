@@ -20,7 +20,16 @@ from tenacity import (
 
 from tasks.io.sources.base import SourceError
 
-logger = logging.getLogger("patronage.sources")
+
+def _logger() -> logging.Logger | logging.LoggerAdapter:
+    """The run logger inside a Prefect run (shows in the UI), the module logger outside."""
+    from prefect import get_run_logger
+    from prefect.exceptions import MissingContextError
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("patronage.sources")
 MAX_RETRY_AFTER_SECONDS = 120.0
 
 
@@ -112,7 +121,7 @@ def get_json(client: httpx.Client, source: str, url: str, params: dict[str, Any]
 
     def log_retry(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
-        logger.warning("%s: GET %s attempt %d failed (%s); retrying in %.1f s", source, endpoint,
+        _logger().warning("%s: GET %s attempt %d failed (%s); retrying in %.1f s", source, endpoint,
                        state.attempt_number, type(exc).__name__ if not isinstance(exc, RetryableHTTPError) else exc,
                        state.next_action.sleep if state.next_action else 0)
 

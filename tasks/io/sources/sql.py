@@ -45,7 +45,7 @@ class SqlSource(SourceConfig):
         password = _secret_value(self.password_secret) if self.password_secret else None
         return make_engine(self.url, password)
 
-    def _statement(self, since: str | None):
+    def _statement(self, since: str | None, dialect: str):
         if self.table:
             schema, _, name = self.table.rpartition(".")
             source = table(name, schema=schema or None)
@@ -55,7 +55,7 @@ class SqlSource(SourceConfig):
         if self.watermark_column:
             wm = column(self.watermark_column)
             if since is not None:
-                stmt = stmt.where(wm >= bindparam("since", since))
+                stmt = stmt.where(wm >= bindparam("since", since if dialect == "sqlite" else _typed(since)))
             stmt = stmt.order_by(wm)
         return stmt
 
@@ -69,7 +69,7 @@ class SqlSource(SourceConfig):
         engine = self._engine()
         try:
             with engine.connect() as conn:
-                result = pd.read_sql(self._statement(previous), conn)
+                result = pd.read_sql(self._statement(previous, engine.dialect.name), conn)
         except Exception as exc:  # a driver error text can include the statement, never the password
             raise SourceError(f"{self.name}: reading {self.table or 'query'} failed: "
                               f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
@@ -83,6 +83,18 @@ class SqlSource(SourceConfig):
             new_state["watermark"] = _as_text(values.max()) if len(values) else previous
         return Extraction(self.name, self.dataset, frame, new_state,
                           incremental=self.watermark_column is not None, unknown_fields=unknown)
+
+
+def _typed(watermark: str) -> object:
+    """A stored watermark as the value the database compares with: a datetime if it is one.
+
+    SQLite keeps timestamps as text, so there the watermark stays the text it was read as.
+    """
+    try:
+        stamp = pd.Timestamp(watermark)
+    except (ValueError, TypeError):
+        return watermark
+    return stamp.to_pydatetime()
 
 
 def _as_text(value: object) -> str:
