@@ -47,13 +47,16 @@ def sample(
     console.print(f"exports in {out}" + (f", ground truth in {truth}" if truth else ""))
 
 
-def _run(data: str | None, database_url: str, as_of: str | None, dry_run: bool) -> dict:
+def _run(data: str | None, database_url: str, as_of: str | None, dry_run: bool,
+         sources_file: str | None = None, full_refresh: bool = False) -> dict:
     from flows.nightly import nightly
     from patronage.config import BUNDLED_SAMPLE, BUNDLED_SAMPLE_AS_OF, NightlyParameters
 
-    cutoff = date.fromisoformat(as_of) if as_of else (None if data else BUNDLED_SAMPLE_AS_OF)
+    own_data = data or sources_file
+    cutoff = date.fromisoformat(as_of) if as_of else (None if own_data else BUNDLED_SAMPLE_AS_OF)
     params = NightlyParameters(data_location=data or str(BUNDLED_SAMPLE), database_url=database_url,
-                               as_of=cutoff, dry_run=dry_run)
+                               as_of=cutoff, dry_run=dry_run, sources_file=sources_file,
+                               full_refresh=full_refresh)
     return nightly(params)
 
 
@@ -63,9 +66,11 @@ def run(
     data: Annotated[str | None, typer.Option(help="Folder with raw exports (default: bundled sample).")] = None,
     as_of: Annotated[str | None, typer.Option(help="Cut-off date YYYY-MM-DD (default: today, or the bundled sample's date).")] = None,
     dry_run: Annotated[bool, typer.Option(help="Build the queues but do not publish.")] = False,
+    sources_file: Annotated[str | None, typer.Option(help="YAML file of sources (see deployments/sources.example.yaml).")] = None,
+    full_refresh: Annotated[bool, typer.Option(help="Ignore stored cursors and watermarks.")] = False,
 ) -> None:
     """Run the nightly flow once, in-process."""
-    summary = _run(data, database_url, as_of, dry_run)
+    summary = _run(data, database_url, as_of, dry_run, sources_file, full_refresh)
     console.print(f"run {summary['run_id']}: {summary['queues']}")
 
 
