@@ -15,13 +15,14 @@ from patronage.config import NightlyParameters
 from schemas.contracts import CONTRACTS
 from tasks.build_queues import build_queues
 from tasks.io.extract_source import extract_source
-from tasks.io.publish_queues import publish_queues
-from tasks.io.report_run import report_run
+from tasks.io.publish_queues import publish_queues, record_quarantine
+from tasks.io.quarantine_fixes import read_quarantine_fixes
+from tasks.io.report_run import report_run, report_validation
 from tasks.io.source_progress import merge_incremental, read_source_progress
 from tasks.io.sources import Extraction, SourceConfig, default_file_sources, load_sources_file
 from tasks.link_conversations import link_conversations
 from tasks.score_customers import score_customers
-from tasks.validate_export import validate_export
+from tasks.validate_export import ExportValidation, validate_export
 
 
 class ContractBreachError(RuntimeError):
@@ -85,26 +86,35 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
         rec["rows"] = sum(len(e.frame) for e in extractions)
 
     with _timed(stages, "validate") as rec:
+        fixes = read_quarantine_fixes(params.database_url, params.database_password_secret)
         valid: dict[str, pd.DataFrame] = {}
-        quarantine_frames, breaches, datasets = [], [], {}
+        outcomes: dict[str, ExportValidation] = {}
+        breaches: list[str] = []
         for dataset in CONTRACTS:  # dependency order: references are validated first
-            refs = {"customers": set(valid["customers"]["customer_id"])} if "customers" in valid else {}
-            if "tickets" in valid:
-                refs["tickets"] = set(valid["tickets"]["ticket_id"])
             if dataset not in raw:
                 breaches.append(f"{dataset}: no source feeds this dataset")
                 continue
-            source_names = ",".join(e.source for e in extractions if e.dataset == dataset)
-            validation, quarantined = validate_export(
-                dataset, raw[dataset], source_names, as_of, refs, params.max_reject_share)
-            valid[dataset] = validation.valid
-            quarantine_frames.append(quarantined)
-            breaches += validation.breaches
-            datasets[dataset] = {"read": len(raw[dataset]), "valid": len(validation.valid),
-                                 "quarantined": len(quarantined),
-                                 "unknown_columns": len(validation.unknown_columns)}
+            refs = {name: set(valid[name][CONTRACTS[name].keys[0]])
+                    for name in ("customers", "tickets") if name in valid}
+            outcome = validate_export(
+                dataset, raw[dataset], ",".join(e.source for e in extractions if e.dataset == dataset),
+                as_of, refs, params.reject_threshold(dataset), fixes[fixes["dataset"] == dataset])
+            outcomes[dataset] = outcome
+            valid[dataset] = outcome.validation.valid
+            breaches += outcome.validation.breaches
         rec["rows"] = sum(len(f) for f in valid.values())
+    quarantined = pd.concat([o.quarantined for o in outcomes.values()], ignore_index=True)
+    released_ids = sorted(i for o in outcomes.values() for i in o.released_ids)
+    refailed = pd.concat([o.refailed for o in outcomes.values()], ignore_index=True)
+    datasets = {name: {"read": len(raw[name]), "valid": len(o.validation.valid),
+                       "quarantined": len(o.quarantined), "released": len(o.released_ids),
+                       "unknown_columns": len(o.validation.unknown_columns)}
+                for name, o in outcomes.items()}
+    report_validation(outcomes, breaches, params.data_docs_dir)
     if breaches:
+        if not params.dry_run:
+            record_quarantine(params.database_url, params.database_password_secret, run_id,
+                              quarantined, refailed)
         raise ContractBreachError("contract breach, nothing published:\n" + "\n".join(breaches))
 
     with _timed(stages, "score_customers") as rec:
@@ -127,8 +137,8 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
         with _timed(stages, "publish") as rec:
             published = publish_queues(
                 params.database_url, params.database_password_secret, run_id, flow_run.get_id(),
-                as_of, retention, ideation, supporters, pd.concat(quarantine_frames, ignore_index=True),
-                extractions)
+                as_of, retention, ideation, supporters, quarantined, extractions, released_ids,
+                refailed)
             rec["rows"] = published["retention"] + published["ideation"]
 
     summary = {

@@ -67,6 +67,26 @@ class NightlyParameters(BaseModel):
     dry_run: bool = Field(False, description="Build the queues but do not publish them.")
     queue_sizes: QueueSizes = Field(default_factory=QueueSizes)
     max_reject_share: float = Field(0.05, ge=0, le=1, description="Share of a dataset's rows that may be quarantined before the run fails.")
+    reject_thresholds: dict[str, float] = Field(default_factory=dict, description="Per-dataset overrides of max_reject_share, e.g. {\"social_posts\": 0.2}.")
+    data_docs_dir: str | None = Field(None, description="Folder to write a Great Expectations Data Docs site into (optional).")
+
+    @field_validator("reject_thresholds")
+    @classmethod
+    def _known_datasets(cls, value: dict[str, float]) -> dict[str, float]:
+        from schemas.contracts import CONTRACTS
+
+        unknown = sorted(set(value) - set(CONTRACTS))
+        if unknown:
+            raise ValueError(f"reject_thresholds: unknown dataset(s) {', '.join(unknown)}; "
+                             f"known: {', '.join(CONTRACTS)}")
+        bad = sorted(k for k, v in value.items() if not 0 <= v <= 1)
+        if bad:
+            raise ValueError(f"reject_thresholds: shares must be between 0 and 1 ({', '.join(bad)})")
+        return value
+
+    def reject_threshold(self, dataset: str) -> float:
+        """The share of ``dataset``'s rows that may be quarantined before the run fails."""
+        return self.reject_thresholds.get(dataset, self.max_reject_share)
     value_model: ValueModelConfig = Field(default_factory=ValueModelConfig)
     triggers: TriggerConfig = Field(default_factory=TriggerConfig)
     ideation: IdeationConfig = Field(default_factory=IdeationConfig)

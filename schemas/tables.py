@@ -90,6 +90,12 @@ quarantine = Table(
     Column("raw_row", Text, nullable=False),
     Column("first_run_id", String(64), nullable=False),
     Column("first_seen", DateTime, nullable=False),
+    Column("last_run_id", String(64), nullable=False),
+    # quarantined → fixed (an operator supplied a corrected row) → released (it passed) or back
+    Column("status", String(16), nullable=False, server_default="quarantined"),
+    Column("fixed_row", Text),
+    Column("fixed_at", DateTime),
+    Column("released_run_id", String(64)),
     UniqueConstraint("dataset", "row_fingerprint", name="uq_quarantine_row"),
 )
 

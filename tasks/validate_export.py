@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 
 import pandas as pd
@@ -12,26 +13,66 @@ from tasks.transforms.stage_dataset import stage_dataset
 from tasks.transforms.validate_dataset import DatasetValidation, validate_dataset
 
 
-def quarantined_rows(raw: pd.DataFrame, validation: DatasetValidation, source: str) -> pd.DataFrame:
+@dataclass
+class ExportValidation:
+    """A dataset's validation plus what it means for quarantine.
+
+    Attributes:
+        validation: What the contract found.
+        quarantined: Newly rejected rows as they arrived: ``dataset``, ``source``, ``row_key``,
+            ``reasons``, ``raw_row``.
+        released_ids: Quarantine entries whose operator fix passed this time.
+        refailed: Quarantine entries whose fix failed again: ``quarantine_id``, ``reasons``.
+    """
+
+    validation: DatasetValidation
+    quarantined: pd.DataFrame
+    released_ids: list[int] = field(default_factory=list)
+    refailed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["quarantine_id", "reasons"]))
+
+
+def apply_fixes(raw: pd.DataFrame, fixes: pd.DataFrame, dataset: str) -> tuple[pd.DataFrame, dict[int, int]]:
+    """Replace raw rows by operator-fixed ones with the same key; returns ``(frame, index → quarantine id)``."""
+    if fixes.empty:
+        return raw, {}
+    keys = list(CONTRACTS[dataset].keys)
+    fixed = pd.DataFrame(list(fixes["row"])).reindex(columns=raw.columns).fillna("").astype(object)
+    fixed_keys = set(fixed[keys].astype(str).agg("|".join, axis=1)) if len(raw.columns) else set()
+    keep = raw[~raw[keys].astype(str).agg("|".join, axis=1).isin(fixed_keys)] if len(raw) else raw
+    merged = pd.concat([keep, fixed], ignore_index=True)
+    first_fixed = len(keep)
+    return merged, {first_fixed + i: int(q) for i, q in enumerate(fixes["quarantine_id"])}
+
+
+def quarantined_rows(raw: pd.DataFrame, rejected: pd.DataFrame, dataset: str, source: str) -> pd.DataFrame:
     """The rejected rows as they arrived, with their reasons: what goes to quarantine."""
-    rejected = validation.rejected
     return pd.DataFrame({
-        "dataset": validation.dataset,
+        "dataset": dataset,
         "source": source,
         "row_key": rejected["row_key"].to_numpy(),
         "reasons": rejected["reasons"].to_numpy(),
         "raw_row": [raw.loc[idx].to_dict() for idx in rejected["row_index"]],
-    })
+    }, columns=["dataset", "source", "row_key", "reasons", "raw_row"])
 
 
 @task(task_run_name="validate-{dataset}")
 def validate_export(dataset: str, raw: pd.DataFrame, source: str, as_of: date,
-                    reference_keys: dict[str, set[str]], max_reject_share: float
-                    ) -> tuple[DatasetValidation, pd.DataFrame]:
-    """Cast and validate ``raw``; returns the validation and its quarantine rows."""
+                    reference_keys: dict[str, set[str]], max_reject_share: float,
+                    fixes: pd.DataFrame | None = None) -> ExportValidation:
+    """Cast and validate ``raw`` (with operator fixes applied) against the dataset's contract."""
     contract = CONTRACTS[dataset]
-    validation = validate_dataset(stage_dataset(raw, contract), contract, as_of,
+    frame, fixed_at = apply_fixes(raw, fixes if fixes is not None else pd.DataFrame(), dataset)
+    validation = validate_dataset(stage_dataset(frame, contract), contract, as_of,
                                   reference_keys, max_reject_share)
-    get_run_logger().info("%s: %d rows valid, %d quarantined, %d breach(es)", dataset,
-                          len(validation.valid), len(validation.rejected), len(validation.breaches))
-    return validation, quarantined_rows(raw, validation, source)
+    rejected = validation.rejected
+    is_fix = rejected["row_index"].isin(list(fixed_at))
+    refailed = pd.DataFrame({
+        "quarantine_id": [fixed_at[i] for i in rejected.loc[is_fix, "row_index"]],
+        "reasons": list(rejected.loc[is_fix, "reasons"]),
+    }, columns=["quarantine_id", "reasons"])
+    released = sorted(set(fixed_at.values()) - set(refailed["quarantine_id"]))
+    quarantined = quarantined_rows(frame, rejected[~is_fix], dataset, source)
+    get_run_logger().info("%s: %d rows valid, %d quarantined, %d fix(es) released, %d breach(es)",
+                          dataset, len(validation.valid), len(quarantined), len(released),
+                          len(validation.breaches))
+    return ExportValidation(validation, quarantined, released, refailed)

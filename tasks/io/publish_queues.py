@@ -61,9 +61,28 @@ def quarantine_rows(frame: pd.DataFrame, run_id: str, seen_at: datetime) -> list
             "dataset": row.dataset, "source": row.source, "row_key": row.row_key,
             "row_fingerprint": hashlib.sha256(raw.encode()).hexdigest(),
             "failed_expectations": ",".join(row.reasons), "raw_row": raw,
-            "first_run_id": run_id, "first_seen": seen_at,
+            "first_run_id": run_id, "first_seen": seen_at, "last_run_id": run_id,
+            "status": "quarantined",
         })
     return out
+
+
+def write_quarantine(conn: Connection, quarantined: pd.DataFrame, run_id: str, now: datetime,
+                     released_ids: Sequence[int] = (), refailed: pd.DataFrame | None = None) -> None:
+    """Keep every rejected row (never deleted); mark operator fixes as released or failed again.
+
+    A row seen before keeps its first run and status; its latest reasons and run are updated.
+    """
+    upsert(conn, quarantine, quarantine_rows(quarantined, run_id, now),
+           ["dataset", "row_fingerprint"], ["failed_expectations", "last_run_id"])
+    for start in range(0, len(released_ids), CHUNK):
+        conn.execute(update(quarantine).where(quarantine.c.id.in_(list(released_ids)[start:start + CHUNK]))
+                     .values(status="released", released_run_id=run_id, last_run_id=run_id))
+    if refailed is not None:
+        for row in refailed.itertuples(index=False):
+            conn.execute(update(quarantine).where(quarantine.c.id == int(row.quarantine_id))
+                         .values(status="quarantined", last_run_id=run_id,
+                                 failed_expectations=",".join(row.reasons)))
 
 
 RETENTION_PIPELINE_COLUMNS = [
@@ -81,7 +100,8 @@ IDEATION_PIPELINE_COLUMNS = [
 def publish_to_engine(engine: Engine, run_id: str, flow_run_id: str | None, as_of: date,
                       retention: pd.DataFrame, ideation: pd.DataFrame,
                       supporters: pd.DataFrame, quarantined: pd.DataFrame,
-                      extractions: Sequence[Extraction] = ()) -> dict[str, int]:
+                      extractions: Sequence[Extraction] = (), released_ids: Sequence[int] = (),
+                      refailed: pd.DataFrame | None = None) -> dict[str, int]:
     """Publish everything in one transaction; on any error nothing of this run is kept.
 
     Incremental sources' rows and cursors/watermarks are saved in the same transaction, so a
@@ -103,11 +123,11 @@ def publish_to_engine(engine: Engine, run_id: str, flow_run_id: str | None, as_o
         counts["ideation_closed"] = soft_close_missing(
             conn, ideation_items, "idea_key", set(ideation["idea_key"]), "new",
             "no longer produced (merged or below the queue cut-off)")
-        upsert(conn, quarantine, quarantine_rows(quarantined, run_id, now),
-               ["dataset", "row_fingerprint"], None)
+        write_quarantine(conn, quarantined, run_id, now, released_ids, refailed)
         save_source_progress(conn, list(extractions), run_id, now)
         counts.update(retention=len(retention), ideation=len(ideation),
-                      supporters=len(supporters), quarantined=len(quarantined))
+                      supporters=len(supporters), quarantined=len(quarantined),
+                      released=len(released_ids))
         conn.execute(publish_runs.insert().values(
             run_id=run_id, flow_run_id=flow_run_id, as_of=as_of, published_at=now,
             counts=json.dumps(counts, sort_keys=True)))
@@ -118,17 +138,33 @@ def publish_to_engine(engine: Engine, run_id: str, flow_run_id: str | None, as_o
 def publish_queues(database_url: str, database_password_secret: str | None, run_id: str,
                    flow_run_id: str | None, as_of: date, retention: pd.DataFrame,
                    ideation: pd.DataFrame, supporters: pd.DataFrame,
-                   quarantined: pd.DataFrame, extractions: list[Extraction]) -> dict[str, object]:
+                   quarantined: pd.DataFrame, extractions: list[Extraction],
+                   released_ids: list[int], refailed: pd.DataFrame) -> dict[str, object]:
     """Upsert both queues, soft-close what is gone, keep quarantine, audit the run."""
     engine = make_engine(database_url, load_database_password(database_password_secret))
     try:
         ensure_schema(engine)
         before = queue_fingerprint(engine)
         counts = publish_to_engine(engine, run_id, flow_run_id, as_of, retention, ideation,
-                                   supporters, quarantined, extractions)
+                                   supporters, quarantined, extractions, released_ids, refailed)
         after = queue_fingerprint(engine)
     finally:
         engine.dispose()
     get_run_logger().info("Published %s retention cases and %s ideas (queues changed: %s)",
                           counts["retention"], counts["ideation"], before != after)
     return {**counts, "fingerprint_before": before, "fingerprint_after": after}
+
+
+@task(retries=2, retry_delay_seconds=10)
+def record_quarantine(database_url: str, database_password_secret: str | None, run_id: str,
+                      quarantined: pd.DataFrame, refailed: pd.DataFrame) -> int:
+    """Keep a failed run's rejected rows (its queues are not touched): they are never lost."""
+    engine = make_engine(database_url, load_database_password(database_password_secret))
+    try:
+        ensure_schema(engine)
+        with engine.begin() as conn:
+            write_quarantine(conn, quarantined, run_id, datetime.now(UTC).replace(tzinfo=None),
+                             refailed=refailed)
+    finally:
+        engine.dispose()
+    return len(quarantined)

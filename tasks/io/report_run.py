@@ -69,3 +69,34 @@ def report_run(summary: dict, retention: pd.DataFrame, ideation: pd.DataFrame) -
                           key="patronage-retention-top", description="Top 20 retention cases (ids only)")
     create_table_artifact(top_rows(ideation, IDEATION_ARTIFACT_COLUMNS),
                           key="patronage-ideation-top", description="Top 20 ideas (ids only)")
+
+
+def render_validation(outcomes: dict, breaches: list[str]) -> str:
+    """Markdown for the validation artifact: expectation counts, quarantine, breaches. No row data."""
+    lines = ["# Patronage validation", "",
+             "| dataset | expectations passed | failed | rows quarantined | fixes released | fixes failing again |",
+             "|---|---:|---:|---:|---:|---:|"]
+    failures: list[str] = []
+    for name, outcome in outcomes.items():
+        results = outcome.validation.expectations
+        passed = sum(r["success"] for r in results)
+        lines.append(f"| {name} | {passed} | {len(results) - passed} | {len(outcome.quarantined)} | "
+                     f"{len(outcome.released_ids)} | {len(outcome.refailed)} |")
+        failures += [f"- `{name}`: `{r['expectation']}`" + (f" on `{r['column']}`" if r["column"] else "")
+                     + f" ({r['unexpected_count']} rows)" for r in results if not r["success"]]
+    if failures:
+        lines += ["", "## Failed expectations", "", *failures]
+    lines += ["", "## Contract breaches", ""]
+    lines += [f"- {b}" for b in breaches] if breaches else ["None: the run may publish."]
+    return "\n".join(lines) + "\n"
+
+
+@task
+def report_validation(outcomes: dict, breaches: list[str], data_docs_dir: str | None) -> None:
+    """The validation artifact (also for runs that fail their contracts), and Data Docs if asked."""
+    create_markdown_artifact(render_validation(outcomes, breaches), key="patronage-validation",
+                             description="Expectations passed/failed and rows quarantined per dataset")
+    if data_docs_dir:
+        from tasks.transforms.validate_dataset import build_data_docs
+
+        build_data_docs(data_docs_dir)

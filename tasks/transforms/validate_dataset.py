@@ -7,6 +7,7 @@ before publishing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from datetime import date
@@ -43,7 +44,8 @@ class DatasetValidation:
 
 
 @lru_cache(maxsize=1)
-def _gx_datasource():
+def _gx_context():
+    """One in-memory Great Expectations context per process, progress bars off."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
@@ -58,17 +60,46 @@ def _gx_datasource():
         analytics_enabled=False,
     )
     context = gx.get_context(mode="ephemeral", project_config=config)
-    return context.data_sources.add_pandas("patronage")
+    return context, context.data_sources.add_pandas("patronage")
 
 
-def _batch(name: str, frame: pd.DataFrame):
-    datasource = _gx_datasource()
+def _run_suite(name: str, frame: pd.DataFrame, suite):
+    """Validate ``frame`` through a stored validation definition, so Data Docs can show it."""
+    import great_expectations as gx
+
+    context, datasource = _gx_context()
     try:
         asset = datasource.get_asset(name)
     except LookupError:
         asset = datasource.add_dataframe_asset(name)
         asset.add_batch_definition_whole_dataframe("whole")
-    return asset.get_batch_definition("whole").get_batch(batch_parameters={"dataframe": frame})
+    suite = context.suites.add_or_update(suite)
+    definition_name = f"patronage.{name}"
+    with contextlib.suppress(Exception):  # not there yet: GX raises its own not-found errors
+        context.validation_definitions.delete(definition_name)
+    definition = context.validation_definitions.add(gx.ValidationDefinition(
+        name=definition_name, data=asset.get_batch_definition("whole"), suite=suite))
+    return definition.run(batch_parameters={"dataframe": frame},
+                          result_format={"result_format": "COMPLETE"})
+
+
+def build_data_docs(directory: str) -> str:
+    """Write a Data Docs site of this process's suites and validation results into ``directory``.
+
+    Returns:
+        The path of the site's ``index.html``.
+    """
+    context, _ = _gx_context()
+    site = "patronage"
+    if site not in {s.get("site_name", s) if isinstance(s, dict) else s
+                    for s in context.list_data_docs_sites()}:
+        context.add_data_docs_site(site, {
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": directory},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        })
+    context.build_data_docs(site_names=[site])
+    return os.path.join(directory, "index.html")
 
 
 def _key_of(frame: pd.DataFrame, contract: DatasetContract, idx: object) -> str:
@@ -104,13 +135,13 @@ def validate_dataset(staged: StagedDataset, contract: DatasetContract, as_of: da
         breaches.append(f"{contract.name}: no rows")
     results: list[dict] = []
     if not breaches:
-        _gx_datasource()  # suites need an active context before they are built
+        _gx_context()  # suites need an active context before they are built
         suite = contract.build_suite()
         if contract.timestamp_column:
             latest = pd.Timestamp(as_of) + pd.Timedelta(days=1) + FUTURE_TOLERANCE
             suite.add_expectation(gx.expectations.ExpectColumnValuesToBeBetween(
                 column=contract.timestamp_column, max_value=latest.to_pydatetime()))
-        outcome = _batch(contract.name, frame).validate(suite, result_format={"result_format": "COMPLETE"})
+        outcome = _run_suite(contract.name, frame, suite)
         for res in outcome.results:
             cfg = res.expectation_config
             column = cfg.kwargs.get("column")

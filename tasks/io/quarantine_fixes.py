@@ -1,0 +1,42 @@
+"""Rows an operator fixed in quarantine, waiting to be validated again by the next run."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from prefect import task
+from sqlalchemy import inspect, select
+from sqlalchemy.engine import make_url
+
+from patronage.database import load_database_password, make_engine
+from schemas.tables import quarantine
+
+FIX_COLUMNS = ["quarantine_id", "dataset", "row"]
+
+
+def _database_exists(database_url: str) -> bool:
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return True
+    from pathlib import Path
+
+    return Path(url.database).exists()
+
+
+@task(retries=2, retry_delay_seconds=10)
+def read_quarantine_fixes(database_url: str, database_password_secret: str | None) -> pd.DataFrame:
+    """Fixed rows (``status = fixed``): one row per quarantine entry with its corrected row."""
+    if not _database_exists(database_url):
+        return pd.DataFrame(columns=FIX_COLUMNS)
+    engine = make_engine(database_url, load_database_password(database_password_secret))
+    try:
+        if not inspect(engine).has_table(quarantine.name):
+            return pd.DataFrame(columns=FIX_COLUMNS)
+        with engine.connect() as conn:
+            rows = conn.execute(select(quarantine.c.id, quarantine.c.dataset, quarantine.c.fixed_row)
+                                .where(quarantine.c.status == "fixed").order_by(quarantine.c.id)).all()
+    finally:
+        engine.dispose()
+    return pd.DataFrame([{"quarantine_id": r.id, "dataset": r.dataset, "row": json.loads(r.fixed_row)}
+                         for r in rows], columns=FIX_COLUMNS)
