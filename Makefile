@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench sample install clean
+.PHONY: demo test lint bench bench-validation sample install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ sample: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_nightly.py
+
+## Validation cost for 1M orders, alone and as a share of a nightly run (ORDERS=… to resize).
+bench-validation: $(STAMP)
+	$(BIN)/python benchmarks/bench_validation.py
 
 clean:
 	rm -rf $(VENV) .demo

@@ -131,6 +131,69 @@ def queues(
         "customer_supporters", "stakeholder_supporters", "votes", "status"]))
 
 
+quarantine_app = typer.Typer(help="Rows rejected by the data contracts: list, export, fix.",
+                             no_args_is_help=True)
+app.add_typer(quarantine_app, name="quarantine")
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    database_url: DatabaseUrl = "sqlite:///patronage.db",
+    dataset: Annotated[str | None, typer.Option(help="Only this dataset.")] = None,
+    status: Annotated[str | None, typer.Option(help="quarantined, fixed or released.")] = None,
+) -> None:
+    """List quarantined rows with their failed expectations (ids only, no row content)."""
+    from patronage.database import make_engine
+    from patronage.quarantine import list_quarantine
+
+    engine = make_engine(database_url)
+    try:
+        entries = list_quarantine(engine, dataset, status)
+    finally:
+        engine.dispose()
+    console.print(_table(f"Quarantine ({len(entries)} rows)", entries, [
+        "id", "dataset", "row_key", "failed_expectations", "status", "first_seen"]))
+
+
+@quarantine_app.command("export")
+def quarantine_export(
+    dataset: Annotated[str, typer.Option(help="Dataset whose quarantined rows to export.")],
+    out: Annotated[Path, typer.Option(help="JSON Lines file to write.")],
+    database_url: DatabaseUrl = "sqlite:///patronage.db",
+) -> None:
+    """Write quarantined rows to a JSON Lines file to correct by hand."""
+    from patronage.database import make_engine
+    from patronage.quarantine import export_quarantine
+
+    engine = make_engine(database_url)
+    try:
+        n = export_quarantine(engine, dataset, out)
+    finally:
+        engine.dispose()
+    console.print(f"{n} {dataset} row(s) written to {out}; fix each 'row', then run "
+                  f"`patronage quarantine fix --file {out}`")
+
+
+@quarantine_app.command("fix")
+def quarantine_fix(
+    file: Annotated[Path, typer.Option(help="JSON Lines file of corrected rows (from export).")],
+    database_url: DatabaseUrl = "sqlite:///patronage.db",
+) -> None:
+    """Hand corrected rows back; the next run validates them and, if they pass, uses them."""
+    from patronage.database import make_engine
+    from patronage.quarantine import FixFileError, apply_fixes
+
+    engine = make_engine(database_url)
+    try:
+        n = apply_fixes(engine, file)
+    except FixFileError as exc:
+        console.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(code=2) from None
+    finally:
+        engine.dispose()
+    console.print(f"{n} fixed row(s) stored; the next run validates them again")
+
+
 @app.command()
 def serve() -> None:
     """Serve the nightly deployment from this process (no work pool needed)."""

@@ -389,7 +389,8 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
     truth_ideas: list[dict] = []
     concepts = list(IDEA_CONCEPTS)
     popularity = rng.dirichlet(np.full(len(concepts), 0.8))
-    n_ideas = max(10, n // 8)
+    # A board's size does not grow with the customer base forever.
+    n_ideas = min(max(10, n // 8), 1500)
     customer_authors = rng.choice(np.flatnonzero(n_before > 0), n_ideas)
     for k in range(n_ideas):
         concept = concepts[rng.choice(len(concepts), p=popularity)]
@@ -407,7 +408,7 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
             "created_at": ts(rng.uniform(cutoff - 365, cutoff)),
         })
         truth_ideas.append({"source": "ideas", "source_id": idea_id, "concept": concept})
-    for k in range(max(3, n // 40)):
+    for k in range(min(max(3, n // 40), 500)):
         concept = concepts[rng.choice(len(concepts), p=popularity)]
         phrase = IDEA_CONCEPTS[concept][rng.integers(len(IDEA_CONCEPTS[concept]))]
         f, ln = rng.choice(first_pool), rng.choice(last_pool)

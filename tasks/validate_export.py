@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -31,17 +33,36 @@ class ExportValidation:
     refailed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["quarantine_id", "reasons"]))
 
 
-def apply_fixes(raw: pd.DataFrame, fixes: pd.DataFrame, dataset: str) -> tuple[pd.DataFrame, dict[int, int]]:
-    """Replace raw rows by operator-fixed ones with the same key; returns ``(frame, index → quarantine id)``."""
-    if fixes.empty:
+def row_fingerprint(row: dict) -> str:
+    """Identifies one raw row by its content: the same row arriving again has the same print."""
+    return hashlib.sha256(json.dumps(row, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def apply_fixes(raw: pd.DataFrame, fixes: pd.DataFrame, dataset: str) -> tuple[pd.DataFrame, dict[object, int]]:
+    """Swap raw rows that were quarantined for their operator-fixed versions.
+
+    A fix applies while the source still sends the very row that was quarantined (same
+    fingerprint); once the source sends something else for that key, the source wins.
+
+    Returns:
+        ``(frame, row index → quarantine id)`` for the rows that were swapped.
+    """
+    if fixes.empty or raw.empty:
         return raw, {}
+    by_print = {f: (int(q), row) for f, q, row in
+                zip(fixes["row_fingerprint"], fixes["quarantine_id"], fixes["row"], strict=True)}
     keys = list(CONTRACTS[dataset].keys)
-    fixed = pd.DataFrame(list(fixes["row"])).reindex(columns=raw.columns).fillna("").astype(object)
-    fixed_keys = set(fixed[keys].astype(str).agg("|".join, axis=1)) if len(raw.columns) else set()
-    keep = raw[~raw[keys].astype(str).agg("|".join, axis=1).isin(fixed_keys)] if len(raw) else raw
-    merged = pd.concat([keep, fixed], ignore_index=True)
-    first_fixed = len(keep)
-    return merged, {first_fixed + i: int(q) for i, q in enumerate(fixes["quarantine_id"])}
+    fix_keys = {"|".join(str(r.get(k, "")) for k in keys) for r in fixes["row"]}
+    candidates = raw.index[raw[keys].astype(str).agg("|".join, axis=1).isin(fix_keys)]
+    frame = raw.copy()
+    fixed_at: dict[object, int] = {}
+    for idx in candidates:
+        hit = by_print.get(row_fingerprint(raw.loc[idx].to_dict()))
+        if hit is not None:
+            quarantine_id, row = hit
+            frame.loc[idx, list(row)] = list(row.values())
+            fixed_at[idx] = quarantine_id
+    return frame, fixed_at
 
 
 def quarantined_rows(raw: pd.DataFrame, rejected: pd.DataFrame, dataset: str, source: str) -> pd.DataFrame:
@@ -71,7 +92,8 @@ def validate_export(dataset: str, raw: pd.DataFrame, source: str, as_of: date,
         "reasons": list(rejected.loc[is_fix, "reasons"]),
     }, columns=["quarantine_id", "reasons"])
     released = sorted(set(fixed_at.values()) - set(refailed["quarantine_id"]))
-    quarantined = quarantined_rows(frame, rejected[~is_fix], dataset, source)
+    # The quarantine keeps the row as it arrived, not the fix that replaced it.
+    quarantined = quarantined_rows(raw, rejected[~is_fix], dataset, source)
     get_run_logger().info("%s: %d rows valid, %d quarantined, %d fix(es) released, %d breach(es)",
                           dataset, len(validation.valid), len(quarantined), len(released),
                           len(validation.breaches))

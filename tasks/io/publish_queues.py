@@ -23,6 +23,7 @@ from schemas.tables import (
 from tasks.io.source_progress import save_source_progress
 from tasks.io.sources import Extraction
 from tasks.io.sql_upsert import CHUNK, records, upsert
+from tasks.validate_export import row_fingerprint
 
 
 def soft_close_missing(conn: Connection, table: Table, key: str, current: set[str],
@@ -56,11 +57,11 @@ def quarantine_rows(frame: pd.DataFrame, run_id: str, seen_at: datetime) -> list
     """Rows for the quarantine table; the fingerprint keeps one row per distinct raw row."""
     out = []
     for row in frame.itertuples(index=False):
-        raw = json.dumps(row.raw_row, sort_keys=True, ensure_ascii=False)
         out.append({
             "dataset": row.dataset, "source": row.source, "row_key": row.row_key,
-            "row_fingerprint": hashlib.sha256(raw.encode()).hexdigest(),
-            "failed_expectations": ",".join(row.reasons), "raw_row": raw,
+            "row_fingerprint": row_fingerprint(row.raw_row),
+            "failed_expectations": ",".join(row.reasons),
+            "raw_row": json.dumps(row.raw_row, sort_keys=True, ensure_ascii=False),
             "first_run_id": run_id, "first_seen": seen_at, "last_run_id": run_id,
             "status": "quarantined",
         })

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from patronage.database import load_database_password, make_engine
 from schemas.tables import quarantine
 
-FIX_COLUMNS = ["quarantine_id", "dataset", "row"]
+FIX_COLUMNS = ["quarantine_id", "dataset", "row_fingerprint", "row"]
 
 
 def _database_exists(database_url: str) -> bool:
@@ -26,7 +26,8 @@ def _database_exists(database_url: str) -> bool:
 
 @task(retries=2, retry_delay_seconds=10)
 def read_quarantine_fixes(database_url: str, database_password_secret: str | None) -> pd.DataFrame:
-    """Fixed rows (``status = fixed``): one row per quarantine entry with its corrected row."""
+    """Operator fixes (``fixed``, and ``released`` ones, which keep applying while the source
+    still sends the row they replaced): one row per quarantine entry with its corrected row."""
     if not _database_exists(database_url):
         return pd.DataFrame(columns=FIX_COLUMNS)
     engine = make_engine(database_url, load_database_password(database_password_secret))
@@ -34,9 +35,13 @@ def read_quarantine_fixes(database_url: str, database_password_secret: str | Non
         if not inspect(engine).has_table(quarantine.name):
             return pd.DataFrame(columns=FIX_COLUMNS)
         with engine.connect() as conn:
-            rows = conn.execute(select(quarantine.c.id, quarantine.c.dataset, quarantine.c.fixed_row)
-                                .where(quarantine.c.status == "fixed").order_by(quarantine.c.id)).all()
+            rows = conn.execute(select(quarantine.c.id, quarantine.c.dataset,
+                                       quarantine.c.row_fingerprint, quarantine.c.fixed_row)
+                                .where(quarantine.c.status.in_(["fixed", "released"]),
+                                       quarantine.c.fixed_row.is_not(None))
+                                .order_by(quarantine.c.id)).all()
     finally:
         engine.dispose()
-    return pd.DataFrame([{"quarantine_id": r.id, "dataset": r.dataset, "row": json.loads(r.fixed_row)}
+    return pd.DataFrame([{"quarantine_id": r.id, "dataset": r.dataset,
+                          "row_fingerprint": r.row_fingerprint, "row": json.loads(r.fixed_row)}
                          for r in rows], columns=FIX_COLUMNS)
