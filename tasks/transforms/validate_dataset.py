@@ -102,11 +102,12 @@ def build_data_docs(directory: str) -> str:
     return os.path.join(directory, "index.html")
 
 
-def _key_of(frame: pd.DataFrame, contract: DatasetContract, idx: object) -> str:
-    if idx in frame.index and all(k in frame.columns for k in contract.keys):
-        values = frame.loc[idx, list(contract.keys)]
-        return "|".join("" if pd.isna(v) else str(v) for v in values)
-    return ""
+def _keys_of(frame: pd.DataFrame, contract: DatasetContract, index: list) -> list[str]:
+    """The key of each row in ``index`` as text ("" where the dataset has no key columns)."""
+    if not index or not all(k in frame.columns for k in contract.keys):
+        return [""] * len(index)
+    keys = frame.loc[index, list(contract.keys)].astype("string").fillna("")
+    return keys.agg("|".join, axis=1).tolist()
 
 
 def validate_dataset(staged: StagedDataset, contract: DatasetContract, as_of: date,
@@ -168,7 +169,7 @@ def validate_dataset(staged: StagedDataset, contract: DatasetContract, as_of: da
     rejected_idx = [idx for idx in frame.index if idx in reasons]
     rejected = pd.DataFrame({
         "row_index": rejected_idx,
-        "row_key": [_key_of(frame, contract, idx) for idx in rejected_idx],
+        "row_key": _keys_of(frame, contract, rejected_idx),
         "reasons": [sorted(set(reasons[idx])) for idx in rejected_idx],
     })
     valid = frame.drop(index=rejected_idx)
