@@ -188,3 +188,12 @@ def test_hostile_text_is_stored_verbatim_and_escaped_when_shown(company):
     result = CliRunner().invoke(app, ["queues", "--database-url", url, "--top", "100"])
     assert result.exit_code == 0
     assert "[bold red]'; DROP TABLE" in result.output  # markup shown as text, not interpreted
+
+
+def test_data_docs_site_is_written_when_asked(company, tmp_path):
+    exports, url = company
+    docs = tmp_path / "docs"
+    run(exports, url, data_docs_dir=str(docs), dry_run=True)
+    assert (docs / "index.html").exists()
+    assert (docs / "expectations" / "patronage" / "orders.html").exists()
+    assert any((docs / "validations" / "patronage" / "orders").rglob("*.html"))
