@@ -15,6 +15,7 @@ from patronage.config import NightlyParameters
 from schemas.contracts import CONTRACTS
 from tasks.build_queues import build_queues
 from tasks.io.extract_source import extract_source
+from tasks.io.previous_scores import read_previous_scores
 from tasks.io.publish_queues import publish_queues, record_quarantine
 from tasks.io.quarantine_fixes import read_quarantine_fixes
 from tasks.io.report_run import report_run, report_validation
@@ -118,8 +119,9 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
         raise ContractBreachError("contract breach, nothing published:\n" + "\n".join(breaches))
 
     with _timed(stages, "score_customers") as rec:
+        previous = read_previous_scores(params.database_url, params.database_password_secret)
         scores, model = score_customers(valid["customers"], valid["orders"], as_of,
-                                        params.value_model, params.triggers)
+                                        params.value_model, params.triggers, previous)
         rec["rows"] = len(scores)
     with _timed(stages, "link_conversations") as rec:
         conversations, stakeholders = link_conversations(
@@ -138,7 +140,7 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
             published = publish_queues(
                 params.database_url, params.database_password_secret, run_id, flow_run.get_id(),
                 as_of, retention, ideation, supporters, quarantined, extractions, released_ids,
-                refailed)
+                refailed, scores, model)
             rec["rows"] = published["retention"] + published["ideation"]
 
     summary = {

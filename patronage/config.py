@@ -36,6 +36,7 @@ class TriggerConfig(BaseModel):
     min_repeat_purchases: int = Field(2, ge=1, description="Repeat purchases needed before a customer's own rhythm is trusted.")
     lapsed_multiple: float = Field(6.0, gt=1, description="Beyond this multiple the customer has lapsed: win-back, not just-in-time retention, and is ranked lower.")
     alive_threshold: float = Field(0.5, gt=0, lt=1, description="Alive-drop trigger when P(alive) falls below this.")
+    alive_drop_points: float = Field(0.2, gt=0, lt=1, description="Alive-drop trigger also when P(alive) fell by more than this since the previous run.")
     conversation_window_days: int = Field(60, ge=1, description="Conversations newer than this count as evidence.")
     rotting_ticket_days: int = Field(7, ge=1, description="An unsolved ticket older than this is rotting.")
 

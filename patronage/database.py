@@ -50,3 +50,13 @@ def load_database_password(secret_block: str | None) -> str | None:
     from prefect.blocks.system import Secret
 
     return Secret.load(secret_block).get()
+
+
+def database_exists(database_url: str) -> bool:
+    """False only for a SQLite file that is not there yet (reading must not create it)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return True
+    from pathlib import Path
+
+    return Path(url.database).exists()

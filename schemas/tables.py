@@ -109,6 +109,38 @@ publish_runs = Table(
     Column("counts", Text, nullable=False),
 )
 
+model_runs = Table(
+    "model_runs", metadata,
+    # grain: one row per published run: fitted parameters, fit quality, sample size
+    Column("run_id", String(64), primary_key=True),
+    Column("as_of", Date, nullable=False),
+    Column("bgnbd_r", Float), Column("bgnbd_alpha", Float), Column("bgnbd_a", Float),
+    Column("bgnbd_b", Float), Column("bgnbd_log_likelihood", Float),
+    Column("bgnbd_method", String(16), nullable=False),
+    Column("gamma_gamma_p", Float), Column("gamma_gamma_q", Float), Column("gamma_gamma_v", Float),
+    Column("gamma_gamma_log_likelihood", Float),
+    Column("gamma_gamma_method", String(16), nullable=False),
+    Column("n_customers", Integer, nullable=False),
+    Column("n_repeat_customers", Integer, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+customer_scores = Table(
+    "customer_scores", metadata,
+    # grain: one row per customer: the latest published scores, which the next run compares with
+    Column("customer_id", String(64), primary_key=True),
+    Column("as_of", Date, nullable=False),
+    Column("run_id", String(64), nullable=False),
+    Column("p_alive", Float, nullable=False),
+    Column("expected_clv", Float, nullable=False),
+    Column("clv_if_retained", Float, nullable=False),
+    Column("value_at_risk", Float, nullable=False),
+    Column("value_tier", String(32), nullable=False),
+    Column("rfm_segment", String(32), nullable=False),
+    Column("latency_since", Date),
+    Column("alive_drop_since", Date),
+)
+
 source_state = Table(
     "source_state", metadata,
     # grain: one row per source; advanced only in the transaction that publishes a run

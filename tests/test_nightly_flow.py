@@ -122,3 +122,21 @@ def test_dry_run_builds_but_does_not_publish(sample_company, tmp_path):
 def test_database_url_with_password_is_refused():
     with pytest.raises(ValueError, match="must not contain a password"):
         NightlyParameters(database_url="postgresql://app:s3cret@db/patronage")
+
+
+def test_each_run_stores_its_fit_and_triggers_do_not_fire_twice(published):
+    from sqlalchemy import func, select
+
+    from schemas.tables import customer_scores, model_runs
+
+    url, first, second = published
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        runs = conn.execute(select(model_runs).order_by(model_runs.c.created_at)).all()
+        scored = conn.execute(select(func.count()).select_from(customer_scores)).scalar()
+    engine.dispose()
+    assert [r.run_id for r in runs] == [first["run_id"], second["run_id"]]
+    assert runs[0].bgnbd_method == "mle" and runs[0].bgnbd_log_likelihood == pytest.approx(first["model"]["bgnbd_ll"])
+    assert runs[0].n_customers == first["model"]["n_customers"] == scored
+    assert first["model"]["triggers_fired"] > 0
+    assert second["model"]["triggers_fired"] == 0  # same drift, same as-of: nothing fires again

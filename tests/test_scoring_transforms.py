@@ -1,4 +1,5 @@
 import pandas as pd
+import pytest
 
 from patronage.config import TriggerConfig, ValueModelConfig
 from tasks.transforms.customer_value import assign_value_tiers
@@ -51,3 +52,31 @@ def test_latency_trigger_uses_each_customers_own_rhythm():
     assert t["alive_drop"].to_dict() == {"weekly": True, "monthly": False, "new": False, "gone": True}
     assert t.loc["weekly", "latency_ratio"] == 15 / 7
     assert pd.isna(t.loc["new", "latency_ratio"])
+
+
+def test_triggers_compare_with_the_previous_run_and_fire_once():
+    from datetime import date
+
+    customers = pd.DataFrame({
+        "customer_id": ["steady", "dropping", "still_late", "new_late"],
+        "frequency": [5, 5, 5, 5],
+        "days_since_last": [10.0, 10.0, 90.0, 90.0],
+        "typical_interval_days": [20.0, 20.0, 30.0, 30.0],
+        "p_alive": [0.9, 0.6, 0.8, 0.8],
+    })
+    previous = pd.DataFrame({
+        "customer_id": ["steady", "dropping", "still_late"],
+        "p_alive": [0.92, 0.9, 0.85],
+        "latency_since": [None, None, "2026-10-01"],
+        "alive_drop_since": [None, None, None],
+    })
+    t = detect_retention_triggers(customers, TriggerConfig(alive_drop_points=0.2), previous,
+                                  date(2026, 10, 31)).set_index("customer_id")
+    assert t["alive_drop"].to_dict() == {"steady": False, "dropping": True, "still_late": False,
+                                         "new_late": False}
+    assert t.loc["dropping", "p_alive_change"] == pytest.approx(-0.3)
+    assert t["newly_fired"].to_dict() == {"steady": "", "dropping": "alive_drop", "still_late": "",
+                                          "new_late": "latency_breach"}
+    assert t.loc["still_late", "latency_since"] == pd.Timestamp("2026-10-01")
+    assert t.loc["new_late", "latency_since"] == pd.Timestamp("2026-10-31")
+    assert pd.isna(t.loc["steady", "latency_since"])

@@ -83,3 +83,41 @@ def test_gamma_gamma_shrinks_towards_population_mean():
     got = expected_average_order_value(g, np.array([0, 2]), np.array([0.0, 50.0]))
     assert got[0] == pytest.approx(6 * 15 / 3)  # population mean p·v/(q−1)
     assert got[1] == pytest.approx(6 * (15 + 2 * 50) / (6 * 2 + 4 - 1))
+
+
+DATA = __import__("pathlib").Path(__file__).parent / "data"
+
+
+def test_bgnbd_reproduces_fader_hardie_lee_2005_on_cdnow():
+    """Published MLE (Fader, Hardie & Lee 2005, Marketing Science, CDNOW sample of 2,357):
+    r = 0.243, alpha = 4.414, a = 0.793, b = 2.426, log-likelihood = -9582.4."""
+    summary = pd.read_csv(DATA / "cdnow_customers_summary.csv")
+    fit = fit_bgnbd(summary)
+    assert fit.converged and fit.n_customers == 2357
+    for got, published in ((fit.r, 0.243), (fit.alpha, 4.414), (fit.a, 0.793), (fit.b, 2.426),
+                           (fit.log_likelihood, -9582.4)):
+        assert got == pytest.approx(published, rel=0.01)
+    # The paper's worked example: x = 2, t_x = 30.43, T = 38.86 weeks → 1.226 purchases in 39 weeks.
+    published = BgNbdParams(0.243, 4.414, 0.793, 2.426, 0, 0, True)
+    got = expected_purchases(published, 39, np.array([2.0]), np.array([30.43]), np.array([38.86]))
+    assert got[0] == pytest.approx(1.226, abs=5e-4)
+
+
+def test_gamma_gamma_reproduces_fader_hardie_lee_2005b_on_cdnow():
+    """Published MLE (Fader, Hardie & Lee 2005, JMR, CDNOW): p = 6.25, q = 3.74, gamma = 15.44."""
+    from tasks.transforms.gamma_gamma import fit_gamma_gamma
+
+    data = pd.read_csv(DATA / "cdnow_customers_summary_with_transactions.csv")
+    summary = data.rename(columns={"x": "frequency", "zbar": "monetary_value"}).assign(
+        total_revenue=0.0, n_orders=1)
+    fit = fit_gamma_gamma(summary)
+    assert fit.converged and fit.n_customers == 946
+    for got, published in ((fit.p, 6.25), (fit.q, 3.74), (fit.v, 15.44)):
+        assert got == pytest.approx(published, rel=0.01)
+
+
+def test_a_fit_that_does_not_converge_says_so_and_falls_back_labelled():
+    summary = pd.read_csv(DATA / "cdnow_customers_summary.csv")
+    fit = fit_bgnbd(summary, max_iter=1)
+    assert (fit.converged, fit.method) == (False, "heuristic")
+    assert np.isfinite(fit.log_likelihood)

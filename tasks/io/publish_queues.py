@@ -14,15 +14,17 @@ from sqlalchemy import Connection, Engine, Table, select, update
 from patronage.database import ensure_schema, load_database_password, make_engine
 from schemas.tables import (
     QUEUE_TABLES,
+    customer_scores,
     idea_supporters,
     ideation_items,
+    model_runs,
     publish_runs,
     quarantine,
     retention_cases,
 )
 from tasks.io.source_progress import save_source_progress
 from tasks.io.sources import Extraction
-from tasks.io.sql_upsert import CHUNK, records, upsert
+from tasks.io.sql_upsert import CHUNK, _plain, records, upsert
 from tasks.validate_export import row_fingerprint
 
 
@@ -86,6 +88,30 @@ def write_quarantine(conn: Connection, quarantined: pd.DataFrame, run_id: str, n
                                  failed_expectations=",".join(row.reasons)))
 
 
+SCORE_COLUMNS = ["customer_id", "p_alive", "expected_clv", "clv_if_retained", "value_at_risk",
+                 "value_tier", "rfm_segment", "latency_since", "alive_drop_since"]
+
+
+def save_scores(conn: Connection, scores: pd.DataFrame, model: dict, run_id: str, as_of: date,
+                now: datetime) -> None:
+    """Keep this run's fit (one row) and each customer's latest scores for the next run."""
+    conn.execute(model_runs.insert().values(
+        run_id=run_id, as_of=as_of, bgnbd_r=model["r"], bgnbd_alpha=model["alpha"],
+        bgnbd_a=model["a"], bgnbd_b=model["b"], bgnbd_log_likelihood=model["bgnbd_ll"],
+        bgnbd_method=model["bgnbd_method"], gamma_gamma_p=model["gamma_gamma_p"],
+        gamma_gamma_q=model["gamma_gamma_q"], gamma_gamma_v=model["gamma_gamma_v"],
+        gamma_gamma_log_likelihood=_plain(model["gamma_gamma_ll"]),
+        gamma_gamma_method=model["gamma_gamma_method"], n_customers=model["n_customers"],
+        n_repeat_customers=model["n_repeat_customers"], created_at=now))
+    rows = records(scores[SCORE_COLUMNS].assign(as_of=as_of, run_id=run_id))
+    for row in rows:
+        for col in ("latency_since", "alive_drop_since"):
+            if isinstance(row[col], datetime):
+                row[col] = row[col].date()
+    upsert(conn, customer_scores, rows, ["customer_id"],
+           [c for c in SCORE_COLUMNS if c != "customer_id"] + ["as_of", "run_id"])
+
+
 RETENTION_PIPELINE_COLUMNS = [
     "customer_id", "value_tier", "clv", "value_at_risk", "priority_score", "priority_rank",
     "reason_codes", "evidence", "goal", "playbook", "owner", "due_date", "pipeline_state",
@@ -102,7 +128,8 @@ def publish_to_engine(engine: Engine, run_id: str, flow_run_id: str | None, as_o
                       retention: pd.DataFrame, ideation: pd.DataFrame,
                       supporters: pd.DataFrame, quarantined: pd.DataFrame,
                       extractions: Sequence[Extraction] = (), released_ids: Sequence[int] = (),
-                      refailed: pd.DataFrame | None = None) -> dict[str, int]:
+                      refailed: pd.DataFrame | None = None, scores: pd.DataFrame | None = None,
+                      model: dict | None = None) -> dict[str, int]:
     """Publish everything in one transaction; on any error nothing of this run is kept.
 
     Incremental sources' rows and cursors/watermarks are saved in the same transaction, so a
@@ -126,6 +153,8 @@ def publish_to_engine(engine: Engine, run_id: str, flow_run_id: str | None, as_o
             "no longer produced (merged or below the queue cut-off)")
         write_quarantine(conn, quarantined, run_id, now, released_ids, refailed)
         save_source_progress(conn, list(extractions), run_id, now)
+        if scores is not None and model is not None:
+            save_scores(conn, scores, model, run_id, as_of, now)
         counts.update(retention=len(retention), ideation=len(ideation),
                       supporters=len(supporters), quarantined=len(quarantined),
                       released=len(released_ids))
@@ -140,14 +169,16 @@ def publish_queues(database_url: str, database_password_secret: str | None, run_
                    flow_run_id: str | None, as_of: date, retention: pd.DataFrame,
                    ideation: pd.DataFrame, supporters: pd.DataFrame,
                    quarantined: pd.DataFrame, extractions: list[Extraction],
-                   released_ids: list[int], refailed: pd.DataFrame) -> dict[str, object]:
+                   released_ids: list[int], refailed: pd.DataFrame, scores: pd.DataFrame,
+                   model: dict) -> dict[str, object]:
     """Upsert both queues, soft-close what is gone, keep quarantine, audit the run."""
     engine = make_engine(database_url, load_database_password(database_password_secret))
     try:
         ensure_schema(engine)
         before = queue_fingerprint(engine)
         counts = publish_to_engine(engine, run_id, flow_run_id, as_of, retention, ideation,
-                                   supporters, quarantined, extractions, released_ids, refailed)
+                                   supporters, quarantined, extractions, released_ids, refailed,
+                                   scores, model)
         after = queue_fingerprint(engine)
     finally:
         engine.dispose()

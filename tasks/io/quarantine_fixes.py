@@ -7,28 +7,18 @@ import json
 import pandas as pd
 from prefect import task
 from sqlalchemy import inspect, select
-from sqlalchemy.engine import make_url
 
-from patronage.database import load_database_password, make_engine
+from patronage.database import database_exists, load_database_password, make_engine
 from schemas.tables import quarantine
 
 FIX_COLUMNS = ["quarantine_id", "dataset", "row_fingerprint", "row"]
-
-
-def _database_exists(database_url: str) -> bool:
-    url = make_url(database_url)
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return True
-    from pathlib import Path
-
-    return Path(url.database).exists()
 
 
 @task(retries=2, retry_delay_seconds=10)
 def read_quarantine_fixes(database_url: str, database_password_secret: str | None) -> pd.DataFrame:
     """Operator fixes (``fixed``, and ``released`` ones, which keep applying while the source
     still sends the row they replaced): one row per quarantine entry with its corrected row."""
-    if not _database_exists(database_url):
+    if not database_exists(database_url):
         return pd.DataFrame(columns=FIX_COLUMNS)
     engine = make_engine(database_url, load_database_password(database_password_secret))
     try:

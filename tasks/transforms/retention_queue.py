@@ -45,6 +45,11 @@ PLAYBOOK = {
 }
 
 
+def _day(value: object) -> str | None:
+    """An ISO date, or None for a missing one."""
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date().isoformat()
+
+
 def _goal(reasons: list[str]) -> str:
     if "churn_threat" in reasons or "complaint" in reasons:
         return "Resolve the customer's complaint and secure their next purchase within 45 days"
@@ -141,6 +146,8 @@ def build_retention_queue(customers: pd.DataFrame, evidence: pd.DataFrame, as_of
             "days_since_last_purchase": int(row["days_since_last"]),
             "typical_interval_days": None if pd.isna(row["typical_interval_days"]) else round(float(row["typical_interval_days"]), 1),
             "p_alive": round(float(row["p_alive"]), 3),
+            "latency_since": _day(row.get("latency_since")),
+            "alive_drop_since": _day(row.get("alive_drop_since")),
             "items": row["evidence_items"] if isinstance(row["evidence_items"], list) else [],
         }
         rows.append({
