@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-validation sample install clean
+.PHONY: demo test lint bench bench-value bench-validation sample install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ sample: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_nightly.py
+
+## Value stage on 1M customers / ~20M orders, side by side with lifetimes (CUSTOMERS=… to resize).
+bench-value: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/bench_value_model.py
 
 ## Validation cost for 1M orders, alone and as a share of a nightly run (ORDERS=… to resize).
 bench-validation: $(STAMP)
