@@ -42,8 +42,8 @@ def patronage_side(orders: pd.DataFrame) -> tuple[dict[str, float], float]:
     from patronage.config import ValueModelConfig
     from tasks.transforms.bgnbd import expected_purchases, fit_bgnbd, probability_alive
     from tasks.transforms.customer_summary import summarize_transactions
-    from tasks.transforms.gamma_gamma import expected_average_order_value, fit_gamma_gamma
     from tasks.transforms.customer_value import score_customer_value
+    from tasks.transforms.gamma_gamma import expected_average_order_value, fit_gamma_gamma
 
     times: dict[str, float] = {}
     t = time.perf_counter()
@@ -94,8 +94,13 @@ def lifetimes_side(orders: pd.DataFrame) -> tuple[dict[str, float], float] | Non
     ggf.conditional_expected_average_profit(summary["frequency"].to_numpy(),
                                             summary["monetary_value"].to_numpy())
     times["score"] = time.perf_counter() - t
-    # lifetimes reports the mean negative log-likelihood per customer.
-    return times, -bgf._negative_log_likelihood_ * len(x)
+    # lifetimes fits on rescaled time, so its own likelihood is not comparable: evaluate the
+    # same (unscaled) log-likelihood function at its parameters.
+    from tasks.transforms.bgnbd import bgnbd_log_likelihood
+
+    params = np.array([bgf.params_[k] for k in ("r", "alpha", "a", "b")])
+    return times, float(bgnbd_log_likelihood(params, x.astype(float), tx.astype(float),
+                                             T.astype(float)).sum())
 
 
 def main() -> None:

@@ -121,3 +121,17 @@ def test_a_fit_that_does_not_converge_says_so_and_falls_back_labelled():
     fit = fit_bgnbd(summary, max_iter=1)
     assert (fit.converged, fit.method) == (False, "heuristic")
     assert np.isfinite(fit.log_likelihood)
+
+
+def test_analytic_gradient_matches_finite_differences():
+    from scipy.optimize import check_grad
+
+    from tasks.transforms.bgnbd import _negative_mean_log_likelihood
+
+    x = np.array([0.0, 1, 2, 5, 0, 3])
+    t_x = np.array([0.0, 10, 30, 60, 0, 20])
+    T = np.array([40.0, 50, 60, 90, 15, 80])
+    objective = _negative_mean_log_likelihood(x, t_x, T)
+    for point in (np.zeros(4), np.log([0.5, 10.0, 0.8, 2.5]), np.log([2.0, 3.0, 0.3, 6.0])):
+        error = check_grad(lambda p: objective(p)[0], lambda p: objective(p)[1], point)
+        assert error < 1e-5, (point, error)

@@ -53,6 +53,48 @@ def bgnbd_log_likelihood(params: np.ndarray, frequency: np.ndarray, recency: np.
     return a1 + a2 + np.logaddexp(a3, a4)
 
 
+def _negative_mean_log_likelihood(x: np.ndarray, t_x: np.ndarray, T: np.ndarray):
+    """Objective and analytic gradient in log-parameter space, for L-BFGS-B.
+
+    Frequencies, recencies and ages take few distinct values (days), so the special functions
+    are evaluated once per distinct value and gathered rather than once per customer.
+    """
+    n = len(x)
+    x_u, x_i = np.unique(x, return_inverse=True)
+    tx_u, tx_i = np.unique(t_x, return_inverse=True)
+    T_u, T_i = np.unique(T, return_inverse=True)
+    repeat = x > 0
+    b_x1_floor = 1e-300
+
+    def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        r, alpha, a, b = np.exp(log_params)
+        r_x = r + x
+        log_aT = np.log(alpha + T_u)[T_i]
+        log_atx = np.log(alpha + tx_u)[tx_i]
+        b_x1 = np.maximum(b + x_u - 1, b_x1_floor)
+        a1 = special.gammaln(r + x_u)[x_i] - special.gammaln(r) + r * np.log(alpha)
+        a2 = (special.gammaln(a + b) + special.gammaln(b + x_u)[x_i] - special.gammaln(b)
+              - special.gammaln(a + b + x_u)[x_i])
+        a3 = -r_x * log_aT
+        a4 = np.where(repeat, np.log(a) - np.log(b_x1)[x_i] - r_x * log_atx, -np.inf)
+        both = np.logaddexp(a3, a4)
+        value = -(a1 + a2 + both).sum() / n
+        if not np.isfinite(value):
+            return 1e12, np.zeros(4)
+        w3, w4 = np.exp(a3 - both), np.exp(a4 - both)  # shares of the two likelihood branches
+        d_r = (special.digamma(r + x_u)[x_i] - special.digamma(r) + np.log(alpha)
+               - w3 * log_aT - w4 * log_atx)
+        d_alpha = (r / alpha - w3 * r_x / np.exp(log_aT) - w4 * r_x / np.exp(log_atx))
+        dg_abx = special.digamma(a + b + x_u)[x_i]
+        d_a = special.digamma(a + b) - dg_abx + w4 / a
+        d_b = (special.digamma(a + b) + special.digamma(b + x_u)[x_i] - special.digamma(b) - dg_abx
+               - w4 / b_x1[x_i])
+        grad = -np.array([d_r.sum() * r, d_alpha.sum() * alpha, d_a.sum() * a, d_b.sum() * b]) / n
+        return float(value), grad
+
+    return objective
+
+
 def fit_bgnbd(summary: pd.DataFrame, max_iter: int = 500) -> BgNbdParams:
     """Fit BG/NBD by maximum likelihood on ``frequency``, ``recency`` and ``T``.
 
@@ -66,11 +108,8 @@ def fit_bgnbd(summary: pd.DataFrame, max_iter: int = 500) -> BgNbdParams:
     if n == 0:
         raise ValueError("fit_bgnbd: no customers with purchases to fit the model on")
 
-    def objective(log_params: np.ndarray) -> float:
-        value = -bgnbd_log_likelihood(np.exp(log_params), x, t_x, T).sum() / n
-        return float(value) if np.isfinite(value) else 1e12
-
-    result = optimize.minimize(objective, x0=np.zeros(4), method="L-BFGS-B",
+    objective = _negative_mean_log_likelihood(x, t_x, T)
+    result = optimize.minimize(objective, x0=np.zeros(4), jac=True, method="L-BFGS-B",
                                bounds=[(-10, 10)] * 4, options={"maxiter": max_iter})
     r, alpha, a, b = np.exp(result.x)
     ll = float(bgnbd_log_likelihood(np.exp(result.x), x, t_x, T).sum())

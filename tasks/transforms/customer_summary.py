@@ -40,21 +40,20 @@ def summarize_transactions(orders: pd.DataFrame, as_of: date) -> pd.DataFrame:
                 FROM orders
                 WHERE CAST(ordered_at AS DATE) <= CAST(? AS DATE)
                 GROUP BY 1, 2
-            ), ranked AS (
-                SELECT *, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY day) AS k
-                FROM days
             )
             SELECT customer_id,
                    COUNT(*) - 1 AS frequency,
                    DATE_DIFF('day', MIN(day), MAX(day)) AS recency,
                    DATE_DIFF('day', MIN(day), CAST(? AS DATE)) AS "T",
-                   COALESCE(AVG(spend) FILTER (WHERE k > 1), 0) AS monetary_value,
+                   -- repeat purchases only: everything after the first purchase day
+                   COALESCE((SUM(spend) - ARG_MIN(spend, day)) / NULLIF(COUNT(*) - 1, 0), 0)
+                       AS monetary_value,
                    MIN(day) AS first_purchase,
                    MAX(day) AS last_purchase,
                    SUM(n) AS n_orders,
                    SUM(spend) AS total_revenue,
                    DATE_DIFF('day', MAX(day), CAST(? AS DATE)) AS days_since_last
-            FROM ranked
+            FROM days
             GROUP BY customer_id
             ORDER BY customer_id
             """,
