@@ -56,41 +56,46 @@ def bgnbd_log_likelihood(params: np.ndarray, frequency: np.ndarray, recency: np.
 def _negative_mean_log_likelihood(x: np.ndarray, t_x: np.ndarray, T: np.ndarray):
     """Objective and analytic gradient in log-parameter space, for L-BFGS-B.
 
-    Frequencies, recencies and ages take few distinct values (days), so the special functions
-    are evaluated once per distinct value and gathered rather than once per customer.
+    Frequencies, recencies and ages take few distinct values (days): terms that depend on the
+    frequency alone are summed over distinct frequencies weighted by their counts, and the
+    logarithms are evaluated once per distinct value and gathered. Only the two-branch
+    ``logaddexp`` is computed per customer.
     """
     n = len(x)
-    x_u, x_i = np.unique(x, return_inverse=True)
+    x_u, x_i, x_count = np.unique(x, return_inverse=True, return_counts=True)
     tx_u, tx_i = np.unique(t_x, return_inverse=True)
     T_u, T_i = np.unique(T, return_inverse=True)
-    repeat = x > 0
-    b_x1_floor = 1e-300
+    no_repeat = np.where(x > 0, 0.0, -np.inf)  # the second branch exists only after a repeat
 
     def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
         r, alpha, a, b = np.exp(log_params)
         r_x = r + x
         log_aT = np.log(alpha + T_u)[T_i]
         log_atx = np.log(alpha + tx_u)[tx_i]
-        b_x1 = np.maximum(b + x_u - 1, b_x1_floor)
-        a1 = special.gammaln(r + x_u)[x_i] - special.gammaln(r) + r * np.log(alpha)
-        a2 = (special.gammaln(a + b) + special.gammaln(b + x_u)[x_i] - special.gammaln(b)
-              - special.gammaln(a + b + x_u)[x_i])
+        b_x1 = np.maximum(b + x_u - 1, 1e-300)
         a3 = -r_x * log_aT
-        a4 = np.where(repeat, np.log(a) - np.log(b_x1)[x_i] - r_x * log_atx, -np.inf)
+        a4 = np.log(a) - np.log(b_x1)[x_i] - r_x * log_atx + no_repeat
         both = np.logaddexp(a3, a4)
-        value = -(a1 + a2 + both).sum() / n
-        if not np.isfinite(value):
+        per_frequency = (special.gammaln(r + x_u) + special.gammaln(b + x_u)
+                         - special.gammaln(a + b + x_u)) @ x_count
+        total = (per_frequency + n * (special.gammaln(a + b) - special.gammaln(b)
+                                      - special.gammaln(r) + r * np.log(alpha)) + both.sum())
+        if not np.isfinite(total):
             return 1e12, np.zeros(4)
-        w3, w4 = np.exp(a3 - both), np.exp(a4 - both)  # shares of the two likelihood branches
-        d_r = (special.digamma(r + x_u)[x_i] - special.digamma(r) + np.log(alpha)
-               - w3 * log_aT - w4 * log_atx)
-        d_alpha = (r / alpha - w3 * r_x / np.exp(log_aT) - w4 * r_x / np.exp(log_atx))
-        dg_abx = special.digamma(a + b + x_u)[x_i]
-        d_a = special.digamma(a + b) - dg_abx + w4 / a
-        d_b = (special.digamma(a + b) + special.digamma(b + x_u)[x_i] - special.digamma(b) - dg_abx
-               - w4 / b_x1[x_i])
-        grad = -np.array([d_r.sum() * r, d_alpha.sum() * alpha, d_a.sum() * a, d_b.sum() * b]) / n
-        return float(value), grad
+        w4 = np.exp(a4 - both)  # share of the "dropped out after the last purchase" branch
+        w3 = 1.0 - w4
+        w4_by_x = np.bincount(x_i, weights=w4, minlength=len(x_u))
+        dg_abx = special.digamma(a + b + x_u) @ x_count
+        d_r = (special.digamma(r + x_u) @ x_count - n * special.digamma(r) + n * np.log(alpha)
+               - (w3 @ log_aT) - (w4 @ log_atx))
+        inv_aT = (1.0 / (alpha + T_u))[T_i]
+        inv_atx = (1.0 / (alpha + tx_u))[tx_i]
+        d_alpha = n * r / alpha - r_x @ (w3 * inv_aT + w4 * inv_atx)
+        d_a = n * special.digamma(a + b) - dg_abx + w4_by_x.sum() / a
+        d_b = (n * special.digamma(a + b) + special.digamma(b + x_u) @ x_count - n * special.digamma(b)
+               - dg_abx - (w4_by_x / b_x1).sum())
+        grad = -np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b]) / n
+        return float(-total / n), grad
 
     return objective
 

@@ -29,22 +29,24 @@ def summarize_transactions(orders: pd.DataFrame, as_of: date) -> pd.DataFrame:
         ``monetary_value`` (mean spend per repeat purchase day, 0 without repeats),
         ``typical_interval_days`` (recency / frequency, null without repeats) and totals.
     """
+    as_of_day = (pd.Timestamp(as_of) - pd.Timestamp(0)).days
     con = duckdb.connect()
     try:
         con.register("orders", orders[["customer_id", "ordered_at", "amount"]])
+        # Days as integers since 1970-01-01: grouping on an integer is cheaper than on a DATE.
         summary = con.execute(
             """
             WITH days AS (
-                SELECT customer_id, CAST(ordered_at AS DATE) AS day, SUM(amount) AS spend,
-                       COUNT(*) AS n
+                SELECT customer_id, CAST(floor(epoch(ordered_at) / 86400) AS INTEGER) AS day,
+                       SUM(amount) AS spend, COUNT(*) AS n
                 FROM orders
-                WHERE CAST(ordered_at AS DATE) <= CAST(? AS DATE)
+                WHERE ordered_at < ?
                 GROUP BY 1, 2
             )
             SELECT customer_id,
                    COUNT(*) - 1 AS frequency,
-                   DATE_DIFF('day', MIN(day), MAX(day)) AS recency,
-                   DATE_DIFF('day', MIN(day), CAST(? AS DATE)) AS "T",
+                   MAX(day) - MIN(day) AS recency,
+                   ? - MIN(day) AS "T",
                    -- repeat purchases only: everything after the first purchase day
                    COALESCE((SUM(spend) - ARG_MIN(spend, day)) / NULLIF(COUNT(*) - 1, 0), 0)
                        AS monetary_value,
@@ -52,12 +54,12 @@ def summarize_transactions(orders: pd.DataFrame, as_of: date) -> pd.DataFrame:
                    MAX(day) AS last_purchase,
                    SUM(n) AS n_orders,
                    SUM(spend) AS total_revenue,
-                   DATE_DIFF('day', MAX(day), CAST(? AS DATE)) AS days_since_last
+                   ? - MAX(day) AS days_since_last
             FROM days
             GROUP BY customer_id
             ORDER BY customer_id
             """,
-            [as_of, as_of, as_of],
+            [pd.Timestamp(as_of) + pd.Timedelta(days=1), as_of_day, as_of_day],
         ).df()
     finally:
         con.close()
@@ -69,5 +71,5 @@ def summarize_transactions(orders: pd.DataFrame, as_of: date) -> pd.DataFrame:
         summary["frequency"] > 0
     )
     for col in ("first_purchase", "last_purchase"):
-        summary[col] = pd.to_datetime(summary[col])
+        summary[col] = pd.to_datetime(summary[col].astype("int64"), unit="D")
     return summary[SUMMARY_COLUMNS]

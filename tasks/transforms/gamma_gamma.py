@@ -42,12 +42,31 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaParams:
         mean = float(summary["total_revenue"].sum() / max(summary["n_orders"].sum(), 1))
         return GammaGammaParams(1.0, 3.0, 2.0 * max(mean, 1.0), float("nan"), n, False, "heuristic")
 
-    def objective(log_params: np.ndarray) -> float:
-        value = -gamma_gamma_log_likelihood(np.exp(log_params), x, m).sum() / n
-        return float(value) if np.isfinite(value) else 1e12
+    # Terms in the frequency alone are evaluated per distinct frequency, weighted by counts.
+    x_u, x_i, x_count = np.unique(x, return_inverse=True, return_counts=True)
+    log_m_sum = float(np.log(m) @ x)  # Σ x·log m, for the p-derivative
+    log_m_total = float(np.log(m).sum())
+    x_log_x = float(x @ np.log(x))
+
+    def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        p, q, v = np.exp(log_params)
+        xm_v = x * m + v
+        log_xmv = np.log(xm_v)
+        px_q = p * x + q
+        total = ((special.gammaln(p * x_u + q) - special.gammaln(p * x_u)) @ x_count
+                 - n * special.gammaln(q) + n * q * np.log(v)
+                 + p * log_m_sum - log_m_total + p * x_log_x - px_q @ log_xmv)
+        if not np.isfinite(total):
+            return 1e12, np.zeros(3)
+        dg_pxq = special.digamma(p * x_u + q)
+        d_p = ((x_u * (dg_pxq - special.digamma(p * x_u))) @ x_count + log_m_sum + x_log_x
+               - x @ log_xmv)
+        d_q = dg_pxq @ x_count - n * special.digamma(q) + n * np.log(v) - log_xmv.sum()
+        d_v = n * q / v - (px_q / xm_v).sum()
+        return float(-total / n), -np.array([d_p * p, d_q * q, d_v * v]) / n
 
     x0 = np.log([1.0, 2.0, max(float(np.mean(m)), 1.0)])
-    result = optimize.minimize(objective, x0=x0, method="L-BFGS-B",
+    result = optimize.minimize(objective, x0=x0, jac=True, method="L-BFGS-B",
                                bounds=[(-10, 10), (np.log(1.01), 10), (-10, 20)])
     params = np.exp(result.x)
     ll = float(gamma_gamma_log_likelihood(params, x, m).sum())
