@@ -5,12 +5,14 @@ from __future__ import annotations
 import pandas as pd
 from prefect import task
 
+from tasks.transforms.engagement_level import engagement_levels
 from tasks.transforms.enrich_conversations import enrich_conversations
 from tasks.transforms.identity import (
     build_conversations,
     customer_identity_keys,
     link_conversations_to_customers,
 )
+from tasks.transforms.interaction_degree import interaction_degrees, thread_ids
 from tasks.transforms.stakeholders import score_stakeholders
 
 
@@ -23,4 +25,11 @@ def link_conversations(customers: pd.DataFrame, social_posts: pd.DataFrame, tick
     keys = customer_identity_keys(customers, tickets)
     conversations = build_conversations(social_posts, tickets, ticket_comments, ideas)
     linked = enrich_conversations(link_conversations_to_customers(conversations, keys))
-    return linked, score_stakeholders(linked)
+    linked["thread_id"] = thread_ids(linked)
+    threads = interaction_degrees(linked)
+    linked = linked.merge(threads[["thread_id", "interaction_degree"]], on="thread_id", how="left")
+    linked["person_id"] = linked["customer_id"].fillna(linked["stakeholder_id"])
+    levels = engagement_levels(linked, threads)
+    stakeholders = score_stakeholders(linked).merge(
+        levels.rename(columns={"person_id": "stakeholder_id"}), on="stakeholder_id", how="left")
+    return linked, stakeholders

@@ -77,6 +77,7 @@ def conversation_evidence(conversations: pd.DataFrame, tickets: pd.DataFrame, as
         {"customer_id": row.customer_id, "kind": row.intent,
          "evidence": {"conversation_id": row.conversation_id, "intent": row.intent,
                       "cue": row.intent_cue, "sentiment": round(float(row.sentiment), 3),
+                      "interaction_degree": getattr(row, "interaction_degree", None),
                       "occurred_at": row.occurred_at.date().isoformat()}}
         for row in recent.itertuples(index=False)
     ]

@@ -1,0 +1,86 @@
+"""Degree of social interaction, one per thread (a post and its replies, a ticket and its comments).
+
+The six degrees, low to high (see ``shared/domain.md``): monologue, venting, skewed
+conversation, social pressure, objective conversation, community of conversations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+DEGREES = ["monologue", "venting", "skewed", "social_pressure", "objective", "community"]
+NEGATIVE_INTENTS = ("complaint", "churn_threat")
+
+
+def thread_ids(conversations: pd.DataFrame) -> pd.Series:
+    """The root conversation of every row, following ``reply_to_id`` up to the thread's start."""
+    parent = conversations.set_index("conversation_id")["reply_to_id"]
+    parent = parent[parent.notna() & parent.isin(parent.index)]
+    root = pd.Series(conversations["conversation_id"].to_numpy(), index=conversations["conversation_id"])
+    for _ in range(50):  # threads deeper than this are cut at 50 levels
+        up = root.map(parent)
+        moved = up.notna()
+        if not moved.any():
+            break
+        root = up.where(moved, root)
+    return pd.Series(root.to_numpy(), index=conversations.index)
+
+
+def interaction_degrees(conversations: pd.DataFrame) -> pd.DataFrame:
+    """Classify each thread by its structure and the text of its opening post.
+
+    Rules, highest first:
+      * community — three or more people (not the company) take part, two of them besides the
+        one who started it;
+      * objective — the company answered and the starter answered back: a two-way conversation;
+      * social pressure — the starter asked again without an answer in between, or others
+        joined in while the company stayed silent;
+      * skewed — replies exist but the exchange is one-sided;
+      * venting — a single complaint or churn threat, wanting acknowledgement;
+      * monologue — a single statement expecting no reply.
+
+    Args:
+        conversations: ``conversation_id``, ``reply_to_id``, ``author_key``, ``is_brand``,
+            ``occurred_at``, ``intent``.
+
+    Returns:
+        One row per thread: ``thread_id``, ``n_items``, ``participants`` (not counting the
+        company), ``company_replied``, ``starter_follow_ups``, ``interaction_degree``.
+    """
+    frame = conversations.assign(thread_id=thread_ids(conversations))
+    frame = frame.sort_values(["thread_id", "occurred_at", "conversation_id"], kind="stable")
+    starters = frame.groupby("thread_id").head(1).set_index("thread_id")
+    frame = frame.join(starters[["author_key", "intent"]].rename(
+        columns={"author_key": "starter", "intent": "starter_intent"}), on="thread_id")
+    by_starter = (frame["author_key"] == frame["starter"]) & ~frame["is_brand"]
+    brand = frame["is_brand"].astype(bool)
+    # The starter speaking after the company: a reply to it. Before any company reply: an ask.
+    first_brand = frame["occurred_at"].where(brand).groupby(frame["thread_id"]).transform("min")
+    after_brand = by_starter & first_brand.notna() & (frame["occurred_at"] > first_brand)
+    unanswered_ask = by_starter & (first_brand.isna() | (frame["occurred_at"] < first_brand))
+    others = ~by_starter & ~brand
+    threads = pd.DataFrame({
+        "n_items": frame.groupby("thread_id").size(),
+        "participants": frame[~brand].groupby("thread_id")["author_key"].nunique(),
+        "company_replied": brand.groupby(frame["thread_id"]).any(),
+        "starter_answered": after_brand.groupby(frame["thread_id"]).any(),
+        "starter_follow_ups": unanswered_ask.groupby(frame["thread_id"]).sum() - 1,
+        "others": others.groupby(frame["thread_id"]).sum(),
+        "negative_start": starters["intent"].isin(NEGATIVE_INTENTS),
+    }).fillna({"participants": 0})
+    t = threads
+    degree = np.select(
+        [t["participants"] >= 3,
+         t["company_replied"] & t["starter_answered"],
+         ~t["company_replied"] & ((t["starter_follow_ups"] >= 1) | (t["others"] >= 1)),
+         t["n_items"] >= 2,
+         t["negative_start"]],
+        ["community", "objective", "social_pressure", "skewed", "venting"],
+        default="monologue",
+    )
+    threads["interaction_degree"] = degree
+    threads["participants"] = threads["participants"].astype(int)
+    threads["starter_follow_ups"] = threads["starter_follow_ups"].clip(lower=0).astype(int)
+    return threads.reset_index()[["thread_id", "n_items", "participants", "company_replied",
+                                  "starter_follow_ups", "interaction_degree"]]
