@@ -38,9 +38,24 @@ def make_engine(database_url: str, password: str | None = None) -> Engine:
     return engine
 
 
+class SchemaMismatchError(RuntimeError):
+    """The database holds Patronage tables from another version."""
+
+
 def ensure_schema(engine: Engine) -> None:
-    """Create missing tables (idempotent)."""
+    """Create missing tables (idempotent); refuse, naming table and columns, an older layout."""
+    from sqlalchemy import inspect
+
     metadata.create_all(engine)
+    inspector = inspect(engine)
+    for table in metadata.sorted_tables:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        missing = [c.name for c in table.columns if c.name not in present]
+        if missing:
+            raise SchemaMismatchError(
+                f"{engine.url.render_as_string(hide_password=True)}: table {table.name} lacks "
+                f"column(s) {', '.join(missing)}; it was created by an older Patronage. Point "
+                "database_url at a new database (or move the old file aside).")
 
 
 def load_database_password(secret_block: str | None) -> str | None:

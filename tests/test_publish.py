@@ -116,3 +116,16 @@ def test_quarantine_keeps_hostile_text_verbatim(database_url):
     assert '"=HYPERLINK(\\"x\\")"' in raw.raw_row
     assert isinstance(raw.first_seen, datetime)
     engine.dispose()
+
+
+def test_an_older_table_layout_is_refused_with_table_and_columns_named(tmp_path):
+    from sqlalchemy import text
+
+    from patronage.database import SchemaMismatchError, ensure_schema
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE publish_runs (run_id VARCHAR(64) PRIMARY KEY, as_of DATE)"))
+    with pytest.raises(SchemaMismatchError, match=r"table publish_runs lacks column\(s\) flow_run_id, published_at, counts"):
+        ensure_schema(engine)
+    engine.dispose()
