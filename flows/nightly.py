@@ -15,6 +15,7 @@ from patronage.config import NightlyParameters
 from schemas.contracts import CONTRACTS
 from tasks.build_queues import build_queues
 from tasks.io.extract_source import extract_source
+from tasks.io.identity_overrides import read_identity_overrides
 from tasks.io.previous_scores import read_previous_scores
 from tasks.io.publish_queues import publish_queues, record_quarantine
 from tasks.io.quarantine_fixes import read_quarantine_fixes
@@ -124,9 +125,10 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
                                         params.value_model, params.triggers, previous)
         rec["rows"] = len(scores)
     with _timed(stages, "link_conversations") as rec:
+        overrides = read_identity_overrides(params.database_url, params.database_password_secret)
         conversations, stakeholders = link_conversations(
             valid["customers"], valid["social_posts"], valid["tickets"],
-            valid["ticket_comments"], valid["ideas"])
+            valid["ticket_comments"], valid["ideas"], overrides, scores)
         rec["rows"] = len(conversations)
     with _timed(stages, "build_queues") as rec:
         retention, ideation, supporters = build_queues(
@@ -150,6 +152,8 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
                                "incremental": e.incremental,
                                "unknown_fields": sum(e.unknown_fields.values()),
                                "warnings": len(e.warnings)} for e in extractions},
+        "interaction_degrees": conversations.drop_duplicates("thread_id")["interaction_degree"]
+        .value_counts().to_dict(),
         "queues": {"retention": len(retention), "ideation": len(ideation),
                    "idea_supporters": len(supporters), "stakeholders": len(stakeholders)},
         "queues_changed": None if published is None

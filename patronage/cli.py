@@ -194,6 +194,46 @@ def quarantine_fix(
     console.print(f"{n} fixed row(s) stored; the next run validates them again")
 
 
+identity_app = typer.Typer(help="Correct who is who: links the pipeline must make or must not.",
+                           no_args_is_help=True)
+app.add_typer(identity_app, name="identity")
+
+
+def _decide(database_url: str, key: str, customer: str, decision: str) -> None:
+    from patronage.database import make_engine
+    from tasks.io.identity_overrides import record_identity_decision
+
+    engine = make_engine(database_url)
+    try:
+        record_identity_decision(engine, key, customer, decision, os.environ.get("USER"))
+    except ValueError as exc:
+        console.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(code=2) from None
+    finally:
+        engine.dispose()
+    console.print(f"{decision} recorded for customer {customer}; the next run respects it")
+
+
+@identity_app.command("link")
+def identity_link(
+    key: Annotated[str, typer.Option(help="Identity key, e.g. twitter:anna_k92 or email:anna@example.com.")],
+    customer: Annotated[str, typer.Option(help="Customer id it belongs to.")],
+    database_url: DatabaseUrl = "sqlite:///patronage.db",
+) -> None:
+    """Must-link: this key is this customer, whatever the pipeline would decide."""
+    _decide(database_url, key, customer, "must_link")
+
+
+@identity_app.command("unlink")
+def identity_unlink(
+    key: Annotated[str, typer.Option(help="Identity key wrongly linked.")],
+    customer: Annotated[str, typer.Option(help="Customer id it must not be linked to.")],
+    database_url: DatabaseUrl = "sqlite:///patronage.db",
+) -> None:
+    """Cannot-link: this key is not this customer."""
+    _decide(database_url, key, customer, "cannot_link")
+
+
 @app.command()
 def serve() -> None:
     """Serve the nightly deployment from this process (no work pool needed)."""

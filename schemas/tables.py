@@ -109,6 +109,16 @@ publish_runs = Table(
     Column("counts", Text, nullable=False),
 )
 
+identity_overrides = Table(
+    "identity_overrides", metadata,
+    # grain: one row per (identity key, customer) a person decided on; the pipeline obeys it
+    Column("identity_key", String(255), primary_key=True),
+    Column("customer_id", String(64), primary_key=True),
+    Column("decision", String(16), nullable=False),  # must_link | cannot_link
+    Column("decided_by", String(128)),
+    Column("decided_at", DateTime, nullable=False),
+)
+
 model_runs = Table(
     "model_runs", metadata,
     # grain: one row per published run: fitted parameters, fit quality, sample size

@@ -48,3 +48,16 @@ def test_stakeholder_id_is_stable_and_free_of_the_handle():
     assert stakeholder_id("twitter:anns") == stakeholder_id("twitter:anns")
     assert "anns" not in stakeholder_id("twitter:anns")
     assert stakeholder_id("twitter:anns").startswith("S") and len(stakeholder_id("x")) == 13
+
+
+def test_overrides_win_over_the_pipelines_keys():
+    from tasks.transforms.identity import apply_identity_overrides
+
+    keys = pd.DataFrame({"identity_key": ["email:a@x.io", "twitter:ann", "twitter:bob"],
+                         "customer_id": ["C1", "C1", "C2"], "method": ["email", "crm_handle", "crm_handle"]})
+    overrides = pd.DataFrame({"identity_key": ["twitter:ann", "twitter:bob", "twitter:zoe"],
+                              "customer_id": ["C1", "C3", "C2"],
+                              "decision": ["cannot_link", "must_link", "must_link"]})
+    got = apply_identity_overrides(keys, overrides)
+    assert sorted(map(tuple, got.to_numpy().tolist())) == [
+        ("email:a@x.io", "C1", "email"), ("twitter:bob", "C3", "manual"), ("twitter:zoe", "C2", "manual")]

@@ -140,3 +140,45 @@ def test_each_run_stores_its_fit_and_triggers_do_not_fire_twice(published):
     assert runs[0].n_customers == first["model"]["n_customers"] == scored
     assert first["model"]["triggers_fired"] > 0
     assert second["model"]["triggers_fired"] == 0  # same drift, same as-of: nothing fires again
+
+
+def test_manual_identity_decisions_are_stored_and_read_by_the_next_run(sample_company, tmp_path):
+    from tasks.io.identity_overrides import read_identity_overrides
+
+    exports = sample_company[0]
+    url = f"sqlite:///{tmp_path / 'ids.db'}"
+    result = CliRunner().invoke(app, ["identity", "link", "--key", "twitter:Some_Fan",
+                                      "--customer", "C000001", "--database-url", url])
+    assert result.exit_code == 0, result.output
+    assert read_identity_overrides.fn(url, None).to_dict("records") == [
+        {"identity_key": "twitter:some_fan", "customer_id": "C000001", "decision": "must_link"}]
+    summary = nightly(NightlyParameters(data_location=str(exports), database_url=url, as_of=AS_OF))
+    assert summary["queues"]["retention"] > 0
+    bad = CliRunner().invoke(app, ["identity", "link", "--key", "no-colon", "--customer", "C1",
+                                   "--database-url", url])
+    assert bad.exit_code == 2 and "must look like" in bad.output
+
+
+def test_linking_respects_must_and_cannot_link():
+    from tasks.link_conversations import link_conversations
+
+    customers = pd.DataFrame({"customer_id": ["C1", "C2"], "email": ["ann@x.io", "bob@x.io"],
+                              "social_handles": ["twitter:ann", ""]})
+    at = pd.Timestamp("2026-10-01")
+    posts = pd.DataFrame({"post_id": ["P1", "P2"], "platform": ["twitter", "twitter"],
+                          "author_handle": ["ann", "bobby"], "author_display_name": ["A", "B"],
+                          "text": ["hi", "hello"], "posted_at": [at, at], "reply_to_id": [None, None],
+                          "likes": [0, 0], "shares": [0, 0], "author_followers": [1, 1]})
+    tickets = pd.DataFrame(columns=["ticket_id", "requester_email", "via_handle", "subject", "body",
+                                    "created_at"])
+    comments = pd.DataFrame(columns=["comment_id", "ticket_id", "author_type", "body", "created_at"])
+    ideas = pd.DataFrame(columns=["idea_id", "author_email", "author_handle", "title", "votes", "created_at"])
+    overrides = pd.DataFrame({"identity_key": ["twitter:ann", "twitter:bobby"],
+                              "customer_id": ["C1", "C2"], "decision": ["cannot_link", "must_link"]})
+    before, _ = link_conversations.fn(customers, posts, tickets, comments, ideas)
+    after, _ = link_conversations.fn(customers, posts, tickets, comments, ideas, overrides)
+    linked_before = before.set_index("source_id")["customer_id"]
+    linked_after = after.set_index("source_id")["customer_id"]
+    assert (linked_before["P1"], pd.isna(linked_before["P2"])) == ("C1", True)
+    assert (pd.isna(linked_after["P1"]), linked_after["P2"]) == (True, "C2")
+    assert after.set_index("source_id")["link_method"].to_dict()["P2"] == "manual"

@@ -78,6 +78,30 @@ def customer_identity_keys(customers: pd.DataFrame, tickets: pd.DataFrame) -> pd
     return keys.drop_duplicates("identity_key", keep=False).reset_index(drop=True)
 
 
+def apply_identity_overrides(keys: pd.DataFrame, overrides: pd.DataFrame) -> pd.DataFrame:
+    """A person's word over the pipeline's: ``must_link`` pins a key to a customer, ``cannot_link``
+    removes that pairing.
+
+    Args:
+        keys: Output of ``customer_identity_keys``.
+        overrides: ``identity_key``, ``customer_id``, ``decision`` (``must_link``/``cannot_link``).
+
+    Returns:
+        Keys with cannot-links removed and must-links added (``method = "manual"``), one
+        customer per key.
+    """
+    if overrides.empty:
+        return keys
+    cannot = overrides[overrides["decision"] == "cannot_link"]
+    blocked = set(zip(cannot["identity_key"], cannot["customer_id"], strict=True))
+    kept = keys[[(k, c) not in blocked for k, c in zip(keys["identity_key"], keys["customer_id"], strict=True)]]
+    must = overrides[overrides["decision"] == "must_link"]
+    pinned = pd.DataFrame({"identity_key": must["identity_key"], "customer_id": must["customer_id"],
+                           "method": "manual"})
+    kept = kept[~kept["identity_key"].isin(set(pinned["identity_key"]))]
+    return pd.concat([kept, pinned], ignore_index=True).reset_index(drop=True)
+
+
 def build_conversations(social_posts: pd.DataFrame, tickets: pd.DataFrame,
                         ticket_comments: pd.DataFrame, ideas: pd.DataFrame) -> pd.DataFrame:
     """Stack every source into one conversations table with a deterministic author key."""
