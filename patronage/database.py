@@ -75,3 +75,30 @@ def database_exists(database_url: str) -> bool:
     from pathlib import Path
 
     return Path(url.database).exists()
+
+
+def read_if_published(database_url: str, password_secret: str | None, table_name: str,
+                      query, columns: list[str]):
+    """Rows of ``query`` from a Patronage table, or an empty frame with ``columns`` when nothing
+    was published yet (the database or table is missing). Never creates the database.
+
+    Args:
+        database_url: Patronage database.
+        password_secret: Secret block with its password, if any.
+        table_name: The table the query reads; its absence means "nothing yet".
+        query: A SQLAlchemy selectable.
+        columns: Columns of the empty frame.
+    """
+    import pandas as pd
+    from sqlalchemy import inspect
+
+    if not database_exists(database_url):
+        return pd.DataFrame(columns=columns)
+    engine = make_engine(database_url, load_database_password(password_secret))
+    try:
+        if not inspect(engine).has_table(table_name):
+            return pd.DataFrame(columns=columns)
+        with engine.connect() as conn:
+            return pd.read_sql(query, conn)
+    finally:
+        engine.dispose()

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pandas as pd
 from prefect import task
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Engine, select
 
-from patronage.database import database_exists, ensure_schema, load_database_password, make_engine
+from patronage.database import ensure_schema, read_if_published
 from schemas.tables import identity_overrides
 from tasks.io.sql_upsert import upsert
 
@@ -19,16 +19,9 @@ DECISIONS = ("must_link", "cannot_link")
 @task(retries=2, retry_delay_seconds=10)
 def read_identity_overrides(database_url: str, database_password_secret: str | None) -> pd.DataFrame:
     """Every decision on record (an empty frame before the first publish)."""
-    if not database_exists(database_url):
-        return pd.DataFrame(columns=OVERRIDE_COLUMNS)
-    engine = make_engine(database_url, load_database_password(database_password_secret))
-    try:
-        if not inspect(engine).has_table(identity_overrides.name):
-            return pd.DataFrame(columns=OVERRIDE_COLUMNS)
-        with engine.connect() as conn:
-            return pd.read_sql(select(*(identity_overrides.c[c] for c in OVERRIDE_COLUMNS)), conn)
-    finally:
-        engine.dispose()
+    query = select(*(identity_overrides.c[c] for c in OVERRIDE_COLUMNS))
+    return read_if_published(database_url, database_password_secret, identity_overrides.name,
+                             query, OVERRIDE_COLUMNS)
 
 
 def record_identity_decision(engine: Engine, identity_key: str, customer_id: str, decision: str,

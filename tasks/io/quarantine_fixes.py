@@ -6,9 +6,9 @@ import json
 
 import pandas as pd
 from prefect import task
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 
-from patronage.database import database_exists, load_database_password, make_engine
+from patronage.database import read_if_published
 from schemas.tables import quarantine
 
 FIX_COLUMNS = ["quarantine_id", "dataset", "row_fingerprint", "row"]
@@ -18,20 +18,12 @@ FIX_COLUMNS = ["quarantine_id", "dataset", "row_fingerprint", "row"]
 def read_quarantine_fixes(database_url: str, database_password_secret: str | None) -> pd.DataFrame:
     """Operator fixes (``fixed``, and ``released`` ones, which keep applying while the source
     still sends the row they replaced): one row per quarantine entry with its corrected row."""
-    if not database_exists(database_url):
-        return pd.DataFrame(columns=FIX_COLUMNS)
-    engine = make_engine(database_url, load_database_password(database_password_secret))
-    try:
-        if not inspect(engine).has_table(quarantine.name):
-            return pd.DataFrame(columns=FIX_COLUMNS)
-        with engine.connect() as conn:
-            rows = conn.execute(select(quarantine.c.id, quarantine.c.dataset,
-                                       quarantine.c.row_fingerprint, quarantine.c.fixed_row)
-                                .where(quarantine.c.status.in_(["fixed", "released"]),
-                                       quarantine.c.fixed_row.is_not(None))
-                                .order_by(quarantine.c.id)).all()
-    finally:
-        engine.dispose()
-    return pd.DataFrame([{"quarantine_id": r.id, "dataset": r.dataset,
-                          "row_fingerprint": r.row_fingerprint, "row": json.loads(r.fixed_row)}
-                         for r in rows], columns=FIX_COLUMNS)
+    query = (select(quarantine.c.id, quarantine.c.dataset, quarantine.c.row_fingerprint,
+                    quarantine.c.fixed_row)
+             .where(quarantine.c.status.in_(["fixed", "released"]), quarantine.c.fixed_row.is_not(None))
+             .order_by(quarantine.c.id))
+    rows = read_if_published(database_url, database_password_secret, quarantine.name, query,
+                             ["id", "dataset", "row_fingerprint", "fixed_row"])
+    return pd.DataFrame({"quarantine_id": rows["id"].astype("int64"), "dataset": rows["dataset"],
+                         "row_fingerprint": rows["row_fingerprint"],
+                         "row": [json.loads(r) for r in rows["fixed_row"]]}, columns=FIX_COLUMNS)
