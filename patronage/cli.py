@@ -110,15 +110,12 @@ def queues(
     top: Annotated[int, typer.Option(help="Items shown per queue.")] = 10,
 ) -> None:
     """Print the top of each published queue."""
-    from patronage.database import make_engine
+    from patronage.database import engine_for
     from patronage.queue_view import open_ideas, open_retention_cases
 
-    engine = make_engine(database_url)
-    try:
+    with engine_for(database_url) as engine:
         cases = open_retention_cases(engine, top)
         ideas = open_ideas(engine, top)
-    finally:
-        engine.dispose()
     cases["priority_score"] = cases["priority_score"].round(1)
     cases["value_at_risk"] = cases["value_at_risk"].round(0)
     console.print(_table("Retention queue", cases, [
@@ -143,14 +140,11 @@ def quarantine_list(
     status: Annotated[str | None, typer.Option(help="quarantined, fixed or released.")] = None,
 ) -> None:
     """List quarantined rows with their failed expectations (ids only, no row content)."""
-    from patronage.database import make_engine
+    from patronage.database import engine_for
     from patronage.quarantine import list_quarantine
 
-    engine = make_engine(database_url)
-    try:
+    with engine_for(database_url) as engine:
         entries = list_quarantine(engine, dataset, status)
-    finally:
-        engine.dispose()
     console.print(_table(f"Quarantine ({len(entries)} rows)", entries, [
         "id", "dataset", "row_key", "failed_expectations", "status", "first_seen"]))
 
@@ -162,14 +156,11 @@ def quarantine_export(
     database_url: DatabaseUrl = "sqlite:///patronage.db",
 ) -> None:
     """Write quarantined rows to a JSON Lines file to correct by hand."""
-    from patronage.database import make_engine
+    from patronage.database import engine_for
     from patronage.quarantine import export_quarantine
 
-    engine = make_engine(database_url)
-    try:
+    with engine_for(database_url) as engine:
         n = export_quarantine(engine, dataset, out)
-    finally:
-        engine.dispose()
     console.print(f"{n} {dataset} row(s) written to {out}; fix each 'row', then run "
                   f"`patronage quarantine fix --file {out}`")
 
@@ -180,17 +171,15 @@ def quarantine_fix(
     database_url: DatabaseUrl = "sqlite:///patronage.db",
 ) -> None:
     """Hand corrected rows back; the next run validates them and, if they pass, uses them."""
-    from patronage.database import make_engine
+    from patronage.database import engine_for
     from patronage.quarantine import FixFileError, apply_fixes
 
-    engine = make_engine(database_url)
     try:
-        n = apply_fixes(engine, file)
+        with engine_for(database_url) as engine:
+            n = apply_fixes(engine, file)
     except FixFileError as exc:
         console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(code=2) from None
-    finally:
-        engine.dispose()
     console.print(f"{n} fixed row(s) stored; the next run validates them again")
 
 
@@ -200,17 +189,15 @@ app.add_typer(identity_app, name="identity")
 
 
 def _decide(database_url: str, key: str, customer: str, decision: str) -> None:
-    from patronage.database import make_engine
+    from patronage.database import engine_for
     from tasks.io.identity_overrides import record_identity_decision
 
-    engine = make_engine(database_url)
     try:
-        record_identity_decision(engine, key, customer, decision, os.environ.get("USER"))
+        with engine_for(database_url) as engine:
+            record_identity_decision(engine, key, customer, decision, os.environ.get("USER"))
     except ValueError as exc:
         console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(code=2) from None
-    finally:
-        engine.dispose()
     console.print(f"{decision} recorded for customer {customer}; the next run respects it")
 
 

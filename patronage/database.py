@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
@@ -40,6 +43,16 @@ def make_engine(database_url: str, password: str | None = None) -> Engine:
 
 class SchemaMismatchError(RuntimeError):
     """The database holds Patronage tables from another version."""
+
+
+@contextmanager
+def engine_for(database_url: str, password: str | None = None) -> Iterator[Engine]:
+    """An engine that is disposed of when the block ends."""
+    engine = make_engine(database_url, password)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def ensure_schema(engine: Engine) -> None:
