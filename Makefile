@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-value bench-validation sample install clean
+.PHONY: demo test lint bench bench-value bench-linking bench-validation sample install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ bench: $(STAMP)
 bench-value: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_value_model.py
+
+## Linking throughput on 1M customers × 1M conversations (CUSTOMERS=…, CONVERSATIONS=…).
+bench-linking: $(STAMP)
+	$(BIN)/python benchmarks/bench_linking.py
 
 ## Validation cost for 1M orders, alone and as a share of a nightly run (ORDERS=… to resize).
 bench-validation: $(STAMP)
