@@ -48,7 +48,7 @@ def test_retention_top_20_is_mostly_valuable_customers_who_really_are_leaving(pu
     valuable_leaving_precision = (top["leaving"] & top["valuable"]).mean()
     base_rate = (repeat["leaving"] & repeat["valuable"]).mean()
     # Measured on this company (400 customers, seed 11): 0.75 leaving, 0.45 valuable and
-    # leaving, against a base rate of 0.14 among repeat customers.
+    # leaving, against a base rate of 0.12 among its 320 repeat customers.
     assert leaving_precision >= 0.70, leaving_precision
     assert valuable_leaving_precision >= 0.40, valuable_leaving_precision
     assert valuable_leaving_precision >= 2.5 * base_rate, (valuable_leaving_precision, base_rate)
