@@ -34,13 +34,18 @@ def _insert(conn: Connection, table: Table):
 
 def upsert(conn: Connection, table: Table, rows: list[dict], keys: Iterable[str],
            update_columns: Iterable[str] | None) -> None:
-    """Insert rows; on key conflict update only ``update_columns`` (None: leave the row as is)."""
+    """Insert rows; on key conflict update only ``update_columns`` (None: leave the row as is).
+
+    One compiled statement executed for all rows (SQLAlchemy batches them into multi-row
+    VALUES), rather than a statement compiled per chunk.
+    """
+    if not rows:
+        return
     keys = list(keys)
-    for start in range(0, len(rows), CHUNK):
-        stmt = _insert(conn, table).values(rows[start:start + CHUNK])
-        if update_columns is None:
-            stmt = stmt.on_conflict_do_nothing(index_elements=keys)
-        else:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=keys, set_={c: stmt.excluded[c] for c in update_columns})
-        conn.execute(stmt)
+    stmt = _insert(conn, table)
+    if update_columns is None:
+        stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+    else:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=keys, set_={c: stmt.excluded[c] for c in update_columns})
+    conn.execute(stmt, rows)
