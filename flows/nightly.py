@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pandas as pd
 from prefect import flow, get_run_logger
@@ -164,13 +164,3 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
                 len(retention), len(ideation))
     return summary
 
-
-def run_nightly(params: NightlyParameters) -> dict:
-    """Run the flow in-process (the CLI's entry point)."""
-    return nightly(params)
-
-
-def as_date(value: str | date | None) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -71,13 +72,16 @@ def ensure_schema(engine: Engine) -> None:
                 "database_url at a new database (or move the old file aside).")
 
 
-def load_database_password(secret_block: str | None) -> str | None:
-    """The password in a Prefect Secret block (call inside the task that connects)."""
-    if not secret_block:
+def load_secret(block_name: str | None) -> Any:
+    """The value of a Prefect Secret block, or None without a name.
+
+    Call it inside the task that uses the value, so it never travels as a parameter.
+    """
+    if not block_name:
         return None
     from prefect.blocks.system import Secret
 
-    return Secret.load(secret_block).get()
+    return Secret.load(block_name).get()
 
 
 def database_exists(database_url: str) -> bool:
@@ -107,7 +111,7 @@ def read_if_published(database_url: str, password_secret: str | None, table_name
 
     if not database_exists(database_url):
         return pd.DataFrame(columns=columns)
-    engine = make_engine(database_url, load_database_password(password_secret))
+    engine = make_engine(database_url, load_secret(password_secret))
     try:
         if not inspect(engine).has_table(table_name):
             return pd.DataFrame(columns=columns)

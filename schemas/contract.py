@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import great_expectations as gx
+import pandas as pd
 
 ColumnType = Literal["str", "float", "int", "timestamp", "date"]
 
@@ -38,6 +39,10 @@ class DatasetContract:
     timestamp_column: str | None = None
     max_reject_share: float = 0.05
     freshness_days: int | None = None
+
+    def row_keys(self, frame: pd.DataFrame) -> pd.Series:
+        """Each row's key columns joined with ``|`` ("" for a missing part): the row's identity."""
+        return frame[list(self.keys)].astype("string").fillna("").agg("|".join, axis=1)
 
     def build_suite(self) -> gx.ExpectationSuite:
         """The full Great Expectations suite: columns exist, keys unique and present, the rest."""

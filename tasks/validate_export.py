@@ -51,9 +51,9 @@ def apply_fixes(raw: pd.DataFrame, fixes: pd.DataFrame, dataset: str) -> tuple[p
         return raw, {}
     by_print = {f: (int(q), row) for f, q, row in
                 zip(fixes["row_fingerprint"], fixes["quarantine_id"], fixes["row"], strict=True)}
-    keys = list(CONTRACTS[dataset].keys)
-    fix_keys = {"|".join(str(r.get(k, "")) for k in keys) for r in fixes["row"]}
-    candidates = raw.index[raw[keys].astype(str).agg("|".join, axis=1).isin(fix_keys)]
+    contract = CONTRACTS[dataset]
+    fix_keys = set(contract.row_keys(pd.DataFrame(list(fixes["row"])).reindex(columns=list(contract.keys))))
+    candidates = raw.index[contract.row_keys(raw).isin(fix_keys)]
     frame = raw.copy()
     fixed_at: dict[object, int] = {}
     for idx in candidates:

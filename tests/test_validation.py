@@ -100,3 +100,9 @@ def test_malformed_json_line_names_file_and_line(tmp_path):
 def test_missing_export_names_the_file(tmp_path):
     with pytest.raises(ExportReadError, match=r"orders\.csv: export not found"):
         read_export(tmp_path / "orders.csv")
+
+
+def test_json_lines_keep_unicode_line_separators_inside_values(tmp_path):
+    path = tmp_path / "posts.jsonl"
+    path.write_text('{"post_id": "P1", "text": "one\u2028two"}\n', encoding="utf-8")
+    assert read_export(path)["text"].tolist() == ["one\u2028two"]

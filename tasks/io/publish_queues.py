@@ -11,7 +11,7 @@ import pandas as pd
 from prefect import get_run_logger, task
 from sqlalchemy import Connection, Engine, Table, select, update
 
-from patronage.database import ensure_schema, load_database_password, make_engine
+from patronage.database import ensure_schema, load_secret, make_engine
 from schemas.tables import (
     QUEUE_TABLES,
     customer_scores,
@@ -172,7 +172,7 @@ def publish_queues(database_url: str, database_password_secret: str | None, run_
                    released_ids: list[int], refailed: pd.DataFrame, scores: pd.DataFrame,
                    model: dict) -> dict[str, object]:
     """Upsert both queues, soft-close what is gone, keep quarantine, audit the run."""
-    engine = make_engine(database_url, load_database_password(database_password_secret))
+    engine = make_engine(database_url, load_secret(database_password_secret))
     try:
         ensure_schema(engine)
         before = queue_fingerprint(engine)
@@ -191,7 +191,7 @@ def publish_queues(database_url: str, database_password_secret: str | None, run_
 def record_quarantine(database_url: str, database_password_secret: str | None, run_id: str,
                       quarantined: pd.DataFrame, refailed: pd.DataFrame) -> int:
     """Keep a failed run's rejected rows (its queues are not touched): they are never lost."""
-    engine = make_engine(database_url, load_database_password(database_password_secret))
+    engine = make_engine(database_url, load_secret(database_password_secret))
     try:
         ensure_schema(engine)
         with engine.begin() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -16,23 +17,32 @@ def read_export(path: Path) -> pd.DataFrame:
     """One CSV or JSON Lines file as strings; empty cells are empty strings, never NaN."""
     if not path.exists():
         raise ExportReadError(f"{path}: export not found")
-    if path.suffix == ".csv":
+    return parse_export(path.read_bytes(), "csv" if path.suffix == ".csv" else "jsonl", str(path))
+
+
+def parse_export(data: bytes, fmt: str, where: str) -> pd.DataFrame:
+    """CSV or JSON Lines bytes as strings; errors name ``where`` (the file) and the line."""
+    if fmt == "csv":
         try:
-            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+            return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8")
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise ExportReadError(f"{path}: not a readable CSV: {exc}") from exc
+            raise ExportReadError(f"{where}: not a readable CSV: {exc}") from exc
         except pd.errors.EmptyDataError:
             return pd.DataFrame()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ExportReadError(f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     records = []
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ExportReadError(f"{path}:{line_no}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(record, dict):
-                raise ExportReadError(f"{path}:{line_no}: expected a JSON object per line")
-            records.append({k: "" if v is None else str(v) for k, v in record.items()})
+    # split on "\n" only: str.splitlines would also split on U+2028 inside JSON strings
+    for line_no, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ExportReadError(f"{where}:{line_no}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(record, dict):
+            raise ExportReadError(f"{where}:{line_no}: expected a JSON object per line")
+        records.append({k: "" if v is None else str(v) for k, v in record.items()})
     return pd.DataFrame.from_records(records).fillna("")

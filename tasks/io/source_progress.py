@@ -7,18 +7,13 @@ from datetime import datetime
 
 import pandas as pd
 from prefect import get_run_logger, task
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, select
 
-from patronage.database import load_database_password, make_engine
+from patronage.database import read_if_published
 from schemas.contracts import CONTRACTS
 from schemas.tables import source_rows, source_state
 from tasks.io.sources import Extraction
 from tasks.io.sql_upsert import upsert
-
-
-def row_keys(frame: pd.DataFrame, dataset: str) -> pd.Series:
-    keys = list(CONTRACTS[dataset].keys)
-    return frame[keys].astype(str).agg("|".join, axis=1)
 
 
 @task(retries=2, retry_delay_seconds=10)
@@ -27,21 +22,19 @@ def read_source_progress(database_url: str, database_password_secret: str | None
     """Stored state per source, and stored rows per dataset (text cells), for incremental merges."""
     if not datasets:  # only snapshot sources: nothing to resume, and no database to touch
         return {}, {}
-    engine = make_engine(database_url, load_database_password(database_password_secret))
-    try:
-        if not inspect(engine).has_table(source_state.name):
-            return {}, {}
-        with engine.connect() as conn:
-            states = {r.source_name: {"cursor": r.cursor, "watermark": r.watermark}
-                      for r in conn.execute(select(source_state))}
-            stored = {}
-            for dataset in datasets:
-                payloads = conn.execute(select(source_rows.c.payload)
-                                        .where(source_rows.c.dataset == dataset)
-                                        .order_by(source_rows.c.row_key)).scalars().all()
-                stored[dataset] = pd.DataFrame([json.loads(p) for p in payloads], dtype=object)
-    finally:
-        engine.dispose()
+    state_rows = read_if_published(
+        database_url, database_password_secret, source_state.name,
+        select(source_state.c.source_name, source_state.c.cursor, source_state.c.watermark),
+        ["source_name", "cursor", "watermark"])
+    states = {r.source_name: {"cursor": r.cursor, "watermark": r.watermark}
+              for r in state_rows.itertuples(index=False)}
+    payloads = read_if_published(
+        database_url, database_password_secret, source_rows.name,
+        select(source_rows.c.dataset, source_rows.c.payload)
+        .where(source_rows.c.dataset.in_(datasets)).order_by(source_rows.c.dataset, source_rows.c.row_key),
+        ["dataset", "payload"])
+    stored = {dataset: pd.DataFrame([json.loads(p) for p in payloads.loc[payloads["dataset"] == dataset, "payload"]],
+                                    dtype=object) for dataset in datasets}
     get_run_logger().info("Stored progress: %d source state(s), %s stored rows", len(states),
                           {d: len(f) for d, f in stored.items()})
     return states, stored
@@ -64,7 +57,7 @@ def save_source_progress(conn: Connection, extractions: list[Extraction], run_id
             continue
         frame = extraction.frame
         if len(frame):
-            keys = row_keys(frame, extraction.dataset)
+            keys = CONTRACTS[extraction.dataset].row_keys(frame)
             rows = [{"dataset": extraction.dataset, "row_key": key, "source_name": extraction.source,
                      "payload": json.dumps(record, ensure_ascii=False, sort_keys=True), "run_id": run_id}
                     for key, record in zip(keys, frame.to_dict("records"), strict=True)]

@@ -106,8 +106,7 @@ def _keys_of(frame: pd.DataFrame, contract: DatasetContract, index: list) -> lis
     """The key of each row in ``index`` as text ("" where the dataset has no key columns)."""
     if not index or not all(k in frame.columns for k in contract.keys):
         return [""] * len(index)
-    keys = frame.loc[index, list(contract.keys)].astype("string").fillna("")
-    return keys.agg("|".join, axis=1).tolist()
+    return contract.row_keys(frame.loc[index]).tolist()
 
 
 def validate_dataset(staged: StagedDataset, contract: DatasetContract, as_of: date,

@@ -81,6 +81,15 @@ def watermark_in_future(value: str | None, source: str) -> str | None:
     return None
 
 
+def rows_since(frame: pd.DataFrame, column: str, previous: str | None) -> pd.DataFrame:
+    """Rows at or after the watermark; rows whose timestamp does not parse go on (to quarantine)."""
+    since = parse_watermark(previous)
+    if since is None:
+        return frame
+    stamps = pd.to_datetime(frame[column], utc=True, errors="coerce", format="ISO8601")
+    return frame[(stamps >= since) | stamps.isna()].reset_index(drop=True)
+
+
 def advance_watermark(frame: pd.DataFrame, column: str, previous: str | None) -> str | None:
     """The newest value of ``column`` in ``frame``, never moving backwards."""
     if frame.empty or column not in frame.columns:

@@ -9,13 +9,13 @@ from typing import Literal
 import pandas as pd
 from pydantic import Field
 
-from tasks.io.read_exports import ExportReadError, read_export
+from tasks.io.read_exports import ExportReadError, parse_export
 from tasks.io.sources.base import (
     Extraction,
     SourceConfig,
     SourceError,
     advance_watermark,
-    parse_watermark,
+    rows_since,
     watermark_in_future,
 )
 
@@ -33,9 +33,6 @@ class FileSource(SourceConfig):
                               ".ndjson": "jsonl"}.get(Path(self.path.split("?")[0]).suffix)
         if fmt is None:
             raise SourceError(f"{self.name}: cannot tell the format of {self.path}; set format")
-        if "://" not in self.path and fmt != "parquet":
-            return read_export(Path(self.path)) if Path(self.path).suffix in (".csv", ".jsonl") \
-                else _read_text(Path(self.path).read_bytes(), fmt, self.path)
         if "://" in self.path:
             try:
                 import fsspec
@@ -44,12 +41,14 @@ class FileSource(SourceConfig):
                                   "pip install fsspec (and the filesystem's package, e.g. s3fs)") from exc
             with fsspec.open(self.path, "rb") as handle:
                 data = handle.read()
+        elif not Path(self.path).exists():
+            raise SourceError(f"{self.name}: {self.path}: export not found")
         else:
             data = Path(self.path).read_bytes()
         if fmt == "parquet":
             frame = pd.read_parquet(io.BytesIO(data))
             return frame.astype("string").fillna("").astype(object)
-        return _read_text(data, fmt, self.path)
+        return parse_export(data, fmt, self.path)
 
     def extract(self, state: dict[str, str | None], full_refresh: bool) -> Extraction:
         mapping = self.column_map()
@@ -66,22 +65,7 @@ class FileSource(SourceConfig):
         warning = watermark_in_future(previous, self.name)
         if warning:
             return Extraction(self.name, self.dataset, frame.iloc[0:0], dict(state), True, warnings=[warning])
-        stamps = pd.to_datetime(frame[self.watermark_column], utc=True, errors="coerce", format="ISO8601")
-        since = parse_watermark(previous)
-        if since is not None:
-            frame = frame[(stamps >= since) | stamps.isna()]  # unparseable rows go on to quarantine
+        frame = rows_since(frame, self.watermark_column, previous)
         return Extraction(self.name, self.dataset, frame,
                           {"watermark": advance_watermark(frame, self.watermark_column, previous)},
                           incremental=True)
-
-
-def _read_text(data: bytes, fmt: str, where: str) -> pd.DataFrame:
-    import tempfile
-
-    with tempfile.NamedTemporaryFile(suffix=f".{fmt}") as tmp:
-        tmp.write(data)
-        tmp.flush()
-        try:
-            return read_export(Path(tmp.name))
-        except ExportReadError as exc:
-            raise ExportReadError(str(exc).replace(tmp.name, where)) from exc

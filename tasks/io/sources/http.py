@@ -18,6 +18,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from patronage.database import load_secret
 from tasks.io.sources.base import SourceError
 
 
@@ -58,18 +59,12 @@ class RetryableHTTPError(Exception):
         self.retry_after = retry_after
 
 
-def _secret_value(name: str) -> Any:
-    from prefect.blocks.system import Secret
-
-    return Secret.load(name).get()
-
-
 def build_auth(auth: HttpAuth) -> tuple[dict[str, str], httpx.Auth | None]:
     """Headers and httpx auth for a source, from its Secret blocks."""
     if auth.bearer_token_secret:
-        return {"Authorization": f"Bearer {_secret_value(auth.bearer_token_secret)}"}, None
+        return {"Authorization": f"Bearer {load_secret(auth.bearer_token_secret)}"}, None
     if auth.basic_auth_secret:
-        value = _secret_value(auth.basic_auth_secret)
+        value = load_secret(auth.basic_auth_secret)
         if isinstance(value, str):
             try:
                 value = json.loads(value)

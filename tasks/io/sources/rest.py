@@ -18,6 +18,7 @@ from tasks.io.sources.base import (
     SourceError,
     advance_watermark,
     parse_watermark,
+    rows_since,
     watermark_in_future,
 )
 from tasks.io.sources.http import HttpAuth, HttpPolicy, build_auth, get_json
@@ -218,11 +219,7 @@ class JsonApiSource(RestSource):
                 params[self.cursor_param] = cursor
         extraction = self._finish(frames, unknown, {})
         if self.watermark_column:
-            since = parse_watermark(previous)
             frame = extraction.frame
-            if since is not None:
-                stamps = pd.to_datetime(frame[self.watermark_column], utc=True, errors="coerce",
-                                        format="ISO8601")
-                extraction.frame = frame[(stamps >= since) | stamps.isna()].reset_index(drop=True)
+            extraction.frame = rows_since(frame, self.watermark_column, previous)
             extraction.state = {"watermark": advance_watermark(frame, self.watermark_column, previous)}
         return extraction

@@ -39,11 +39,9 @@ class SqlSource(SourceConfig):
             from prefect_sqlalchemy import SqlAlchemyConnector
 
             return SqlAlchemyConnector.load(self.connector_block).get_engine()
-        from patronage.database import make_engine
-        from tasks.io.sources.http import _secret_value
+        from patronage.database import load_secret, make_engine
 
-        password = _secret_value(self.password_secret) if self.password_secret else None
-        return make_engine(self.url, password)
+        return make_engine(self.url, load_secret(self.password_secret))
 
     def _statement(self, since: str | None, dialect: str):
         if self.table:
