@@ -15,6 +15,7 @@ from patronage.config import NightlyParameters
 from schemas.contracts import CONTRACTS
 from tasks.build_queues import build_queues
 from tasks.io.extract_source import extract_source
+from tasks.io.identity_links import read_identity_links
 from tasks.io.identity_overrides import read_identity_overrides
 from tasks.io.previous_scores import read_previous_scores
 from tasks.io.publish_queues import publish_queues, record_quarantine
@@ -126,9 +127,10 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
         rec["rows"] = len(scores)
     with _timed(stages, "link_conversations") as rec:
         overrides = read_identity_overrides(params.database_url, params.database_password_secret)
-        conversations, stakeholders = link_conversations(
+        kept_links = read_identity_links(params.database_url, params.database_password_secret)
+        conversations, stakeholders, identity_links = link_conversations(
             valid["customers"], valid["social_posts"], valid["tickets"],
-            valid["ticket_comments"], valid["ideas"], overrides, scores)
+            valid["ticket_comments"], valid["ideas"], overrides, scores, kept_links, params.identity)
         rec["rows"] = len(conversations)
     with _timed(stages, "build_queues") as rec:
         retention, ideation, supporters = build_queues(
@@ -142,7 +144,7 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
             published = publish_queues(
                 params.database_url, params.database_password_secret, run_id, flow_run.get_id(),
                 as_of, retention, ideation, supporters, quarantined, extractions, released_ids,
-                refailed, scores, model)
+                refailed, scores, model, identity_links)
             rec["rows"] = published["retention"] + published["ideation"]
 
     summary = {
@@ -154,6 +156,8 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
                                "warnings": len(e.warnings)} for e in extractions},
         "interaction_degrees": conversations.drop_duplicates("thread_id")["interaction_degree"]
         .value_counts().to_dict(),
+        "identity": conversations[conversations["author_key"].notna() & ~conversations["is_brand"]]
+        .drop_duplicates("author_key")["link_method"].fillna("stakeholder").value_counts().to_dict(),
         "queues": {"retention": len(retention), "ideation": len(ideation),
                    "idea_supporters": len(supporters), "stakeholders": len(stakeholders)},
         "queues_changed": None if published is None

@@ -55,6 +55,14 @@ class IdeationConfig(BaseModel):
     momentum_days: int = Field(30, ge=1, description="Support newer than this counts as momentum.")
 
 
+class IdentityConfig(BaseModel):
+    """How speakers are tied to customers."""
+
+    probabilistic: bool = Field(True, description="After exact keys, link remaining social authors to customers by display name and location (Fellegi-Sunter).")
+    match_threshold: float = Field(0.98, gt=0, lt=1, description="Minimum match probability of a probabilistic link.")
+    phone_region: str = Field("US", min_length=2, max_length=2, description="Region (ISO 3166 alpha-2) in which phone numbers without a country code are read.")
+
+
 class NightlyParameters(BaseModel):
     """Everything one nightly run needs. Defaults run on the bundled sample company."""
 
@@ -91,6 +99,7 @@ class NightlyParameters(BaseModel):
     value_model: ValueModelConfig = Field(default_factory=ValueModelConfig)
     triggers: TriggerConfig = Field(default_factory=TriggerConfig)
     ideation: IdeationConfig = Field(default_factory=IdeationConfig)
+    identity: IdentityConfig = Field(default_factory=IdentityConfig)
 
     @field_validator("database_url")
     @classmethod

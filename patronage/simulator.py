@@ -4,7 +4,9 @@ Purchasing follows the BG/NBD story (Fader, Hardie & Lee 2005): each customer bu
 process with a gamma-distributed rate and drops out after any purchase with a beta-distributed
 probability; spend per order is heavy-tailed around a per-customer mean. Customers who drop out
 near the cut-off date show it in posts and tickets before they go quiet. Most social authors are
-not customers, and ideas recur in different words.
+not customers, and ideas recur in different words. Social profiles show a display name and
+usually a location; some support calls leave only a phone number; a few outsiders share a
+customer's full name (namesakes) but live elsewhere.
 
 The raw exports go to ``out_dir``; what only the simulator knows (who is who, who leaves after the
 cut-off, which ideas are the same) goes to a separate ``truth_dir`` used by tests and benchmarks.
@@ -23,6 +25,8 @@ import pandas as pd
 BRAND_HANDLE = "acme_support"
 PLATFORMS = ("twitter", "instagram", "forum")
 ACCOUNT_OWNERS = tuple(f"owner-{i:02d}" for i in range(1, 9))
+# Assigned US area codes, so that generated numbers are valid and normalise to E.164.
+AREA_CODES = (206, 212, 305, 312, 404, 415, 503, 512, 602, 617, 702, 713, 720, 786, 919)
 
 # Each concept is one idea; its phrasings are how different people ask for it.
 IDEA_CONCEPTS: dict[str, list[str]] = {
@@ -207,6 +211,19 @@ def _email_variant(email: str, rng: np.random.Generator) -> str:
     return email
 
 
+def _phone_variant(phone: str, rng: np.random.Generator) -> str:
+    """How a number is typed into a support form: with or without country code and punctuation."""
+    digits = "".join(ch for ch in phone if ch.isdigit())[-10:]
+    style = rng.integers(0, 4)
+    if style == 0:
+        return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+    if style == 1:
+        return f"{digits[:3]}.{digits[3:6]}.{digits[6:]}"
+    if style == 2:
+        return f"+1{digits}"
+    return f"1-{digits[:3]}-{digits[3:6]}-{digits[6:]}"
+
+
 def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
     """Simulate the company and return every table, raw exports and ground truth.
 
@@ -234,8 +251,8 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
                          p=[0.45, 0.2, 0.15, 0.1, 0.1])
     emails = np.array([f"{f.lower()}.{ln.lower()}{i % 97}@{d}"
                        for i, (f, ln, d) in enumerate(zip(firsts, lasts, domains, strict=True))])
-    phones = np.array([f"+1 ({rng.integers(200, 999)}) {rng.integers(200, 999)}-{rng.integers(1000, 9999)}"
-                       for _ in range(n)])
+    phones = np.array([f"+1 ({AREA_CODES[rng.integers(200, 999) % len(AREA_CODES)]}) "
+                       f"{rng.integers(200, 999)}-{rng.integers(1000, 9999)}" for _ in range(n)])
     cities = rng.choice(city_pool, n)
     owners = np.where(rng.random(n) < 0.6, rng.choice(ACCOUNT_OWNERS, n), "")
     birth = rng.uniform(0, cutoff - 30, n)
@@ -243,6 +260,9 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
     handles = np.array([_handle(f, ln, rng) + str(i) if h else ""
                         for i, (f, ln, h) in enumerate(zip(firsts, lasts, has_handle, strict=True))])
     crm_knows_handle = has_handle & (rng.random(n) < 0.5)
+
+    # Profile details draw from their own stream so that purchases and posts stay as they were.
+    profile_rng = np.random.default_rng([spec.seed, 1])
 
     # --- purchasing: heterogeneous rates, dropout, heavy-tailed spend ----------------------
     lam = rng.gamma(shape=0.9, scale=1 / 22.0, size=n)  # purchases per day while alive
@@ -302,11 +322,12 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
     author_truth: list[dict] = []
 
     def add_post(handle: str, display: str, text: str, day_offset: float, followers: int,
-                 reply_to: str = "", platform: str = "twitter") -> str:
+                 reply_to: str = "", platform: str = "twitter", location: str = "") -> str:
         post_id = f"P{len(posts) + 1:07d}"
         posts.append({
             "post_id": post_id, "platform": platform, "author_handle": handle,
-            "author_display_name": display, "text": text, "posted_at": ts(day_offset),
+            "author_display_name": display, "author_location": location,
+            "text": text, "posted_at": ts(day_offset),
             "reply_to_id": reply_to, "likes": int(rng.poisson(3 if not reply_to else 1)),
             "shares": int(rng.poisson(0.6)), "author_followers": followers,
         })
@@ -318,8 +339,13 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
         created = ts(day_offset)
         answered = status in ("solved", "closed") or rng.random() < 0.4
         updated = created + pd.Timedelta(hours=int(rng.integers(2, 96))) if answered else created
+        # One call in six comes in by phone: no email on the ticket, the number as typed.
+        by_phone = profile_rng.random() < 0.16
+        typed_email = _email_variant(emails[cust], rng)
         tickets.append({
-            "ticket_id": ticket_id, "requester_email": _email_variant(emails[cust], rng),
+            "ticket_id": ticket_id,
+            "requester_email": "" if by_phone else typed_email,
+            "requester_phone": _phone_variant(phones[cust], profile_rng) if by_phone else "",
             "requester_name": customers.at[cust, "name"], "via_handle": via_handle,
             "subject": subject, "body": body, "status": status, "priority": priority,
             "created_at": created, "updated_at": min(updated, as_of),
@@ -336,20 +362,22 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
     for i in range(n):
         if n_before[i] == 0:
             continue
-        display = customers.at[i, "name"] if rng.random() < 0.7 else firsts[i]
+        display = customers.at[i, "name"] if rng.random() < 0.95 else firsts[i]
+        location = str(cities[i]) if profile_rng.random() < 0.92 else ""
         if has_handle[i]:
             author_truth.append({"platform": "twitter", "author_handle": handles[i], "customer_id": ids[i]})
         if drifter[i]:
             when = min(max(dropout[i] - rng.uniform(0, 40), birth[i]), cutoff - 0.5)
             if has_handle[i] and rng.random() < 0.6:
                 text = rng.choice(CHURN_POSTS).format(brand=BRAND_HANDLE)
-                pid = add_post(handles[i], display, text, when, int(followers_of[i]))
+                pid = add_post(handles[i], display, text, when, int(followers_of[i]), location=location)
                 if rng.random() < 0.5:
                     add_post(BRAND_HANDLE, "Acme Support", BRAND_REPLIES[0],
                              min(when + 0.5, cutoff), 25000, reply_to=pid)
                 else:  # asks again: social pressure
                     add_post(handles[i], display, f"@{BRAND_HANDLE} still waiting for an answer",
-                             min(when + 2, cutoff), int(followers_of[i]), reply_to=pid)
+                             min(when + 2, cutoff), int(followers_of[i]), reply_to=pid,
+                             location=location)
             if rng.random() < 0.55:
                 subject, body = CHURN_TICKETS[rng.integers(len(CHURN_TICKETS))]
                 status = rng.choice(["open", "pending", "new"])
@@ -358,7 +386,7 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
         elif has_handle[i] and rng.random() < 0.35:
             pool = HAPPY_POSTS if rng.random() < 0.6 else NEUTRAL_POSTS
             add_post(handles[i], display, rng.choice(pool).format(brand=BRAND_HANDLE),
-                     rng.uniform(birth[i], cutoff), int(followers_of[i]))
+                     rng.uniform(birth[i], cutoff), int(followers_of[i]), location=location)
         if not drifter[i] and rng.random() < 0.12:
             subject, body = ROUTINE_TICKETS[rng.integers(len(ROUTINE_TICKETS))]
             created = rng.uniform(birth[i], cutoff)
@@ -374,15 +402,17 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
         followers = int(rng.lognormal(5.0, 2.0))
         roll = rng.random()
         pool = HAPPY_POSTS if roll < 0.4 else NEUTRAL_POSTS if roll < 0.8 else CRITIC_POSTS
+        outsider_location = str(profile_rng.choice(city_pool)) if profile_rng.random() < 0.7 else ""
         add_post(handle, f"{f} {ln}", rng.choice(pool).format(brand=BRAND_HANDLE),
-                              rng.uniform(0, cutoff), followers,
-                              platform=str(rng.choice(PLATFORMS, p=[0.6, 0.25, 0.15])))
+                 rng.uniform(0, cutoff), followers,
+                 platform=str(rng.choice(PLATFORMS, p=[0.6, 0.25, 0.15])), location=outsider_location)
         author_truth.append({"platform": posts[-1]["platform"], "author_handle": handle, "customer_id": ""})
         if rng.random() < 0.25:
             other = posts[int(rng.integers(0, len(posts)))]
             add_post(handle, f"{f} {ln}", "Totally agree with this!",
                      float((other["posted_at"] - start).total_seconds() / 86400) + 0.2,
-                     followers, reply_to=other["post_id"], platform=other["platform"])
+                     followers, reply_to=other["post_id"], platform=other["platform"],
+                     location=outsider_location)
 
     # --- ideas: board entries, plus suggestions voiced in posts --------------------------------
     ideas: list[dict] = []
@@ -418,13 +448,34 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
         author_truth.append({"platform": "twitter", "author_handle": handle, "customer_id": ""})
         truth_ideas.append({"source": "social_posts", "source_id": pid, "concept": concept})
 
+    # Namesakes: outsiders with a customer author's full name, living in another city. A
+    # linker that trusts names alone links them; ground truth says they are not customers.
+    posted = {p["author_handle"] for p in posts}
+    customer_authors_with_handle = [a["customer_id"] for a in author_truth
+                                    if a["customer_id"] and a["author_handle"] in posted]
+    n_namesakes = min(max(2, len(customer_authors_with_handle) // 25), 200)
+    namesake_of = profile_rng.choice(customer_authors_with_handle, n_namesakes, replace=False) \
+        if customer_authors_with_handle else []
+    for k, cid in enumerate(namesake_of):
+        i = int(cid[1:]) - 1
+        elsewhere = str(profile_rng.choice([c for c in city_pool if c != cities[i]]))
+        handle = f"{_handle(firsts[i], lasts[i], profile_rng)}n{k}"
+        add_post(handle, customers.at[i, "name"], profile_rng.choice(NEUTRAL_POSTS).format(brand=BRAND_HANDLE),
+                 float(profile_rng.uniform(0, cutoff)), int(profile_rng.lognormal(5, 1.5)),
+                 location=elsewhere)
+        author_truth.append({"platform": "twitter", "author_handle": handle, "customer_id": "",
+                             "namesake_of": cid})
+
     social_posts = pd.DataFrame(posts).sort_values(["posted_at", "post_id"], kind="stable")
     tickets_df = pd.DataFrame(tickets, columns=[
-        "ticket_id", "requester_email", "requester_name", "via_handle", "subject", "body", "status",
+        "ticket_id", "requester_email", "requester_phone", "requester_name", "via_handle", "subject", "body", "status",
         "priority", "created_at", "updated_at", "satisfaction"])
     comments_df = pd.DataFrame(comments, columns=["comment_id", "ticket_id", "author_type", "body",
                                                   "created_at"])
     truth_authors = pd.DataFrame(author_truth).drop_duplicates(["platform", "author_handle"])
+    if "namesake_of" not in truth_authors:
+        truth_authors["namesake_of"] = ""
+    truth_authors["namesake_of"] = truth_authors["namesake_of"].fillna("")
     return {
         "customers": customers,
         "orders": orders.reset_index(drop=True),

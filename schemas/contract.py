@@ -20,13 +20,16 @@ class DatasetContract:
         name: Dataset name, e.g. ``orders``.
         grain: One row per what, in words.
         keys: Columns that identify a row (unique, not null).
-        columns: Every staged column and its type; missing required ones breach the contract.
+        columns: Every staged column and its type; a missing column breaches the contract
+            unless it is listed in ``optional``.
         required: Columns that must be present and non-null in every row.
         build_expectations: Returns the row- and table-level expectations beyond keys and types.
         references: ``{column: (dataset, column)}`` that must resolve (e.g. orders → customers).
         timestamp_column: Column checked for future dates and freshness.
         max_reject_share: Share of rows that may be quarantined before the contract is breached.
         freshness_days: Newest record must be at most this old at the as-of date (None: no check).
+        optional: Columns a source may not have at all (added as empty when staged), so that
+            newer fields do not break older exports.
     """
 
     name: str
@@ -39,6 +42,7 @@ class DatasetContract:
     timestamp_column: str | None = None
     max_reject_share: float = 0.05
     freshness_days: int | None = None
+    optional: tuple[str, ...] = ()
 
     def row_keys(self, frame: pd.DataFrame) -> pd.Series:
         """Each row's key columns joined with ``|`` ("" for a missing part): the row's identity."""
@@ -54,7 +58,8 @@ class DatasetContract:
         )
         suite.add_expectation(gx.expectations.ExpectTableRowCountToBeBetween(min_value=1))
         for column in self.columns:
-            suite.add_expectation(gx.expectations.ExpectColumnToExist(column=column))
+            if column not in self.optional:
+                suite.add_expectation(gx.expectations.ExpectColumnToExist(column=column))
         for column in self.required:
             suite.add_expectation(gx.expectations.ExpectColumnValuesToNotBeNull(column=column))
         for key in self.keys:

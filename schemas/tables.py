@@ -119,6 +119,19 @@ identity_overrides = Table(
     Column("decided_at", DateTime, nullable=False),
 )
 
+identity_links = Table(
+    "identity_links", metadata,
+    # grain: one row per author key the pipeline linked to a customer by probability; kept so
+    # that later runs keep the link (stable identities) until a person says cannot-link
+    Column("identity_key", String(255), primary_key=True),
+    Column("customer_id", String(64), nullable=False),
+    Column("method", String(32), nullable=False),
+    Column("match_probability", Float, nullable=False),
+    Column("first_run_id", String(64), nullable=False),
+    Column("last_run_id", String(64), nullable=False),
+    Column("linked_at", DateTime, nullable=False),
+)
+
 model_runs = Table(
     "model_runs", metadata,
     # grain: one row per published run: fitted parameters, fit quality, sample size

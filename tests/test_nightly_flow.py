@@ -160,6 +160,7 @@ def test_manual_identity_decisions_are_stored_and_read_by_the_next_run(sample_co
 
 
 def test_linking_respects_must_and_cannot_link():
+    from patronage.config import IdentityConfig
     from tasks.link_conversations import link_conversations
 
     customers = pd.DataFrame({"customer_id": ["C1", "C2"], "email": ["ann@x.io", "bob@x.io"],
@@ -175,8 +176,10 @@ def test_linking_respects_must_and_cannot_link():
     ideas = pd.DataFrame(columns=["idea_id", "author_email", "author_handle", "title", "votes", "created_at"])
     overrides = pd.DataFrame({"identity_key": ["twitter:ann", "twitter:bobby"],
                               "customer_id": ["C1", "C2"], "decision": ["cannot_link", "must_link"]})
-    before, _ = link_conversations.fn(customers, posts, tickets, comments, ideas)
-    after, _ = link_conversations.fn(customers, posts, tickets, comments, ideas, overrides)
+    exact_only = IdentityConfig(probabilistic=False)
+    before, _, _ = link_conversations.fn(customers, posts, tickets, comments, ideas, identity=exact_only)
+    after, _, _ = link_conversations.fn(customers, posts, tickets, comments, ideas, overrides,
+                                        identity=exact_only)
     linked_before = before.set_index("source_id")["customer_id"]
     linked_after = after.set_index("source_id")["customer_id"]
     assert (linked_before["P1"], pd.isna(linked_before["P2"])) == ("C1", True)

@@ -10,7 +10,7 @@ SOCIAL_POSTS = DatasetContract(
     keys=("post_id",),
     columns={
         "post_id": "str", "platform": "str", "author_handle": "str",
-        "author_display_name": "str", "text": "str", "posted_at": "timestamp",
+        "author_display_name": "str", "author_location": "str", "text": "str", "posted_at": "timestamp",
         "reply_to_id": "str", "likes": "int", "shares": "int", "author_followers": "int",
     },
     required=("post_id", "platform", "author_handle", "text", "posted_at"),
@@ -19,5 +19,6 @@ SOCIAL_POSTS = DatasetContract(
         gx.expectations.ExpectColumnValuesToBeBetween(column="shares", min_value=0),
         gx.expectations.ExpectColumnValuesToBeBetween(column="author_followers", min_value=0),
     ],
+    optional=("author_location",),
     timestamp_column="posted_at",
 )

@@ -12,7 +12,7 @@ TICKETS = DatasetContract(
     grain="one row per support ticket",
     keys=("ticket_id",),
     columns={
-        "ticket_id": "str", "requester_email": "str", "requester_name": "str",
+        "ticket_id": "str", "requester_email": "str", "requester_phone": "str", "requester_name": "str",
         "via_handle": "str", "subject": "str", "body": "str", "status": "str",
         "priority": "str", "created_at": "timestamp", "updated_at": "timestamp",
         "satisfaction": "str",
@@ -24,5 +24,6 @@ TICKETS = DatasetContract(
             column="priority", value_set=TICKET_PRIORITIES, mostly=1.0
         ),
     ],
+    optional=("requester_phone",),
     timestamp_column="created_at",
 )

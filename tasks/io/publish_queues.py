@@ -22,6 +22,7 @@ from schemas.tables import (
     quarantine,
     retention_cases,
 )
+from tasks.io.identity_links import save_identity_links
 from tasks.io.source_progress import save_source_progress
 from tasks.io.sources import Extraction
 from tasks.io.sql_upsert import CHUNK, _plain, records, upsert
@@ -129,7 +130,8 @@ def publish_to_engine(engine: Engine, run_id: str, flow_run_id: str | None, as_o
                       supporters: pd.DataFrame, quarantined: pd.DataFrame,
                       extractions: Sequence[Extraction] = (), released_ids: Sequence[int] = (),
                       refailed: pd.DataFrame | None = None, scores: pd.DataFrame | None = None,
-                      model: dict | None = None) -> dict[str, int]:
+                      model: dict | None = None,
+                      identity_links: pd.DataFrame | None = None) -> dict[str, int]:
     """Publish everything in one transaction; on any error nothing of this run is kept.
 
     Incremental sources' rows and cursors/watermarks are saved in the same transaction, so a
@@ -155,6 +157,9 @@ def publish_to_engine(engine: Engine, run_id: str, flow_run_id: str | None, as_o
         save_source_progress(conn, list(extractions), run_id, now)
         if scores is not None and model is not None:
             save_scores(conn, scores, model, run_id, as_of, now)
+        if identity_links is not None:
+            save_identity_links(conn, identity_links, run_id, now)
+            counts["identity_links"] = len(identity_links)
         counts.update(retention=len(retention), ideation=len(ideation),
                       supporters=len(supporters), quarantined=len(quarantined),
                       released=len(released_ids))
@@ -170,7 +175,7 @@ def publish_queues(database_url: str, database_password_secret: str | None, run_
                    ideation: pd.DataFrame, supporters: pd.DataFrame,
                    quarantined: pd.DataFrame, extractions: list[Extraction],
                    released_ids: list[int], refailed: pd.DataFrame, scores: pd.DataFrame,
-                   model: dict) -> dict[str, object]:
+                   model: dict, identity_links: pd.DataFrame | None = None) -> dict[str, object]:
     """Upsert both queues, soft-close what is gone, keep quarantine, audit the run."""
     engine = make_engine(database_url, load_secret(database_password_secret))
     try:
@@ -178,7 +183,7 @@ def publish_queues(database_url: str, database_password_secret: str | None, run_
         before = queue_fingerprint(engine)
         counts = publish_to_engine(engine, run_id, flow_run_id, as_of, retention, ideation,
                                    supporters, quarantined, extractions, released_ids, refailed,
-                                   scores, model)
+                                   scores, model, identity_links)
         after = queue_fingerprint(engine)
     finally:
         engine.dispose()

@@ -7,8 +7,10 @@ Grain of ``conversations``: one row per post, ticket, ticket comment or idea, ke
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 
 import pandas as pd
+import phonenumbers
 
 # Providers that ignore dots in the local part of an address.
 DOTLESS_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
@@ -32,6 +34,37 @@ def normalize_email(email: object) -> str | None:
     return f"{local}@{domain}" if local and domain else None
 
 
+def normalize_phone(phone: object, default_region: str = "US") -> str | None:
+    """E.164 form of a phone number, or ``None`` when it is not a valid number.
+
+    Numbers without a country code are read in ``default_region`` (ISO 3166 alpha-2).
+
+    >>> normalize_phone("(415) 555-2671")
+    '+14155552671'
+    >>> normalize_phone("0044 20 7946 0958", "DE")
+    '+442079460958'
+    """
+    if not isinstance(phone, str) or not phone.strip():
+        return None
+    try:
+        parsed = phonenumbers.parse(phone, default_region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_person_name(name: object) -> str | None:
+    """Lower case, accents folded, punctuation dropped, single spaces: ``"José  O'Neil"`` →
+    ``"jose oneil"``."""
+    if not isinstance(name, str):
+        return None
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    kept = "".join(ch for ch in folded.lower() if ch.isalnum() or ch.isspace())
+    return " ".join(kept.split()) or None
+
+
 def normalize_handle(handle: object, platform: str = "twitter") -> str | None:
     """``platform:handle`` in lower case without the leading ``@``."""
     if not isinstance(handle, str) or not handle.strip():
@@ -44,18 +77,41 @@ def stakeholder_id(author_key: str) -> str:
     return "S" + hashlib.sha256(author_key.encode()).hexdigest()[:12]
 
 
-def customer_identity_keys(customers: pd.DataFrame, tickets: pd.DataFrame) -> pd.DataFrame:
+def phone_key(phone: object, default_region: str = "US") -> str | None:
+    """``phone:+E164`` or ``None``."""
+    normalized = normalize_phone(phone, default_region)
+    return f"phone:{normalized}" if normalized else None
+
+
+def email_key(email: object) -> str | None:
+    """``email:<normalised address>`` or ``None``."""
+    normalized = normalize_email(email)
+    return f"email:{normalized}" if normalized else None
+
+
+def customer_identity_keys(customers: pd.DataFrame, tickets: pd.DataFrame,
+                           phone_region: str = "US") -> pd.DataFrame:
     """Every key that deterministically identifies a customer.
 
+    Args:
+        customers: CRM customers (``customer_id``, ``email``, optional ``phone``, ``social_handles``).
+        tickets: Tickets (``requester_email``, ``via_handle``).
+        phone_region: Region in which numbers without a country code are read.
+
     Returns:
-        One row per (``identity_key``, ``customer_id``) with ``method``: ``email`` from the CRM,
-        ``crm_handle`` from handles the CRM knows, ``ticket_handle`` from a ticket that came in
-        through a social handle and whose requester email is a customer's. Keys that point at
-        more than one customer are dropped: ambiguity is not a link.
+        One row per (``identity_key``, ``customer_id``) with ``method``: ``email`` and ``phone``
+        from the CRM, ``crm_handle`` from handles the CRM knows, ``ticket_handle`` from a ticket
+        that came in through a social handle and whose requester email is a customer's. Keys
+        that point at more than one customer are dropped: ambiguity is not a link.
     """
     email_keys = pd.DataFrame({
-        "identity_key": "email:" + customers["email"].map(normalize_email).astype("string"),
-        "customer_id": customers["customer_id"], "method": "email",
+        "identity_key": customers["email"].map(email_key), "customer_id": customers["customer_id"],
+        "method": "email",
+    }).dropna(subset=["identity_key"])
+    phones = customers["phone"] if "phone" in customers else pd.Series(None, index=customers.index)
+    phone_keys = pd.DataFrame({
+        "identity_key": phones.map(lambda p: phone_key(p, phone_region)),
+        "customer_id": customers["customer_id"], "method": "phone",
     }).dropna(subset=["identity_key"])
     handles = customers[["customer_id", "social_handles"]].dropna()
     handles = handles.assign(entry=handles["social_handles"].str.split(r"[;,]\s*")).explode("entry")
@@ -70,10 +126,10 @@ def customer_identity_keys(customers: pd.DataFrame, tickets: pd.DataFrame) -> pd
     via = tickets[tickets["via_handle"].fillna("") != ""]
     ticket_handle_keys = pd.DataFrame({
         "identity_key": via["via_handle"].map(normalize_handle),
-        "customer_id": ("email:" + via["requester_email"].map(normalize_email).astype("string")).map(email_to_customer),
+        "customer_id": via["requester_email"].map(email_key).map(email_to_customer),
         "method": "ticket_handle",
     }).dropna()
-    keys = pd.concat([email_keys, crm_handle_keys, ticket_handle_keys], ignore_index=True)
+    keys = pd.concat([email_keys, phone_keys, crm_handle_keys, ticket_handle_keys], ignore_index=True)
     keys = keys.drop_duplicates(["identity_key", "customer_id"])
     return keys.drop_duplicates("identity_key", keep=False).reset_index(drop=True)
 
@@ -103,8 +159,12 @@ def apply_identity_overrides(keys: pd.DataFrame, overrides: pd.DataFrame) -> pd.
 
 
 def build_conversations(social_posts: pd.DataFrame, tickets: pd.DataFrame,
-                        ticket_comments: pd.DataFrame, ideas: pd.DataFrame) -> pd.DataFrame:
-    """Stack every source into one conversations table with a deterministic author key."""
+                        ticket_comments: pd.DataFrame, ideas: pd.DataFrame,
+                        phone_region: str = "US") -> pd.DataFrame:
+    """Stack every source into one conversations table with a deterministic author key.
+
+    A ticket's author is its requester's email, else (a call) the requester's phone number.
+    """
     posts = pd.DataFrame({
         "conversation_id": "post:" + social_posts["post_id"],
         "source": "social_posts", "source_id": social_posts["post_id"],
@@ -121,7 +181,9 @@ def build_conversations(social_posts: pd.DataFrame, tickets: pd.DataFrame,
     ticket_rows = pd.DataFrame({
         "conversation_id": "ticket:" + tickets["ticket_id"],
         "source": "tickets", "source_id": tickets["ticket_id"], "reply_to_id": None,
-        "author_key": "email:" + tickets["requester_email"].map(normalize_email).astype("string"),
+        "author_key": tickets["requester_email"].map(email_key).fillna(
+            (tickets["requester_phone"] if "requester_phone" in tickets else pd.Series(None, index=tickets.index))
+            .map(lambda p: phone_key(p, phone_region))),
         "text": tickets["subject"].fillna("") + ". " + tickets["body"].fillna(""),
         "occurred_at": tickets["created_at"], "followers": 0.0, "likes": 0.0, "shares": 0.0,
         "is_brand": False,
@@ -136,12 +198,12 @@ def build_conversations(social_posts: pd.DataFrame, tickets: pd.DataFrame,
         "text": from_requester["body"], "occurred_at": from_requester["created_at"],
         "followers": 0.0, "likes": 0.0, "shares": 0.0, "is_brand": False,
     })
-    email_key = "email:" + ideas["author_email"].map(normalize_email).astype("string")
+    idea_email_key = ideas["author_email"].map(email_key)
     handle_key = ideas["author_handle"].map(lambda h: normalize_handle(h, "ideas"))
     idea_rows = pd.DataFrame({
         "conversation_id": "idea:" + ideas["idea_id"],
         "source": "ideas", "source_id": ideas["idea_id"], "reply_to_id": None,
-        "author_key": email_key.fillna(handle_key.astype("string")),
+        "author_key": idea_email_key.fillna(handle_key),
         "text": ideas["title"], "occurred_at": ideas["created_at"], "followers": 0.0,
         "likes": ideas["votes"].fillna(0).astype("float64"), "shares": 0.0, "is_brand": False,
     })
@@ -154,11 +216,15 @@ def build_conversations(social_posts: pd.DataFrame, tickets: pd.DataFrame,
 
 def link_conversations_to_customers(conversations: pd.DataFrame,
                                     identity_keys: pd.DataFrame) -> pd.DataFrame:
-    """Attach ``customer_id`` and ``link_method`` by exact identity key; others get a stakeholder id."""
+    """Attach ``customer_id``, ``link_method`` and ``link_probability`` by identity key; other
+    speakers get a stakeholder id."""
     keyed = identity_keys.set_index("identity_key")
     linked = conversations.copy()
     linked["customer_id"] = linked["author_key"].map(keyed["customer_id"])
     linked["link_method"] = linked["author_key"].map(keyed["method"])
+    linked["link_probability"] = (linked["author_key"].map(keyed["match_probability"])
+                                  if "match_probability" in keyed else
+                                  linked["customer_id"].notna().astype(float).where(linked["customer_id"].notna()))
     unlinked = linked["customer_id"].isna() & linked["author_key"].notna() & ~linked["is_brand"]
     linked["stakeholder_id"] = None
     linked.loc[unlinked, "stakeholder_id"] = linked.loc[unlinked, "author_key"].map(stakeholder_id)

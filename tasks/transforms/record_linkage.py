@@ -14,6 +14,11 @@ import pandas as pd
 ComparisonKind = Literal["exact", "name", "email", "jaro_winkler", "levenshtein"]
 
 
+class InsufficientTrainingData(ValueError):
+    """The two tables give the model nothing to learn from (e.g. no pair agrees on a training
+    rule), so no link could be trusted."""
+
+
 @dataclass(frozen=True)
 class FieldComparison:
     """How one field is compared between the two tables.
@@ -52,7 +57,8 @@ def _comparison(cl, spec: FieldComparison):
 
 def link_records(left: pd.DataFrame, right: pd.DataFrame, comparisons: list[FieldComparison],
                  blocking: list[list[str]], threshold: float = 0.9, id_column: str = "unique_id",
-                 seed: int = 1) -> pd.DataFrame:
+                 seed: int = 1, training_blocking: list[list[str]] | None = None,
+                 prior_rules: list[list[str]] | None = None, prior_recall: float = 0.8) -> pd.DataFrame:
     """Link ``right`` records to ``left`` records with a Fellegi–Sunter model.
 
     The model is trained on the data itself (no labels): the prior from the blocking rules,
@@ -66,6 +72,19 @@ def link_records(left: pd.DataFrame, right: pd.DataFrame, comparisons: list[Fiel
         threshold: Minimum match probability kept.
         id_column: Unique id column of both tables.
         seed: Seed of the random pair sampling, so runs are repeatable.
+        training_blocking: Rules whose pairs train the m-probabilities by EM, one session per
+            rule; each session learns the comparisons it does not block on. Defaults to
+            ``blocking``. Give rules that mostly pair true matches (e.g. exact full name, then
+            exact city): EM on a loose rule such as "same last name" learns "same family",
+            not "same person".
+        prior_rules: Deterministic rules whose pairs are nearly all true matches; they set the
+            prior (the probability that two random records match), assuming they find
+            ``prior_recall`` of all matches. Defaults to ``blocking``, which overstates the
+            prior when blocking is loose and so links on weak evidence.
+        prior_recall: Share of all true matches that ``prior_rules`` are believed to find.
+
+    Raises:
+        InsufficientTrainingData: No pair agrees on a prior or training rule.
 
     Returns:
         ``id_left``, ``id_right``, ``match_probability``: at most one (the best) left record per
@@ -75,10 +94,13 @@ def link_records(left: pd.DataFrame, right: pd.DataFrame, comparisons: list[Fiel
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
     fields = [c.field for c in comparisons]
-    missing = sorted({f for f in [*fields, id_column] if f not in left.columns or f not in right.columns})
+    training = training_blocking or blocking
+    prior = prior_rules or blocking
+    columns = list(dict.fromkeys([id_column, *fields,
+                                  *(f for rule in [*blocking, *training, *prior] for f in rule)]))
+    missing = sorted({f for f in columns if f not in left.columns or f not in right.columns})
     if missing:
         raise ValueError(f"link_records: column(s) {', '.join(missing)} must be in both tables")
-    columns = [id_column, *fields]
     db = DuckDBAPI()
     rules = [block_on(*rule) for rule in blocking]
     settings = SettingsCreator(
@@ -89,10 +111,18 @@ def link_records(left: pd.DataFrame, right: pd.DataFrame, comparisons: list[Fiel
     linker = Linker([db.register(left[columns].astype(object), dataset_display_name="records_left"),
                      db.register(right[columns].astype(object), dataset_display_name="records_right")],
                     settings, log_level="ERROR")
-    linker.training.estimate_probability_two_random_records_match(rules, recall=0.8)
-    linker.training.estimate_u_using_random_sampling(max_pairs=2e5, seed=seed)
-    for rule in rules:
-        linker.training.estimate_parameters_using_expectation_maximisation(rule)
+    from splink.internals.exceptions import EMTrainingException
+
+    try:
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on(*rule) for rule in prior], recall=prior_recall)
+        linker.training.estimate_u_using_random_sampling(max_pairs=2e5, seed=seed)
+        for rule in training:
+            linker.training.estimate_parameters_using_expectation_maximisation(block_on(*rule))
+    except (EMTrainingException, ValueError) as exc:  # ValueError: a prior of 0 (no agreeing pair)
+        raise InsufficientTrainingData(
+            f"link_records: {len(left)} x {len(right)} records are too few to train the model "
+            f"({type(exc).__name__}); no pair agrees on a prior or training rule") from exc
     predictions = linker.inference.predict(threshold_match_probability=threshold).as_pandas_dataframe()
     if predictions.empty:
         return pd.DataFrame(columns=["id_left", "id_right", "match_probability"])

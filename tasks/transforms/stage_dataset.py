@@ -57,12 +57,14 @@ def stage_dataset(raw: pd.DataFrame, contract: DatasetContract,
             differently.
     """
     frame = raw.rename(columns=rename or {})
-    missing = [c for c in contract.columns if c not in frame.columns]
+    missing = [c for c in contract.columns if c not in frame.columns and c not in contract.optional]
     unknown = sorted(c for c in frame.columns if c not in contract.columns)
     staged = pd.DataFrame(index=frame.index)
     errors: dict[object, list[str]] = {}
     for column, kind in contract.columns.items():
         if column not in frame.columns:
+            if column in contract.optional:
+                staged[column] = _cast(pd.Series(pd.NA, index=frame.index, dtype="string"), kind)
             continue
         typed = _cast(frame[column], kind)
         raw_present = frame[column].astype("string").str.strip().fillna("") != ""
