@@ -39,7 +39,7 @@ def _splink():
         import splink
         import splink.comparison_library as cl
     except ImportError as exc:  # an optional backend: say what to install
-        raise ImportError("record linkage needs Splink: pip install 'patronage[linkage]'") from exc
+        raise ImportError("record linkage needs Splink: pip install 'splink>=5,<6'") from exc
     return splink, cl
 
 
