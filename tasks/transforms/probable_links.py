@@ -18,10 +18,12 @@ from tasks.transforms.record_linkage import FieldComparison, InsufficientTrainin
 logger = logging.getLogger(__name__)
 
 PROFILE_COMPARISONS = [FieldComparison("first_name", "name"), FieldComparison("last_name", "name"), FieldComparison("city", "exact")]
-PROFILE_BLOCKING = [["last_name"], ["first_name", "city"]]
-# Same full name mostly pairs one person with themself, so it teaches what a location
-# agreement is worth; same city then teaches what a name agreement is worth.
-PROFILE_TRAINING = [["full_name"], ["city"]]
+# A link needs agreement on two of first name, last name and city, so only pairs agreeing on
+# two of them are scored; pairs sharing just a surname would be millions at 1M customers.
+PROFILE_BLOCKING = [["first_name", "last_name"], ["first_name", "city"], ["last_name", "city"]]
+# Same full name mostly pairs one person with themself, so it teaches what a location agreement
+# is worth; same city and one name teach what the other name's agreement is worth.
+PROFILE_TRAINING = [["full_name"], ["city", "first_name"], ["city", "last_name"]]
 # The prior: pairs with the same full name and city are nearly all one person; about one in
 # six linkable authors shows no location, hence the recall.
 PROFILE_PRIOR = [["full_name", "city"]]
