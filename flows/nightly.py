@@ -15,6 +15,7 @@ from patronage.config import NightlyParameters
 from schemas.contracts import CONTRACTS
 from tasks.build_queues import build_queues
 from tasks.io.extract_source import extract_source
+from tasks.io.idea_overrides import read_idea_overrides
 from tasks.io.identity_links import read_identity_links
 from tasks.io.identity_overrides import read_identity_overrides
 from tasks.io.previous_scores import read_previous_scores
@@ -133,9 +134,10 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
             valid["ticket_comments"], valid["ideas"], overrides, scores, kept_links, params.identity)
         rec["rows"] = len(conversations)
     with _timed(stages, "build_queues") as rec:
+        idea_overrides = read_idea_overrides(params.database_url, params.database_password_secret)
         retention, ideation, supporters = build_queues(
             scores, conversations, stakeholders, valid["tickets"], as_of, params.triggers,
-            params.ideation, params.queue_sizes)
+            params.ideation, params.queue_sizes, idea_overrides)
         rec["rows"] = len(retention) + len(ideation)
 
     published: dict | None = None
@@ -144,7 +146,7 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
             published = publish_queues(
                 params.database_url, params.database_password_secret, run_id, flow_run.get_id(),
                 as_of, retention, ideation, supporters, quarantined, extractions, released_ids,
-                refailed, scores, model, identity_links)
+                refailed, scores, model, identity_links, params.cases.reopen_after_days)
             rec["rows"] = published["retention"] + published["ideation"]
 
     summary = {

@@ -55,6 +55,12 @@ class IdeationConfig(BaseModel):
     momentum_days: int = Field(30, ge=1, description="Support newer than this counts as momentum.")
 
 
+class CasePolicy(BaseModel):
+    """How retention cases live across runs."""
+
+    reopen_after_days: int = Field(30, ge=0, le=3650, description="Days after a person resolved a customer's case before the pipeline may open a new case for that customer.")
+
+
 class IdentityConfig(BaseModel):
     """How speakers are tied to customers."""
 
@@ -100,6 +106,7 @@ class NightlyParameters(BaseModel):
     triggers: TriggerConfig = Field(default_factory=TriggerConfig)
     ideation: IdeationConfig = Field(default_factory=IdeationConfig)
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
+    cases: CasePolicy = Field(default_factory=CasePolicy)
 
     @field_validator("database_url")
     @classmethod

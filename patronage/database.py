@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from schemas.tables import metadata
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 
 def make_engine(database_url: str, password: str | None = None) -> Engine:
@@ -56,20 +59,109 @@ def engine_for(database_url: str, password: str | None = None) -> Iterator[Engin
         engine.dispose()
 
 
-def ensure_schema(engine: Engine) -> None:
-    """Create missing tables (idempotent); refuse, naming table and columns, an older layout."""
+FIRST_RELEASE = "0001"  # the layout databases had before migrations existed
+
+
+def alembic_config(connection: Connection) -> Config:
+    """Alembic configuration running ``schemas/migrations`` on ``connection``."""
+    from alembic.config import Config
+
+    import schemas.migrations
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(schemas.migrations.__file__).parent))
+    config.attributes["connection"] = connection
+    return config
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str:
+    """The newest migration's revision id."""
+    from alembic.script import ScriptDirectory
+
+    import schemas.migrations
+
+    script = ScriptDirectory(str(Path(schemas.migrations.__file__).parent))
+    return script.get_current_head()
+
+
+def lock_for_writing(conn: Connection) -> None:
+    """Take the database-wide write lock for this transaction, so that concurrent writers queue
+    up instead of interleaving: ``BEGIN IMMEDIATE`` on SQLite, an advisory lock on PostgreSQL."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7201)")
+
+
+@lru_cache(maxsize=1)
+def _first_release_columns() -> dict[str, list[str]]:
+    """Each table's columns at revision 0001, read off a scratch in-memory database."""
+    from alembic import command
     from sqlalchemy import inspect
 
-    metadata.create_all(engine)
-    inspector = inspect(engine)
-    for table in metadata.sorted_tables:
-        present = {c["name"] for c in inspector.get_columns(table.name)}
-        missing = [c.name for c in table.columns if c.name not in present]
+    scratch = create_engine("sqlite://")
+    with scratch.connect() as conn:
+        command.upgrade(alembic_config(conn), FIRST_RELEASE)
+        inspector = inspect(conn)
+        columns = {t: [c["name"] for c in inspector.get_columns(t)]
+                   for t in inspector.get_table_names() if t != "alembic_version"}
+    scratch.dispose()
+    return columns
+
+
+def _check_first_release_layout(conn: Connection, engine: Engine, expected: dict[str, list[str]],
+                                present_tables: set[str]) -> None:
+    from sqlalchemy import inspect
+
+    where = engine.url.render_as_string(hide_password=True)
+    advice = ("and the database has no migration history, so it cannot be upgraded. Point "
+              "database_url at a new database (or move the old one aside).")
+    inspector = inspect(conn)
+    for table in sorted(present_tables):
+        present = {c["name"] for c in inspector.get_columns(table)}
+        missing = [c for c in expected[table] if c not in present]
         if missing:
-            raise SchemaMismatchError(
-                f"{engine.url.render_as_string(hide_password=True)}: table {table.name} lacks "
-                f"column(s) {', '.join(missing)}; it was created by an older Patronage. Point "
-                "database_url at a new database (or move the old file aside).")
+            raise SchemaMismatchError(f"{where}: table {table} lacks column(s) {', '.join(missing)} {advice}")
+    absent = sorted(set(expected) - present_tables)
+    if absent:
+        raise SchemaMismatchError(f"{where}: table(s) {', '.join(absent)} are missing {advice}")
+
+
+def _current_revision(conn: Connection) -> str | None:
+    from sqlalchemy import inspect, text
+
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Bring the database to the newest schema with Alembic (idempotent, safe to race).
+
+    A database made before migrations existed is recognised by its tables, checked column by
+    column against the first release and stamped as such, then upgraded; anything else
+    unversioned is refused with the table and columns named.
+
+    Raises:
+        SchemaMismatchError: Patronage tables of an unknown layout and no migration history.
+    """
+    from alembic import command
+    from sqlalchemy import inspect
+
+    with engine.connect() as conn:
+        if _current_revision(conn) == head_revision():
+            return
+        conn.rollback()
+        lock_for_writing(conn)
+        config = alembic_config(conn)
+        expected = _first_release_columns()
+        present_tables = set(inspect(conn).get_table_names()) & set(expected)
+        if _current_revision(conn) is None and present_tables:
+            _check_first_release_layout(conn, engine, expected, present_tables)
+            command.stamp(config, FIRST_RELEASE)
+        command.upgrade(config, "head")
+        conn.commit()
 
 
 def load_secret(block_name: str | None) -> Any:
@@ -89,8 +181,6 @@ def database_exists(database_url: str) -> bool:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return True
-    from pathlib import Path
-
     return Path(url.database).exists()
 
 

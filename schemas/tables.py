@@ -1,7 +1,9 @@
 """The Patronage database: queues people work from, their supporters, quarantine and audit.
 
 Pipeline-owned columns are rewritten by every publish; people-owned columns (``status``,
-``assignee``, ``notes``, ``snoozed_until``) are set on insert only and never overwritten.
+``assignee``, ``claimed_at``, ``snoozed_until``, ``outcome``, ``resolved_at``) are set on insert
+only and never overwritten; notes live in ``work_log``. This module is the head of the schema;
+``schemas/migrations`` (Alembic) brings any earlier database to it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
+    ForeignKey,
     Integer,
     MetaData,
     String,
@@ -39,11 +42,14 @@ retention_cases = Table(
     Column("due_date", Date, nullable=False),
     Column("pipeline_state", String(16), nullable=False, server_default="open"),
     Column("closed_reason", String(255)),
-    # people-owned
+    Column("opened_at", DateTime),  # first publish of the case (set on insert only)
+    # people-owned: open -> in_progress (claimed) -> resolved (with an outcome)
     Column("status", String(32), nullable=False, server_default="open"),
     Column("assignee", String(128)),
-    Column("notes", Text),
+    Column("claimed_at", DateTime),
     Column("snoozed_until", Date),
+    Column("outcome", String(32)),
+    Column("resolved_at", DateTime),
 )
 
 ideation_items = Table(
@@ -62,10 +68,14 @@ ideation_items = Table(
     Column("last_activity", DateTime, nullable=False),
     Column("pipeline_state", String(16), nullable=False, server_default="open"),
     Column("closed_reason", String(255)),
-    # people-owned
+    Column("opened_at", DateTime),
+    # people-owned: new -> under_review -> planned -> shipped | declined
     Column("status", String(32), nullable=False, server_default="new"),
     Column("assignee", String(128)),
-    Column("notes", Text),
+    Column("claimed_at", DateTime),
+    Column("snoozed_until", Date),
+    Column("status_changed_at", DateTime),
+    Column("merged_into", String(64)),  # set when a person merged this idea into another
 )
 
 idea_supporters = Table(
@@ -76,6 +86,47 @@ idea_supporters = Table(
     Column("supporter_kind", String(16), nullable=False),
     Column("weight", Float, nullable=False),
     Column("conversation_id", String(96), nullable=False),
+)
+
+idea_overrides = Table(
+    "idea_overrides", metadata,
+    # grain: one row per idea a person merged into another (subject = idea key, decision
+    # "merge", target = idea key) or per conversation split out of its idea (subject =
+    # conversation id, decision "split"); every run's clustering obeys them
+    Column("subject", String(96), primary_key=True),
+    Column("decision", String(16), nullable=False),
+    Column("target", String(64)),
+    Column("decided_by", String(128)),
+    Column("decided_at", DateTime, nullable=False),
+)
+
+work_log = Table(
+    "work_log", metadata,
+    # grain: one row per thing a person did to a queue item (claim, release, snooze, note,
+    # resolve, status, merge, split); append-only
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("queue", String(16), nullable=False),
+    Column("item_key", String(64), nullable=False, index=True),
+    Column("action", String(16), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("detail", Text),
+    Column("at", DateTime, nullable=False),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    # grain: one row per (event, recipient): a notification to send; a sender sets sent_at.
+    # The unique key is what makes "exactly once per change" hold.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", Integer, ForeignKey("work_log.id"), nullable=False),
+    Column("recipient_kind", String(16), nullable=False),  # customer | stakeholder
+    Column("recipient_id", String(64), nullable=False),
+    Column("idea_key", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),  # idea_status_changed | idea_merged
+    Column("payload", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("sent_at", DateTime),
+    UniqueConstraint("event_id", "recipient_id", name="uq_outbox_event_recipient"),
 )
 
 quarantine = Table(

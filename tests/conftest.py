@@ -19,7 +19,6 @@ from sqlalchemy import text  # noqa: E402
 
 from patronage.database import make_engine  # noqa: E402
 from patronage.simulator import SampleSpec, write_sample  # noqa: E402
-from schemas.tables import metadata  # noqa: E402
 
 POSTGRES_URL = os.environ.get("PATRONAGE_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -62,7 +61,14 @@ def database_url(request, tmp_path) -> str:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL} and CI=true")
         pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL}")
-    engine = make_engine(POSTGRES_URL)
-    metadata.drop_all(engine)
-    engine.dispose()
+    reset_postgres()
     return POSTGRES_URL
+
+
+def reset_postgres() -> None:
+    """Drop every table (migration history included) from the test database."""
+    engine = make_engine(POSTGRES_URL)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()

@@ -4,8 +4,9 @@ from datetime import date, datetime
 
 import pandas as pd
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
+from patronage import work
 from patronage.database import make_engine
 from schemas.tables import (
     idea_supporters,
@@ -72,22 +73,30 @@ def test_publishing_the_same_input_twice_gives_an_identical_queue(database_url):
 
 def test_republish_keeps_peoples_work_and_soft_closes_what_is_gone(database_url):
     engine = make_engine(database_url)
-    publish(engine, "run-1", ["C1", "C2", "C3"])
-    with engine.begin() as conn:
-        conn.execute(update(retention_cases).where(retention_cases.c.case_id == "RET-C1")
-                     .values(status="in_progress", assignee="agent-7", notes="called",
-                             snoozed_until=date(2026, 11, 5)))
-        conn.execute(update(ideation_items).values(status="under_review"))
-    publish(engine, "run-2", ["C2"])  # C1 (claimed) and C3 (untouched) no longer produced
+    publish(engine, "run-1", ["C1", "C2", "C3", "C4"])
+    work.claim(engine, "retention", "RET-C1", "agent-7")
+    work.add_note(engine, "retention", "RET-C1", "called, will order next week", "agent-7")
+    work.snooze(engine, "retention", "RET-C2", date(2099, 1, 1), "agent-7")
+    work.add_note(engine, "retention", "RET-C4", "left a voicemail", "agent-8")
+    work.set_idea_status(engine, "IDEA-idea-I1", "under_review", "pm-1")
+    with engine.connect() as conn:
+        before = {r.case_id: r for r in conn.execute(select(retention_cases))}
+    publish(engine, "run-2", ["C2", "C4"])  # C1 (claimed) and C3 (untouched) no longer produced
     with engine.connect() as conn:
         got = {r.case_id: r for r in conn.execute(select(retention_cases))}
-    assert (got["RET-C1"].status, got["RET-C1"].assignee, got["RET-C1"].notes) == ("in_progress", "agent-7", "called")
-    assert got["RET-C1"].snoozed_until == date(2026, 11, 5)
+        idea = conn.execute(select(ideation_items)).one()
+    assert (got["RET-C1"].status, got["RET-C1"].assignee) == ("in_progress", "agent-7")
+    assert got["RET-C1"].claimed_at == before["RET-C1"].claimed_at
     assert got["RET-C1"].pipeline_state == "open"  # claimed items are never closed
+    assert got["RET-C2"].snoozed_until == date(2099, 1, 1)
     assert got["RET-C3"].pipeline_state == "closed"
     assert got["RET-C3"].closed_reason == "no longer at risk or below the queue cut-off"
-    assert got["RET-C2"].pipeline_state == "open"
-    assert rows(engine, ideation_items)[0][-3] == "under_review"
+    assert got["RET-C4"].opened_at == before["RET-C4"].opened_at
+    assert (idea.status, idea.pipeline_state) == ("under_review", "open")
+    log = work.notes(engine, "retention", "RET-C1")
+    assert list(log["action"]) == ["claim", "note"]
+    assert log["detail"].iloc[1] == "called, will order next week"
+    assert list(work.notes(engine, "retention", "RET-C4")["actor"]) == ["agent-8"]
     engine.dispose()
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 from prefect import get_run_logger, task
-from sqlalchemy import Connection, Engine, Table, select, update
+from sqlalchemy import Connection, Engine, Table, delete, select, update
 
 from patronage.database import ensure_schema, load_secret, make_engine
 from schemas.tables import (
@@ -26,6 +26,7 @@ from tasks.io.identity_links import save_identity_links
 from tasks.io.source_progress import save_source_progress
 from tasks.io.sources import Extraction
 from tasks.io.sql_upsert import CHUNK, _plain, records, upsert
+from tasks.transforms.case_episodes import EXISTING_COLUMNS, assign_case_episodes
 from tasks.validate_export import row_fingerprint
 
 
@@ -125,28 +126,57 @@ IDEATION_PIPELINE_COLUMNS = [
 ]
 
 
+def existing_cases(conn: Connection) -> pd.DataFrame:
+    """Every published retention case's key, customer and people's resolution."""
+    query = select(*(retention_cases.c[c] for c in EXISTING_COLUMNS))
+    return pd.DataFrame(conn.execute(query).all(), columns=EXISTING_COLUMNS)
+
+
+def replace_supporters(conn: Connection, supporters: pd.DataFrame, idea_keys: set[str]) -> int:
+    """Make each published idea's supporters exactly this run's: upsert them and remove pairs
+    no longer behind the idea (a split, a changed clustering). Returns pairs removed."""
+    upsert(conn, idea_supporters, records(supporters), ["idea_key", "supporter_id"],
+           ["supporter_kind", "weight", "conversation_id"])
+    current = set(zip(supporters["idea_key"], supporters["supporter_id"], strict=True))
+    keys = sorted(idea_keys)
+    stale: list[tuple[str, str]] = []
+    for start in range(0, len(keys), CHUNK):
+        pairs = conn.execute(select(idea_supporters.c.idea_key, idea_supporters.c.supporter_id)
+                             .where(idea_supporters.c.idea_key.in_(keys[start:start + CHUNK]))).all()
+        stale += [tuple(p) for p in pairs if tuple(p) not in current]
+    for idea_key, supporter_id in stale:
+        conn.execute(delete(idea_supporters).where(idea_supporters.c.idea_key == idea_key,
+                                                   idea_supporters.c.supporter_id == supporter_id))
+    return len(stale)
+
+
 def publish_to_engine(engine: Engine, run_id: str, flow_run_id: str | None, as_of: date,
                       retention: pd.DataFrame, ideation: pd.DataFrame,
                       supporters: pd.DataFrame, quarantined: pd.DataFrame,
                       extractions: Sequence[Extraction] = (), released_ids: Sequence[int] = (),
                       refailed: pd.DataFrame | None = None, scores: pd.DataFrame | None = None,
                       model: dict | None = None,
-                      identity_links: pd.DataFrame | None = None) -> dict[str, int]:
+                      identity_links: pd.DataFrame | None = None,
+                      reopen_after_days: int = 30) -> dict[str, int]:
     """Publish everything in one transaction; on any error nothing of this run is kept.
 
     Incremental sources' rows and cursors/watermarks are saved in the same transaction, so a
     source only advances when the queues built from its rows are published (at-least-once).
+    People-owned columns are never written here; a customer whose last case was resolved gets
+    a new case only ``reopen_after_days`` after the resolution.
     """
     ensure_schema(engine)
     now = datetime.now(UTC).replace(tzinfo=None)
-    retention_rows = records(retention.assign(pipeline_state="open", closed_reason=None))
-    idea_rows = records(ideation.assign(pipeline_state="open", closed_reason=None))
     counts: dict[str, int] = {}
     with engine.begin() as conn:
+        retention = retention.assign(case_id=assign_case_episodes(
+            retention, existing_cases(conn), now, reopen_after_days))
+        retention_rows = records(retention.assign(pipeline_state="open", closed_reason=None,
+                                                  opened_at=now))
+        idea_rows = records(ideation.assign(pipeline_state="open", closed_reason=None, opened_at=now))
         upsert(conn, retention_cases, retention_rows, ["case_id"], RETENTION_PIPELINE_COLUMNS)
         upsert(conn, ideation_items, idea_rows, ["idea_key"], IDEATION_PIPELINE_COLUMNS)
-        upsert(conn, idea_supporters, records(supporters), ["idea_key", "supporter_id"],
-               ["supporter_kind", "weight", "conversation_id"])
+        counts["supporters_removed"] = replace_supporters(conn, supporters, set(ideation["idea_key"]))
         counts["retention_closed"] = soft_close_missing(
             conn, retention_cases, "case_id", set(retention["case_id"]), "open",
             "no longer at risk or below the queue cut-off")
@@ -175,7 +205,8 @@ def publish_queues(database_url: str, database_password_secret: str | None, run_
                    ideation: pd.DataFrame, supporters: pd.DataFrame,
                    quarantined: pd.DataFrame, extractions: list[Extraction],
                    released_ids: list[int], refailed: pd.DataFrame, scores: pd.DataFrame,
-                   model: dict, identity_links: pd.DataFrame | None = None) -> dict[str, object]:
+                   model: dict, identity_links: pd.DataFrame | None = None,
+                   reopen_after_days: int = 30) -> dict[str, object]:
     """Upsert both queues, soft-close what is gone, keep quarantine, audit the run."""
     engine = make_engine(database_url, load_secret(database_password_secret))
     try:
@@ -183,7 +214,7 @@ def publish_queues(database_url: str, database_password_secret: str | None, run_
         before = queue_fingerprint(engine)
         counts = publish_to_engine(engine, run_id, flow_run_id, as_of, retention, ideation,
                                    supporters, quarantined, extractions, released_ids, refailed,
-                                   scores, model, identity_links)
+                                   scores, model, identity_links, reopen_after_days)
         after = queue_fingerprint(engine)
     finally:
         engine.dispose()

@@ -25,6 +25,51 @@ IDEA_COLUMNS = ["idea_key", "title", "n_mentions", "n_supporters", "customer_sup
                 "stakeholder_supporters", "votes", "priority_score", "priority_rank",
                 "first_seen", "last_activity"]
 SUPPORTER_COLUMNS = ["idea_key", "supporter_id", "supporter_kind", "weight", "conversation_id"]
+OVERRIDE_COLUMNS = ["subject", "decision", "target"]
+
+
+def idea_key_of(conversation_id: str) -> str:
+    """An idea's key is its earliest mention's id: ``idea:I00012`` → ``IDEA-idea-I00012``."""
+    return "IDEA-" + conversation_id.replace(":", "-")
+
+
+def apply_idea_overrides(conversation_ids: list[str], labels: np.ndarray,
+                         overrides: pd.DataFrame | None) -> list[str]:
+    """Idea keys for clustered mentions, with people's splits and merges applied.
+
+    Args:
+        conversation_ids: Mentions, oldest first.
+        labels: Cluster label per mention (``cluster_ideas``).
+        overrides: ``subject``, ``decision``, ``target``: a ``split`` takes mention ``subject``
+            out of its cluster; a ``merge`` folds idea ``subject`` into idea ``target``
+            (chains are followed: B → A and A → C put B's mentions in C).
+
+    Returns:
+        One idea key per mention.
+    """
+    labels = labels.copy()
+    overrides = overrides if overrides is not None else pd.DataFrame(columns=OVERRIDE_COLUMNS)
+    split = set(overrides.loc[overrides["decision"] == "split", "subject"])
+    next_label = int(labels.max()) + 1 if len(labels) else 0
+    for i, conversation_id in enumerate(conversation_ids):
+        if conversation_id in split:
+            labels[i] = next_label
+            next_label += 1
+    first_of: dict[int, str] = {}
+    for conversation_id, label in zip(conversation_ids, labels, strict=True):
+        first_of.setdefault(int(label), conversation_id)
+    keys = [idea_key_of(first_of[int(label)]) for label in labels]
+    merges = overrides[overrides["decision"] == "merge"]
+    into = dict(zip(merges["subject"], merges["target"], strict=True))
+
+    def final(key: str) -> str:
+        seen = {key}
+        while key in into and into[key] not in seen:  # a cycle stops where it closes
+            key = into[key]
+            seen.add(key)
+        return key
+
+    return [final(k) for k in keys]
 
 
 def normalize_idea_text(text: object) -> str:
@@ -51,7 +96,8 @@ def cluster_ideas(texts: list[str], threshold: float) -> np.ndarray:
 
 def build_ideation_queue(conversations: pd.DataFrame, customers: pd.DataFrame,
                          stakeholders: pd.DataFrame, as_of: date, config: IdeationConfig,
-                         size: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+                         size: int, overrides: pd.DataFrame | None = None
+                         ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Cluster ideas and suggestions into items and rank them by who backs them.
 
     Args:
@@ -61,6 +107,7 @@ def build_ideation_queue(conversations: pd.DataFrame, customers: pd.DataFrame,
         as_of: Run date, for momentum.
         config: Merge threshold and momentum window.
         size: Items kept.
+        overrides: People's merges and splits (``apply_idea_overrides``).
 
     Returns:
         ``(items, supporters)``: one row per idea, and one row per (idea, supporter).
@@ -72,10 +119,9 @@ def build_ideation_queue(conversations: pd.DataFrame, customers: pd.DataFrame,
     if members.empty:
         return pd.DataFrame(columns=IDEA_COLUMNS), pd.DataFrame(columns=SUPPORTER_COLUMNS)
     members["norm"] = members["text"].map(normalize_idea_text)
-    members["cluster"] = cluster_ideas(members["norm"].tolist(), config.merge_threshold)
+    labels = cluster_ideas(members["norm"].tolist(), config.merge_threshold)
     # The key is the earliest member's id: new members join without renaming the idea.
-    members["idea_key"] = members.groupby("cluster")["conversation_id"].transform("first")
-    members["idea_key"] = "IDEA-" + members["idea_key"].str.replace(":", "-", regex=False)
+    members["idea_key"] = apply_idea_overrides(members["conversation_id"].tolist(), labels, overrides)
 
     clv = customers.set_index("customer_id")["expected_clv"]
     influence = stakeholders.set_index("stakeholder_id")["influence"]
