@@ -14,7 +14,7 @@ from flows.nightly import ContractBreachError, nightly
 from patronage.cli import app
 from patronage.config import NightlyParameters
 from patronage.database import make_engine
-from patronage.queue_view import open_retention_cases
+from patronage.work import list_items
 from tasks.io.publish_queues import queue_fingerprint
 
 AS_OF = date(2026, 10, 31)
@@ -40,7 +40,7 @@ def test_retention_top_20_is_mostly_valuable_customers_who_really_are_leaving(pu
     url, _first, _second = published
     truth = pd.read_csv(sample_company[1] / "customers.csv").set_index("customer_id")
     engine = make_engine(url)
-    queue = open_retention_cases(engine)
+    queue = list_items(engine, "retention")
     engine.dispose()
     top = truth.loc[queue["customer_id"].head(20)]
     repeat = truth[truth["orders_before_cutoff"] >= 2]

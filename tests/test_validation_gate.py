@@ -180,9 +180,9 @@ def test_hostile_text_is_stored_verbatim_and_escaped_when_shown(company):
     ideas.to_csv(ideas_path, index=False)
     run(exports, url)
     engine = make_engine(url)
-    from patronage.queue_view import open_ideas
+    from patronage.work import list_items
 
-    titles = list(open_ideas(engine)["title"])
+    titles = list(list_items(engine, "ideation")["title"])
     engine.dispose()
     assert hostile in titles
     result = CliRunner().invoke(app, ["queues", "--database-url", url, "--top", "100"])

@@ -169,6 +169,11 @@ def publish_to_engine(engine: Engine, run_id: str, flow_run_id: str | None, as_o
     now = datetime.now(UTC).replace(tzinfo=None)
     counts: dict[str, int] = {}
     with engine.begin() as conn:
+        # An idea a person merged away stays closed even if the clustering still finds it.
+        merged = set(conn.execute(select(ideation_items.c.idea_key)
+                                  .where(ideation_items.c.merged_into.is_not(None))).scalars())
+        ideation = ideation[~ideation["idea_key"].isin(merged)]
+        supporters = supporters[~supporters["idea_key"].isin(merged)]
         retention = retention.assign(case_id=assign_case_episodes(
             retention, existing_cases(conn), now, reopen_after_days))
         retention_rows = records(retention.assign(pipeline_state="open", closed_reason=None,
