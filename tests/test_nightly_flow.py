@@ -54,6 +54,24 @@ def test_retention_top_20_is_mostly_valuable_customers_who_really_are_leaving(pu
     assert valuable_leaving_precision >= 2.5 * base_rate, (valuable_leaving_precision, base_rate)
 
 
+def test_retention_top_50_captures_half_the_value_at_risk_of_customers_really_leaving(published, sample_company):
+    url, _first, _second = published
+    truth = pd.read_csv(sample_company[1] / "customers.csv").set_index("customer_id")
+    engine = make_engine(url)
+    queue = list_items(engine, "retention")
+    engine.dispose()
+    # True value at risk: a year of the spend the customer would bring while still buying.
+    truth["value_at_risk"] = truth["purchase_rate_per_day"] * truth["mean_spend"] * 365
+    at_risk_total = truth.loc[truth["leaving"], "value_at_risk"].sum()
+    top = truth.loc[queue["customer_id"].head(50)]
+    captured = top.loc[top["leaving"], "value_at_risk"].sum() / at_risk_total
+    best_possible = truth.loc[truth["leaving"], "value_at_risk"].nlargest(50).sum() / at_risk_total
+    # Measured (400 customers, seed 11; 108 really leaving): the top 50 capture 0.507 of their
+    # value at risk; the best possible 50 would capture 0.856, 50 random customers 0.12.
+    assert captured >= 0.45, captured
+    assert captured >= 0.55 * best_possible, (captured, best_possible)
+
+
 def test_second_run_changes_nothing(published):
     _url, first, second = published
     assert first["queues_changed"] is True

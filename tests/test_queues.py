@@ -3,6 +3,7 @@
 import json
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -97,3 +98,22 @@ def test_ideation_queue_keeps_supporters_and_weighs_customers_by_clv():
     assert dark["priority_score"] == pytest.approx(7.6052 * (1 + 2 / 7.6052) + 0.5 * 1.6094, abs=1e-3)
     assert items.iloc[1]["priority_score"] == pytest.approx(3.0, abs=1e-4)
     assert sorted(supporters["supporter_id"]) == ["C1", "S1", "S2"]
+
+
+def test_people_split_and_merge_ideas_over_the_clustering():
+    from tasks.transforms.ideation_queue import apply_idea_overrides
+
+    ids = ["idea:I1", "post:P1", "idea:I2", "post:P2", "idea:I3"]
+    labels = np.array([0, 0, 1, 1, 2])
+    assert apply_idea_overrides(ids, labels, None) == [
+        "IDEA-idea-I1", "IDEA-idea-I1", "IDEA-idea-I2", "IDEA-idea-I2", "IDEA-idea-I3"]
+    overrides = pd.DataFrame({
+        "subject": ["post:P1", "IDEA-idea-I3", "IDEA-idea-I2"],
+        "decision": ["split", "merge", "merge"],
+        "target": [None, "IDEA-idea-I2", "IDEA-idea-I1"],  # I3 -> I2 -> I1: chains are followed
+    })
+    assert apply_idea_overrides(ids, labels, overrides) == [
+        "IDEA-idea-I1", "IDEA-post-P1", "IDEA-idea-I1", "IDEA-idea-I1", "IDEA-idea-I1"]
+    cycle = pd.DataFrame({"subject": ["IDEA-idea-I1", "IDEA-idea-I2"], "decision": ["merge", "merge"],
+                          "target": ["IDEA-idea-I2", "IDEA-idea-I1"]})
+    assert apply_idea_overrides(ids[:3], labels[:3], cycle) == ["IDEA-idea-I1", "IDEA-idea-I1", "IDEA-idea-I1"]

@@ -63,10 +63,12 @@ def apply_idea_overrides(conversation_ids: list[str], labels: np.ndarray,
     into = dict(zip(merges["subject"], merges["target"], strict=True))
 
     def final(key: str) -> str:
-        seen = {key}
-        while key in into and into[key] not in seen:  # a cycle stops where it closes
+        path = [key]
+        while key in into:
             key = into[key]
-            seen.add(key)
+            if key in path:  # a cycle (not made through the API): its smallest key wins
+                return min(path[path.index(key):])
+            path.append(key)
         return key
 
     return [final(k) for k in keys]
