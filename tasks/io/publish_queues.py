@@ -11,7 +11,7 @@ import pandas as pd
 from prefect import get_run_logger, task
 from sqlalchemy import Connection, Engine, Table, delete, select, update
 
-from patronage.database import ensure_schema, load_secret, make_engine
+from patronage.database import ensure_schema, load_secret, lock_for_writing, make_engine
 from schemas.tables import (
     QUEUE_TABLES,
     customer_scores,
@@ -34,16 +34,17 @@ def soft_close_missing(conn: Connection, table: Table, key: str, current: set[st
                        untouched_status: str, reason: str) -> int:
     """Close open items this run no longer produces, unless a person has taken them up."""
     key_col = table.c[key]
-    candidates = conn.execute(
-        select(key_col).where(table.c.pipeline_state == "open",
-                              table.c.status == untouched_status,
-                              table.c.assignee.is_(None))
-    ).scalars().all()
+    untouched = (table.c.pipeline_state == "open", table.c.status == untouched_status,
+                 table.c.assignee.is_(None))
+    candidates = conn.execute(select(key_col).where(*untouched)).scalars().all()
     stale = sorted(set(candidates) - current)
+    closed = 0
     for start in range(0, len(stale), CHUNK):
-        conn.execute(update(table).where(key_col.in_(stale[start:start + CHUNK]))
-                     .values(pipeline_state="closed", closed_reason=reason))
-    return len(stale)
+        # Conditions again in the UPDATE: a worker may claim an item between the read and the
+        # write; PostgreSQL then waits for the claim and re-checks the row, skipping it.
+        closed += conn.execute(update(table).where(key_col.in_(stale[start:start + CHUNK]), *untouched)
+                               .values(pipeline_state="closed", closed_reason=reason)).rowcount
+    return closed
 
 
 def queue_fingerprint(engine: Engine) -> str:
@@ -169,6 +170,9 @@ def publish_to_engine(engine: Engine, run_id: str, flow_run_id: str | None, as_o
     now = datetime.now(UTC).replace(tzinfo=None)
     counts: dict[str, int] = {}
     with engine.begin() as conn:
+        # Wait behind workers' claims (SQLite would rather fail than upgrade a read lock) and
+        # behind another publish (PostgreSQL), instead of interleaving with them.
+        lock_for_writing(conn)
         # An idea a person merged away stays closed even if the clustering still finds it.
         merged = set(conn.execute(select(ideation_items.c.idea_key)
                                   .where(ideation_items.c.merged_into.is_not(None))).scalars())
