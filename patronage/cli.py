@@ -221,7 +221,7 @@ def identity_unlink(
     _decide(database_url, key, customer, "cannot_link")
 
 
-work_app = typer.Typer(help="Work a queue: list, claim, release, snooze, note, resolve, export.",
+work_app = typer.Typer(help="Work a queue: list, show, claim, release, snooze, note, resolve, export.",
                        no_args_is_help=True)
 app.add_typer(work_app, name="work")
 QueueName = Annotated[str, typer.Option("--queue", help="retention or ideation.")]
@@ -271,6 +271,18 @@ def work_list(
                if queue == "retention" else [key, "priority_rank", "n_supporters", "votes"])
     console.print(_table(f"{queue} ({len(items)} shown)", items,
                          columns + ["status", "assignee", "snoozed_until"]))
+
+
+@work_app.command("show")
+def work_show(item: str, queue: QueueName = "retention",
+              database_url: DatabaseUrl = "sqlite:///patronage.db") -> None:
+    """Everything about one item: goal, playbook, evidence, people's fields and its work log."""
+    from patronage.work import get_item, notes
+
+    row, log = _work(lambda e: (get_item(e, queue, item), notes(e, queue, item)), database_url)
+    for field, value in row.items():
+        console.print(f"[bold]{field}[/bold]: {escape(str(value))}")
+    console.print(_table(f"work log ({len(log)})", log, ["at", "actor", "action", "detail"]))
 
 
 @work_app.command("claim")

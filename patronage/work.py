@@ -185,6 +185,14 @@ def list_items(engine: Engine, queue: str, *, assignee: str | None = None,
         return pd.read_sql(query, conn)
 
 
+def get_item(engine: Engine, queue: str, key: str) -> dict:
+    """One item, every column (evidence, playbook, people's fields)."""
+    q = _queue(queue)
+    ensure_schema(engine)
+    with engine.connect() as conn:
+        return dict(_row(conn, q, key))
+
+
 def claim_next(engine: Engine, queue: str, worker: str, today: date | None = None) -> str | None:
     """Take the highest-priority unclaimed, unsnoozed item; returns its key, or None when the
     queue is empty. Concurrent workers each get a different item."""
@@ -283,7 +291,9 @@ def notes(engine: Engine, queue: str, key: str) -> pd.DataFrame:
     query = (select(work_log.c.at, work_log.c.actor, work_log.c.action, work_log.c.detail)
              .where(work_log.c.queue == q.name, work_log.c.item_key == key).order_by(work_log.c.id))
     with engine.connect() as conn:
-        return pd.read_sql(query, conn)
+        log = pd.read_sql(query, conn)
+    log["detail"] = log["detail"].astype(object).where(log["detail"].notna(), None)
+    return log
 
 
 def resolve_case(engine: Engine, case_id: str, outcome: str, actor: str,

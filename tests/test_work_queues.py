@@ -275,3 +275,31 @@ def test_a_publish_during_a_claim_waits_for_it_and_both_land(database_url):
         c1 = conn.execute(select(retention_cases).where(retention_cases.c.case_id == "RET-C1")).one()
     assert (c1.assignee, c1.status, c1.pipeline_state) == ("ann", "in_progress", "open")
     engine.dispose()
+
+
+def test_the_work_command_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from patronage.cli import app
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    engine = make_engine(url)
+    publish(engine, "run-1", ["C1", "C2"])
+    engine.dispose()
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(app, [*args, "--database-url", url], env={"PATRONAGE_WORKER": "ann"})
+
+    assert run("work", "claim").stdout.strip() == "RET-C1"
+    assert run("work", "note", "RET-C1", "called").exit_code == 0
+    shown = run("work", "show", "RET-C1")
+    assert "assignee: ann" in shown.stdout and "called" in shown.stdout
+    refused = run("work", "resolve", "RET-C1", "--outcome", "maybe")
+    assert refused.exit_code == 2 and "outcome for RET-C1 must be one of" in refused.stdout
+    assert run("work", "resolve", "RET-C1", "--outcome", "retained").exit_code == 0
+    assert "RET-C1" not in run("work", "list").stdout
+    assert run("work", "export", "--out", str(tmp_path / "q.parquet")).exit_code == 0
+    assert list(pd.read_parquet(tmp_path / "q.parquet")["case_id"]) == ["RET-C2"]
+    assert run("ideas", "status", "IDEA-A", "--to", "under_review").stdout.startswith(
+        "IDEA-A is under_review; 2 supporter notification(s) queued")
