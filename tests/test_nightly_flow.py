@@ -36,12 +36,17 @@ def published(sample_company, tmp_path_factory):
     return url, first, second
 
 
-def test_retention_top_20_is_mostly_valuable_customers_who_really_are_leaving(published, sample_company):
-    url, _first, _second = published
-    truth = pd.read_csv(sample_company[1] / "customers.csv").set_index("customer_id")
-    engine = make_engine(url)
+@pytest.fixture(scope="module")
+def retention_and_truth(published, sample_company) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The published retention queue, and the simulator's truth per customer."""
+    engine = make_engine(published[0])
     queue = list_items(engine, "retention")
     engine.dispose()
+    return queue, pd.read_csv(sample_company[1] / "customers.csv").set_index("customer_id")
+
+
+def test_retention_top_20_is_mostly_valuable_customers_who_really_are_leaving(retention_and_truth):
+    queue, truth = retention_and_truth
     top = truth.loc[queue["customer_id"].head(20)]
     repeat = truth[truth["orders_before_cutoff"] >= 2]
     leaving_precision = top["leaving"].mean()
@@ -54,12 +59,9 @@ def test_retention_top_20_is_mostly_valuable_customers_who_really_are_leaving(pu
     assert valuable_leaving_precision >= 2.5 * base_rate, (valuable_leaving_precision, base_rate)
 
 
-def test_retention_top_50_captures_half_the_value_at_risk_of_customers_really_leaving(published, sample_company):
-    url, _first, _second = published
-    truth = pd.read_csv(sample_company[1] / "customers.csv").set_index("customer_id")
-    engine = make_engine(url)
-    queue = list_items(engine, "retention")
-    engine.dispose()
+def test_retention_top_50_captures_half_the_value_at_risk_of_customers_really_leaving(retention_and_truth):
+    queue, truth = retention_and_truth
+    truth = truth.copy()
     # True value at risk: a year of the spend the customer would bring while still buying.
     truth["value_at_risk"] = truth["purchase_rate_per_day"] * truth["mean_spend"] * 365
     at_risk_total = truth.loc[truth["leaving"], "value_at_risk"].sum()
