@@ -68,6 +68,18 @@ class IdentityConfig(BaseModel):
     match_threshold: float = Field(0.98, gt=0, lt=1, description="Minimum match probability of a probabilistic link.")
     phone_region: str = Field("US", min_length=2, max_length=2, description="Region (ISO 3166 alpha-2) in which phone numbers without a country code are read.")
 
+    @field_validator("phone_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        import phonenumbers
+
+        region = value.upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            # An unknown region would silently leave every national number unparsed.
+            raise ValueError(f"phone_region {value!r} is not a region phone numbers are known for "
+                             "(ISO 3166 alpha-2, e.g. US, DE, GB)")
+        return region
+
 
 class NightlyParameters(BaseModel):
     """Everything one nightly run needs. Defaults run on the bundled sample company."""

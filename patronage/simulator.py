@@ -341,6 +341,7 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
         updated = created + pd.Timedelta(hours=int(rng.integers(2, 96))) if answered else created
         # One call in six comes in by phone: no email on the ticket, the number as typed.
         by_phone = profile_rng.random() < 0.16
+        # Drawn for calls too, so that every later draw of the main stream stays as it was.
         typed_email = _email_variant(emails[cust], rng)
         tickets.append({
             "ticket_id": ticket_id,

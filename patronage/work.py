@@ -140,10 +140,16 @@ def _row(conn: Connection, queue: Queue, key: str, for_update: bool = False):
     return row
 
 
-def _workable(queue: Queue, today: date):
+def _not_done(queue: Queue):
+    """Still published and not resolved / shipped / declined."""
     t = queue.table
-    return and_(t.c.pipeline_state == "open", t.c.status.not_in(queue.done_statuses),
-                or_(t.c.snoozed_until.is_(None), t.c.snoozed_until <= today))
+    return and_(t.c.pipeline_state == "open", t.c.status.not_in(queue.done_statuses))
+
+
+def _awake(queue: Queue, today: date):
+    """Not snoozed past ``today``."""
+    t = queue.table
+    return or_(t.c.snoozed_until.is_(None), t.c.snoozed_until <= today)
 
 
 def _writing(engine: Engine) -> Connection:
@@ -175,9 +181,9 @@ def list_items(engine: Engine, queue: str, *, assignee: str | None = None,
     t = q.table
     query = select(*(t.c[c] for c in EXPORT_COLUMNS[q.name]))
     if not include_done:
-        query = query.where(t.c.pipeline_state == "open", t.c.status.not_in(q.done_statuses))
+        query = query.where(_not_done(q))
     if not include_snoozed:
-        query = query.where(or_(t.c.snoozed_until.is_(None), t.c.snoozed_until <= today))
+        query = query.where(_awake(q, today))
     if assignee is not None:
         query = query.where(t.c.assignee == assignee)
     query = query.order_by(t.c.priority_score.desc(), q.key_column).limit(limit)
@@ -199,7 +205,7 @@ def claim_next(engine: Engine, queue: str, worker: str, today: date | None = Non
     q = _queue(queue)
     today = today or _now().date()
     with _writing(engine) as conn:
-        query = (select(q.key_column).where(_workable(q, today), q.table.c.assignee.is_(None))
+        query = (select(q.key_column).where(_not_done(q), _awake(q, today), q.table.c.assignee.is_(None))
                  .order_by(q.table.c.priority_score.desc(), q.key_column).limit(1))
         if conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)

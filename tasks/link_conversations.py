@@ -40,7 +40,6 @@ def resolve_identity_keys(customers: pd.DataFrame, social_posts: pd.DataFrame,
     keys = pd.concat([exact, kept[LINK_COLUMNS]], ignore_index=True)
     if overrides is not None and len(overrides):
         keys = apply_identity_overrides(keys, overrides)
-        keys["match_probability"] = keys["match_probability"].fillna(1.0)
     new = (probable_customer_links(customers, social_posts, keys, overrides, identity.match_threshold)
            if identity.probabilistic else pd.DataFrame(columns=LINK_COLUMNS))
     keys = pd.concat([keys, new], ignore_index=True)

@@ -113,3 +113,13 @@ def test_overrides_win_over_the_pipelines_keys():
     got = apply_identity_overrides(keys, overrides)
     assert sorted(map(tuple, got.to_numpy().tolist())) == [
         ("email:a@x.io", "C1", "email"), ("twitter:bob", "C3", "manual"), ("twitter:zoe", "C2", "manual")]
+
+
+def test_an_unknown_phone_region_is_refused_by_name():
+    from pydantic import ValidationError
+
+    from patronage.config import IdentityConfig
+
+    assert IdentityConfig(phone_region="de").phone_region == "DE"
+    with pytest.raises(ValidationError, match="phone_region 'XX' is not a region"):
+        IdentityConfig(phone_region="XX")

@@ -11,8 +11,7 @@ from sqlalchemy import Connection, select
 from patronage.database import read_if_published
 from schemas.tables import identity_links
 from tasks.io.sql_upsert import upsert
-
-LINK_COLUMNS = ["identity_key", "customer_id", "method", "match_probability"]
+from tasks.transforms.probable_links import LINK_COLUMNS
 
 
 @task(retries=2, retry_delay_seconds=10)

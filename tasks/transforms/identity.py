@@ -72,6 +72,11 @@ def normalize_handle(handle: object, platform: str = "twitter") -> str | None:
     return f"{platform.strip().lower()}:{handle.strip().lstrip('@').lower()}"
 
 
+def is_brand_handle(handles: pd.Series) -> pd.Series:
+    """True where a handle is the company's own account (its replies are not a customer's)."""
+    return handles.fillna("").str.lstrip("@").str.lower().isin(BRAND_HANDLES)
+
+
 def stakeholder_id(author_key: str) -> str:
     """A stable, PII-free id for a speaker who is not (known to be) a customer."""
     return "S" + hashlib.sha256(author_key.encode()).hexdigest()[:12]
@@ -139,12 +144,12 @@ def apply_identity_overrides(keys: pd.DataFrame, overrides: pd.DataFrame) -> pd.
     removes that pairing.
 
     Args:
-        keys: Output of ``customer_identity_keys``.
+        keys: Output of ``customer_identity_keys`` (with or without ``match_probability``).
         overrides: ``identity_key``, ``customer_id``, ``decision`` (``must_link``/``cannot_link``).
 
     Returns:
-        Keys with cannot-links removed and must-links added (``method = "manual"``), one
-        customer per key.
+        Keys with cannot-links removed and must-links added (``method = "manual"``, certain:
+        ``match_probability`` 1 where keys carry one), one customer per key.
     """
     if overrides.empty:
         return keys
@@ -154,6 +159,8 @@ def apply_identity_overrides(keys: pd.DataFrame, overrides: pd.DataFrame) -> pd.
     must = overrides[overrides["decision"] == "must_link"]
     pinned = pd.DataFrame({"identity_key": must["identity_key"], "customer_id": must["customer_id"],
                            "method": "manual"})
+    if "match_probability" in keys:
+        pinned["match_probability"] = 1.0
     kept = kept[~kept["identity_key"].isin(set(pinned["identity_key"]))]
     return pd.concat([kept, pinned], ignore_index=True).reset_index(drop=True)
 
@@ -176,7 +183,7 @@ def build_conversations(social_posts: pd.DataFrame, tickets: pd.DataFrame,
         "followers": social_posts["author_followers"].fillna(0).astype("float64"),
         "likes": social_posts["likes"].fillna(0).astype("float64"),
         "shares": social_posts["shares"].fillna(0).astype("float64"),
-        "is_brand": social_posts["author_handle"].str.lstrip("@").str.lower().isin(BRAND_HANDLES),
+        "is_brand": is_brand_handle(social_posts["author_handle"]),
     })
     ticket_rows = pd.DataFrame({
         "conversation_id": "ticket:" + tickets["ticket_id"],
@@ -216,15 +223,14 @@ def build_conversations(social_posts: pd.DataFrame, tickets: pd.DataFrame,
 
 def link_conversations_to_customers(conversations: pd.DataFrame,
                                     identity_keys: pd.DataFrame) -> pd.DataFrame:
-    """Attach ``customer_id``, ``link_method`` and ``link_probability`` by identity key; other
-    speakers get a stakeholder id."""
+    """Attach ``customer_id``, ``link_method`` and ``link_probability`` by identity key (keys
+    with ``match_probability``, as ``resolve_identity_keys`` gives them); other speakers get a
+    stakeholder id."""
     keyed = identity_keys.set_index("identity_key")
     linked = conversations.copy()
     linked["customer_id"] = linked["author_key"].map(keyed["customer_id"])
     linked["link_method"] = linked["author_key"].map(keyed["method"])
-    linked["link_probability"] = (linked["author_key"].map(keyed["match_probability"])
-                                  if "match_probability" in keyed else
-                                  linked["customer_id"].notna().astype(float).where(linked["customer_id"].notna()))
+    linked["link_probability"] = linked["author_key"].map(keyed["match_probability"])
     unlinked = linked["customer_id"].isna() & linked["author_key"].notna() & ~linked["is_brand"]
     linked["stakeholder_id"] = None
     linked.loc[unlinked, "stakeholder_id"] = linked.loc[unlinked, "author_key"].map(stakeholder_id)

@@ -12,7 +12,7 @@ import logging
 
 import pandas as pd
 
-from tasks.transforms.identity import BRAND_HANDLES, normalize_handle, normalize_person_name
+from tasks.transforms.identity import is_brand_handle, normalize_handle, normalize_person_name
 from tasks.transforms.record_linkage import FieldComparison, InsufficientTrainingData, link_records
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def author_profiles(social_posts: pd.DataFrame) -> pd.DataFrame:
                             zip(posts["author_handle"], posts["platform"], strict=True)], index=posts.index)
     location = posts["author_location"] if "author_location" in posts else pd.Series(None, index=posts.index)
     frame = pd.DataFrame({"author_key": author_key, "name": posts["author_display_name"], "city": location})
-    brand = posts["author_handle"].str.lstrip("@").str.lower().isin(BRAND_HANDLES)
+    brand = is_brand_handle(posts["author_handle"])
     latest = frame[~brand & frame["author_key"].notna()].groupby("author_key", sort=True).agg("last")
     return _profile(latest.index.to_series(), latest["name"], latest["city"])
 
