@@ -11,7 +11,7 @@ import pandas as pd
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
-from patronage.config import NightlyParameters
+from patronage.config import NightlyParameters, merge_overrides
 from schemas.contracts import CONTRACTS
 from tasks.build_queues import build_queues
 from tasks.io.extract_source import extract_source
@@ -21,7 +21,8 @@ from tasks.io.identity_overrides import read_identity_overrides
 from tasks.io.previous_scores import read_previous_scores
 from tasks.io.publish_queues import publish_queues, record_quarantine
 from tasks.io.quarantine_fixes import read_quarantine_fixes
-from tasks.io.report_run import report_run, report_validation
+from tasks.io.report_run import emit_contract_breaches, report_run, report_validation
+from tasks.io.run_parameters import read_deployment_parameters
 from tasks.io.source_progress import merge_incremental, read_source_progress
 from tasks.io.sources import Extraction, SourceConfig, default_file_sources, load_sources_file
 from tasks.link_conversations import link_conversations
@@ -66,6 +67,20 @@ def assemble_datasets(extractions: list[Extraction],
     return raw
 
 
+def effective_parameters(params: NightlyParameters) -> NightlyParameters:
+    """The run's parameters with a deployment's settings kept under a partial override.
+
+    ``prefect deployment run --params '{"params": {"dry_run": true}}'`` replaces the whole
+    ``params`` object; merged onto the deployment's stored value, every field the override
+    does not name keeps the deployment's setting instead of falling back to the default.
+    """
+    stored = read_deployment_parameters("params")
+    if stored is None:
+        return params
+    deployment_value, run_value = stored
+    return NightlyParameters.model_validate(merge_overrides(deployment_value, run_value))
+
+
 @flow(name="patronage-nightly", log_prints=False)
 def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B008 - pydantic default renders as the UI form
     """Turn the night's exports into the retention and ideation queues.
@@ -74,6 +89,7 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
     working from stay as they were.
     """
     logger = get_run_logger()
+    params = effective_parameters(params)
     as_of = params.as_of or datetime.now(UTC).date()
     run_id = str(flow_run.get_id() or uuid.uuid4())
     stages: dict[str, dict] = {}
@@ -100,9 +116,11 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
                 continue
             refs = {name: set(valid[name][CONTRACTS[name].keys[0]])
                     for name in ("customers", "tickets") if name in valid}
+            # A breach ends the dataset's task Failed; its outcome still goes to quarantine.
             outcome = validate_export(
                 dataset, raw[dataset], ",".join(e.source for e in extractions if e.dataset == dataset),
-                as_of, refs, params.reject_threshold(dataset), fixes[fixes["dataset"] == dataset])
+                as_of, refs, params.reject_threshold(dataset), fixes[fixes["dataset"] == dataset],
+                return_state=True).result(raise_on_failure=False)
             outcomes[dataset] = outcome
             valid[dataset] = outcome.validation.valid
             breaches += outcome.validation.breaches
@@ -119,6 +137,7 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
         if not params.dry_run:
             record_quarantine(params.database_url, params.database_password_secret, run_id,
                               quarantined, refailed)
+        emit_contract_breaches(outcomes, breaches)
         raise ContractBreachError("contract breach, nothing published:\n" + "\n".join(breaches))
 
     with _timed(stages, "score_customers") as rec:

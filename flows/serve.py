@@ -1,31 +1,41 @@
 """Serve the nightly flow from a long-running process, without a work pool.
 
-``python -m flows.serve`` (or ``patronage serve``) registers the ``nightly`` deployment with the
-Prefect API and runs its schedule until stopped.
+``python -m flows.serve`` (or ``patronage serve``) registers its own deployment,
+``patronage-nightly/nightly-served``, and runs its schedule until stopped. It never touches the
+``patronage-nightly/nightly`` deployment that ``prefect deploy`` makes from
+``deployments/prefect.yaml``: that one keeps its work pool, and is not paused when this
+process stops (only the served deployment is).
 """
 
 from __future__ import annotations
 
-from flows.nightly import nightly
-from patronage.config import BUNDLED_SAMPLE_AS_OF, NightlyParameters
+from prefect.schedules import Cron
 
+from flows.nightly import nightly
+from patronage.config import BUNDLED_SAMPLE_AS_OF
+
+SERVED_DEPLOYMENT = "nightly-served"
 NIGHTLY_CRON = "0 2 * * *"
 NIGHTLY_TIMEZONE = "Europe/Berlin"
 
 
-def serve_nightly(parameters: NightlyParameters | None = None) -> None:
-    """Serve ``patronage-nightly/nightly`` on its 02:00 schedule.
+def serve_nightly(parameters: dict | None = None, name: str = SERVED_DEPLOYMENT) -> None:
+    """Serve ``patronage-nightly/<name>`` at 02:00 Europe/Berlin.
 
-    Without ``parameters`` it runs on the bundled sample at its own cut-off date, like the
-    defaults in ``deployments/prefect.yaml``.
+    Args:
+        parameters: Fields of the flow's ``params`` the deployment stores; without them it
+            runs on the bundled sample at its own cut-off date (like ``deployments/prefect.yaml``).
+            The database is left to the serving process's default (``$PATRONAGE_DATABASE_URL``,
+            else ``$PATRONAGE_HOME/patronage.db``), so it is the CLI's database too.
+        name: Deployment name; must differ from the ``prefect deploy`` deployment's.
     """
+    stored = parameters if parameters is not None else {"as_of": BUNDLED_SAMPLE_AS_OF.isoformat()}
     nightly.serve(
-        name="nightly",
-        cron=NIGHTLY_CRON,
-        parameters={"params": (parameters or NightlyParameters(as_of=BUNDLED_SAMPLE_AS_OF))
-                    .model_dump(mode="json")},
+        name=name,
+        schedules=[Cron(NIGHTLY_CRON, timezone=NIGHTLY_TIMEZONE)],
+        parameters={"params": stored},
         tags=["patronage"],
-        description="Nightly retention and ideation queues.",
+        description="Nightly retention and ideation queues (served from one process).",
     )
 
 

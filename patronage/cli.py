@@ -23,8 +23,10 @@ app = typer.Typer(help="Patronage: retention and ideation work queues from CRM a
 # Piped output (make, CI logs) would otherwise wrap queues at 80 columns.
 console = Console() if sys.stdout.isatty() else Console(width=150)
 
-DatabaseUrl = Annotated[str, typer.Option("--database-url", envvar="PATRONAGE_DATABASE_URL",
-                                          help="SQLAlchemy URL of the Patronage database.")]
+DatabaseUrl = Annotated[str | None, typer.Option(
+    "--database-url", envvar="PATRONAGE_DATABASE_URL", show_default=False,
+    help="SQLAlchemy URL of the Patronage database [default: $PATRONAGE_DATABASE_URL, else "
+         "sqlite at $PATRONAGE_HOME/patronage.db, PATRONAGE_HOME defaulting to ~/.patronage].")]
 
 
 @app.command()
@@ -62,7 +64,7 @@ def _run(data: str | None, database_url: str, as_of: str | None, dry_run: bool,
 
 @app.command()
 def run(
-    database_url: DatabaseUrl = "sqlite:///patronage.db",
+    database_url: DatabaseUrl = None,
     data: Annotated[str | None, typer.Option(help="Folder with raw exports (default: bundled sample).")] = None,
     as_of: Annotated[str | None, typer.Option(help="Cut-off date YYYY-MM-DD (default: today, or the bundled sample's date).")] = None,
     dry_run: Annotated[bool, typer.Option(help="Build the queues but do not publish.")] = False,
@@ -76,7 +78,7 @@ def run(
 
 @app.command()
 def demo(
-    database_url: DatabaseUrl = "sqlite:///patronage.db",
+    database_url: DatabaseUrl = None,
     top: Annotated[int, typer.Option(help="Items shown per queue.")] = 10,
 ) -> None:
     """Run the nightly flow on the bundled sample company and print both queues."""
@@ -106,7 +108,7 @@ def _table(title: str, frame, columns: list[str]) -> Table:
 
 @app.command()
 def queues(
-    database_url: DatabaseUrl = "sqlite:///patronage.db",
+    database_url: DatabaseUrl = None,
     top: Annotated[int, typer.Option(help="Items shown per queue.")] = 10,
 ) -> None:
     """Print the top of each published queue."""
@@ -135,7 +137,7 @@ app.add_typer(quarantine_app, name="quarantine")
 
 @quarantine_app.command("list")
 def quarantine_list(
-    database_url: DatabaseUrl = "sqlite:///patronage.db",
+    database_url: DatabaseUrl = None,
     dataset: Annotated[str | None, typer.Option(help="Only this dataset.")] = None,
     status: Annotated[str | None, typer.Option(help="quarantined, fixed or released.")] = None,
 ) -> None:
@@ -153,7 +155,7 @@ def quarantine_list(
 def quarantine_export(
     dataset: Annotated[str, typer.Option(help="Dataset whose quarantined rows to export.")],
     out: Annotated[Path, typer.Option(help="JSON Lines file to write.")],
-    database_url: DatabaseUrl = "sqlite:///patronage.db",
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Write quarantined rows to a JSON Lines file to correct by hand."""
     from patronage.database import engine_for
@@ -168,7 +170,7 @@ def quarantine_export(
 @quarantine_app.command("fix")
 def quarantine_fix(
     file: Annotated[Path, typer.Option(help="JSON Lines file of corrected rows (from export).")],
-    database_url: DatabaseUrl = "sqlite:///patronage.db",
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Hand corrected rows back; the next run validates them and, if they pass, uses them."""
     from patronage.database import engine_for
@@ -205,7 +207,7 @@ def _decide(database_url: str, key: str, customer: str, decision: str) -> None:
 def identity_link(
     key: Annotated[str, typer.Option(help="Identity key, e.g. twitter:anna_k92 or email:anna@example.com.")],
     customer: Annotated[str, typer.Option(help="Customer id it belongs to.")],
-    database_url: DatabaseUrl = "sqlite:///patronage.db",
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Must-link: this key is this customer, whatever the pipeline would decide."""
     _decide(database_url, key, customer, "must_link")
@@ -215,7 +217,7 @@ def identity_link(
 def identity_unlink(
     key: Annotated[str, typer.Option(help="Identity key wrongly linked.")],
     customer: Annotated[str, typer.Option(help="Customer id it must not be linked to.")],
-    database_url: DatabaseUrl = "sqlite:///patronage.db",
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Cannot-link: this key is not this customer."""
     _decide(database_url, key, customer, "cannot_link")
@@ -253,7 +255,7 @@ def _work(action, database_url: str):
 @work_app.command("list")
 def work_list(
     queue: QueueName = "retention",
-    database_url: DatabaseUrl = "sqlite:///patronage.db",
+    database_url: DatabaseUrl = None,
     mine: Annotated[bool, typer.Option(help="Only items I hold.")] = False,
     worker: Worker = None,
     snoozed: Annotated[bool, typer.Option(help="Include snoozed items.")] = False,
@@ -275,7 +277,7 @@ def work_list(
 
 @work_app.command("show")
 def work_show(item: str, queue: QueueName = "retention",
-              database_url: DatabaseUrl = "sqlite:///patronage.db") -> None:
+              database_url: DatabaseUrl = None) -> None:
     """Everything about one item: goal, playbook, evidence, people's fields and its work log."""
     from patronage.work import get_item, notes
 
@@ -290,7 +292,7 @@ def work_claim(
     queue: QueueName = "retention",
     item: Annotated[str | None, typer.Option(help="Item key; without it, the next one by priority.")] = None,
     count: Annotated[int, typer.Option(help="How many of the next items to take.")] = 1,
-    database_url: DatabaseUrl = "sqlite:///patronage.db",
+    database_url: DatabaseUrl = None,
     worker: Worker = None,
 ) -> None:
     """Take an item (or the next ones by priority) so nobody else works on it."""
@@ -314,7 +316,7 @@ def work_claim(
 
 @work_app.command("release")
 def work_release(item: str, queue: QueueName = "retention",
-                 database_url: DatabaseUrl = "sqlite:///patronage.db", worker: Worker = None) -> None:
+                 database_url: DatabaseUrl = None, worker: Worker = None) -> None:
     """Give an item you hold back to the queue."""
     from patronage.work import release
 
@@ -328,7 +330,7 @@ def work_snooze(
     item: str,
     until: Annotated[str, typer.Option(help="Date (YYYY-MM-DD) the item comes back.")],
     queue: QueueName = "retention",
-    database_url: DatabaseUrl = "sqlite:///patronage.db",
+    database_url: DatabaseUrl = None,
     worker: Worker = None,
 ) -> None:
     """Hide an item from the work list until a date."""
@@ -346,7 +348,7 @@ def work_snooze(
 
 @work_app.command("note")
 def work_note(item: str, text: str, queue: QueueName = "retention",
-              database_url: DatabaseUrl = "sqlite:///patronage.db", worker: Worker = None) -> None:
+              database_url: DatabaseUrl = None, worker: Worker = None) -> None:
     """Add a note to an item's work log."""
     from patronage.work import add_note
 
@@ -360,7 +362,7 @@ def work_resolve(
     case: str,
     outcome: Annotated[str, typer.Option(help="retained, won_back, lost, not_at_risk or unreachable.")],
     note: Annotated[str | None, typer.Option(help="What was done (optional).")] = None,
-    database_url: DatabaseUrl = "sqlite:///patronage.db",
+    database_url: DatabaseUrl = None,
     worker: Worker = None,
 ) -> None:
     """Close a retention case with its outcome."""
@@ -376,7 +378,7 @@ def work_export(
     out: Annotated[Path, typer.Option(help="File to write: .csv (formulas escaped) or .parquet.")],
     queue: QueueName = "retention",
     done: Annotated[bool, typer.Option(help="Include resolved / closed items.")] = False,
-    database_url: DatabaseUrl = "sqlite:///patronage.db",
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Export a queue (snoozed items included) to CSV or Parquet."""
     from patronage.work import export_queue
@@ -392,7 +394,7 @@ app.add_typer(ideas_app, name="ideas")
 
 @ideas_app.command("status")
 def ideas_status(idea: str, to: Annotated[str, typer.Option(help="New status.")],
-                 database_url: DatabaseUrl = "sqlite:///patronage.db", worker: Worker = None) -> None:
+                 database_url: DatabaseUrl = None, worker: Worker = None) -> None:
     """Change an idea's status; every supporter gets one notification in the outbox."""
     from patronage.work import set_idea_status
 
@@ -403,7 +405,7 @@ def ideas_status(idea: str, to: Annotated[str, typer.Option(help="New status.")]
 
 @ideas_app.command("merge")
 def ideas_merge(source: str, into: Annotated[str, typer.Option(help="Idea that absorbs SOURCE.")],
-                database_url: DatabaseUrl = "sqlite:///patronage.db", worker: Worker = None) -> None:
+                database_url: DatabaseUrl = None, worker: Worker = None) -> None:
     """Merge a duplicate idea into another; supporters and votes move."""
     from patronage.work import merge_ideas
 
@@ -415,7 +417,7 @@ def ideas_merge(source: str, into: Annotated[str, typer.Option(help="Idea that a
 
 @ideas_app.command("split")
 def ideas_split(conversation: Annotated[str, typer.Option(help="Mention to take out, e.g. post:P0000123.")],
-                database_url: DatabaseUrl = "sqlite:///patronage.db", worker: Worker = None) -> None:
+                database_url: DatabaseUrl = None, worker: Worker = None) -> None:
     """Take a mention out of the idea it was clustered into (from the next run on)."""
     from patronage.work import split_idea
 
@@ -429,7 +431,7 @@ app.add_typer(db_app, name="db")
 
 
 @db_app.command("upgrade")
-def db_upgrade(database_url: DatabaseUrl = "sqlite:///patronage.db") -> None:
+def db_upgrade(database_url: DatabaseUrl = None) -> None:
     """Bring the database to the newest schema (every run also does this itself)."""
     from patronage.database import SchemaMismatchError, engine_for, ensure_schema, head_revision
 
@@ -443,11 +445,36 @@ def db_upgrade(database_url: DatabaseUrl = "sqlite:///patronage.db") -> None:
 
 
 @app.command()
-def serve() -> None:
-    """Serve the nightly deployment from this process (no work pool needed)."""
+def serve(
+    name: Annotated[str, typer.Option(help="Deployment name (the `prefect deploy` one is `nightly`).")] = "nightly-served",
+) -> None:
+    """Serve the nightly flow at 02:00 Europe/Berlin from this process (no work pool needed)."""
     from flows.serve import serve_nightly
 
-    serve_nightly()
+    if name == "nightly":
+        console.print("[red]--name nightly is the `prefect deploy` deployment's name; serving under "
+                      "it would replace that deployment (work pool, pull steps) and pause it on exit[/red]")
+        raise typer.Exit(code=2)
+    serve_nightly(name=name)
+
+
+alerts_app = typer.Typer(help="Notify operators when a nightly run fails.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.command("install")
+def alerts_install(
+    block: Annotated[str, typer.Option(help="Notification block as TYPE/NAME, e.g. slack-webhook/patronage-ops.")],
+) -> None:
+    """Create (or replace) the Prefect automation that notifies when a nightly fails or crashes."""
+    from patronage.alerts import FAILURE_AUTOMATION, AlertSetupError, install_failure_alert
+
+    try:
+        automation_id = install_failure_alert(block)
+    except AlertSetupError as exc:
+        console.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(code=2) from None
+    console.print(f"automation '{FAILURE_AUTOMATION}' ({automation_id}) notifies through {block}")
 
 
 if __name__ == "__main__":

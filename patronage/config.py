@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.engine import make_url
 
+from patronage.database import default_database_url
 from tasks.io.sources import AnySource
 
 BUNDLED_SAMPLE = Path(__file__).parent / "sample_data" / "company"
 BUNDLED_SAMPLE_AS_OF = date(2026, 10, 31)  # the bundled exports are frozen at this cut-off
-DEFAULT_DATABASE_URL = "sqlite:///patronage.db"
 
 
 class ValueModelConfig(BaseModel):
@@ -88,7 +89,7 @@ class NightlyParameters(BaseModel):
     sources: list[AnySource] = Field(default_factory=list, description="Sources to read; empty means sources_file, else the files in data_location.")
     sources_file: str | None = Field(None, description="YAML file listing sources (see deployments/sources.example.yaml).")
     full_refresh: bool = Field(False, description="Ignore stored cursors and watermarks and read everything again.")
-    database_url: str = Field(DEFAULT_DATABASE_URL, description="SQLAlchemy URL of the Patronage database, without a password.")
+    database_url: str | None = Field(None, validate_default=True, description="SQLAlchemy URL of the Patronage database, without a password. Empty: $PATRONAGE_DATABASE_URL of the process running the flow, else SQLite at $PATRONAGE_HOME/patronage.db (~/.patronage by default).")
     database_password_secret: str | None = Field(None, description="Name of a Prefect Secret block holding the database password, if it needs one.")
     as_of: date | None = Field(None, description="Cut-off date of the run; empty means today (UTC).")
     dry_run: bool = Field(False, description="Build the queues but do not publish them.")
@@ -122,10 +123,27 @@ class NightlyParameters(BaseModel):
 
     @field_validator("database_url")
     @classmethod
-    def _no_password_in_url(cls, value: str) -> str:
+    def _no_password_in_url(cls, value: str | None) -> str:
+        value = value or default_database_url()
         if make_url(value).password:
             raise ValueError(
                 "database_url must not contain a password (parameters are visible in the Prefect "
                 "UI); put it in a Secret block and name it in database_password_secret"
             )
         return value
+
+
+def merge_overrides(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` laid over it, nested mappings merged key by key.
+
+    Prefect replaces a flow parameter wholesale, so a run that overrides one field of the
+    deployment's ``params`` would otherwise drop every other field the deployment set.
+    An explicit ``null`` in ``overrides`` wins (it clears the field); lists are replaced.
+    """
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_overrides(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -15,15 +16,39 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 
-def make_engine(database_url: str, password: str | None = None) -> Engine:
+DATABASE_URL_VARIABLE = "PATRONAGE_DATABASE_URL"
+HOME_VARIABLE = "PATRONAGE_HOME"
+
+
+def patronage_home() -> Path:
+    """``$PATRONAGE_HOME``, else ``~/.patronage``: where the default SQLite database lives."""
+    return Path(os.environ.get(HOME_VARIABLE) or Path.home() / ".patronage").expanduser().resolve()
+
+
+def default_database_url() -> str:
+    """The database every entry point uses when none is given.
+
+    ``$PATRONAGE_DATABASE_URL`` if set, else SQLite at ``$PATRONAGE_HOME/patronage.db``. It is an
+    absolute location on purpose: the CLI, ``make demo``, a process worker (which runs in
+    ``deployments/``) and ``patronage serve`` all find the same database whatever their working
+    directory.
+    """
+    return os.environ.get(DATABASE_URL_VARIABLE) or f"sqlite:///{patronage_home() / 'patronage.db'}"
+
+
+def make_engine(database_url: str | None = None, password: str | None = None) -> Engine:
     """An engine for ``database_url``; PostgreSQL needs the ``postgres`` extra (psycopg).
 
     Args:
-        database_url: SQLAlchemy URL without a password, e.g. ``sqlite:///patronage.db`` or
-            ``postgresql+psycopg://patronage@db/patronage``.
+        database_url: SQLAlchemy URL without a password, e.g. ``sqlite:////srv/patronage.db`` or
+            ``postgresql+psycopg://patronage@db/patronage``; ``None`` means
+            ``default_database_url()``.
         password: Password to add, loaded from a Secret block by the caller.
     """
-    url = make_url(database_url)
+    url = make_url(database_url or default_database_url())
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        # SQLite creates the file but not its folder (the default home may not exist yet).
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     if url.get_backend_name() == "postgresql":
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")
@@ -50,7 +75,7 @@ class SchemaMismatchError(RuntimeError):
 
 
 @contextmanager
-def engine_for(database_url: str, password: str | None = None) -> Iterator[Engine]:
+def engine_for(database_url: str | None = None, password: str | None = None) -> Iterator[Engine]:
     """An engine that is disposed of when the block ends."""
     engine = make_engine(database_url, password)
     try:

@@ -9,6 +9,7 @@ from datetime import date
 
 import pandas as pd
 from prefect import get_run_logger, task
+from prefect.states import Failed, State
 
 from schemas.contracts import CONTRACTS
 from tasks.transforms.stage_dataset import stage_dataset
@@ -79,8 +80,14 @@ def quarantined_rows(raw: pd.DataFrame, rejected: pd.DataFrame, dataset: str, so
 @task(task_run_name="validate-{dataset}")
 def validate_export(dataset: str, raw: pd.DataFrame, source: str, as_of: date,
                     reference_keys: dict[str, set[str]], max_reject_share: float,
-                    fixes: pd.DataFrame | None = None) -> ExportValidation:
-    """Cast and validate ``raw`` (with operator fixes applied) against the dataset's contract."""
+                    fixes: pd.DataFrame | None = None) -> ExportValidation | State:
+    """Cast and validate ``raw`` (with operator fixes applied) against the dataset's contract.
+
+    A dataset that breaches its contract ends this task Failed, the breach as the state's
+    message, so the Prefect UI shows which dataset stopped the run; the state still carries
+    the ``ExportValidation`` (``state.result(raise_on_failure=False)``), whose rejected rows
+    must reach quarantine all the same.
+    """
     contract = CONTRACTS[dataset]
     frame, fixed_at = apply_fixes(raw, fixes if fixes is not None else pd.DataFrame(), dataset)
     validation = validate_dataset(stage_dataset(frame, contract), contract, as_of,
@@ -97,4 +104,7 @@ def validate_export(dataset: str, raw: pd.DataFrame, source: str, as_of: date,
     get_run_logger().info("%s: %d rows valid, %d quarantined, %d fix(es) released, %d breach(es)",
                           dataset, len(validation.valid), len(quarantined), len(released),
                           len(validation.breaches))
-    return ExportValidation(validation, quarantined, released, refailed)
+    outcome = ExportValidation(validation, quarantined, released, refailed)
+    if validation.breaches:
+        return Failed(message="; ".join(validation.breaches), data=outcome)
+    return outcome

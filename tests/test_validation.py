@@ -67,6 +67,23 @@ def test_stale_orders_breach_freshness():
     assert result.breaches == ["orders: newest ordered_at is 303 days old at 2026-10-31 (freshness limit 30 days)"]
 
 
+def test_dataset_level_checks_count_with_the_expectations():
+    fresh = validate_orders(raw_orders([("O1", "C1", "2026-10-30T10:00:00Z", "1")]))
+    stale = validate_orders(raw_orders([("O1", "C1", "2026-01-01T10:00:00Z", "1")]))
+    rejecting = validate_orders(raw_orders([("O1", "C1", "2026-10-30T10:00:00Z", "1"),
+                                            ("O2", "C1", "2026-10-30T10:00:00Z", "x")]), 0.05)
+    missing = validate_orders(raw_orders([("O1", "C1", "2026-10-30T10:00:00Z", "1")]).drop(columns="amount"))
+
+    def checks(result):
+        return {r["expectation"]: (r["success"], r["unexpected_count"]) for r in result.expectations
+                if not r["expectation"].startswith(("expect_", "references_"))}
+
+    assert checks(fresh) == {"reject_share_at_most_threshold": (True, 0), "freshness": (True, 0)}
+    assert checks(stale) == {"reject_share_at_most_threshold": (True, 0), "freshness": (False, 0)}
+    assert checks(rejecting) == {"reject_share_at_most_threshold": (False, 1), "freshness": (True, 0)}
+    assert checks(missing) == {"columns_present": (False, 0)}
+
+
 def test_duplicate_keys_quarantine_every_conflicting_row():
     raw = raw_orders([("O1", "C1", "2026-10-01T10:00:00Z", "1"),
                       ("O1", "C2", "2026-10-02T10:00:00Z", "2"),

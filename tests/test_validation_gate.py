@@ -122,6 +122,28 @@ def test_orders_for_unknown_customers_are_quarantined_by_reference(company):
     assert list(entries["failed_expectations"]) == ["references:customers.customer_id"]
 
 
+def test_a_stale_dataset_fails_its_own_task_with_the_reason_and_counts_as_failed(company):
+    exports, url = company
+    with pytest.raises(ContractBreachError, match="freshness limit"):
+        nightly(NightlyParameters(data_location=str(exports), database_url=url,
+                                  as_of=date(2027, 3, 1)))
+    with get_client(sync_client=True) as client:
+        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+        from prefect.client.schemas.sorting import FlowRunSort
+
+        flow_run = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)[0]
+        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])))
+        validation = [a for a in client.read_latest_artifacts() if a.key == "patronage-validation"][0]
+    states = {t.name: (t.state.type.value, t.state.message) for t in tasks if t.name.startswith("validate-")}
+    assert flow_run.state.type.value == "FAILED"
+    assert states["validate-orders"][0] == "FAILED"
+    assert states["validate-orders"][1].startswith("orders: newest ordered_at is 122 days old at 2027-03-01")
+    assert states["validate-customers"][0] == "COMPLETED"
+    orders_row = next(line for line in validation.data.splitlines() if line.startswith("| orders |"))
+    assert orders_row.split("|")[3].strip() == "1"  # expectations failed: the freshness check
+    assert "`orders`: `freshness` on `ordered_at`" in validation.data
+
+
 def test_validation_artifact_reports_each_dataset(company):
     exports, url = company
     edit_orders(exports, lambda o: o.assign(amount=o["amount"].where(o.index != 0, "x")))

@@ -5,6 +5,9 @@ from __future__ import annotations
 import pandas as pd
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.events import emit_event
+
+CONTRACT_BREACHED_EVENT = "patronage.contract.breached"
 
 TOP_N = 20
 
@@ -100,3 +103,21 @@ def report_validation(outcomes: dict, breaches: list[str], data_docs_dir: str | 
         from tasks.transforms.validate_dataset import build_data_docs
 
         build_data_docs(data_docs_dir)
+
+
+def emit_contract_breaches(outcomes: dict, breaches: list[str]) -> None:
+    """One ``patronage.contract.breached`` event per breached dataset, for automations.
+
+    The payload holds the breach in words (dataset, expectation, counts, example row ids),
+    never row content. Prefect relates each event to the flow run that emitted it.
+    """
+    for dataset in sorted({b.split(":", 1)[0] for b in breaches}):
+        mine = [b for b in breaches if b.split(":", 1)[0] == dataset]
+        outcome = outcomes.get(dataset)
+        emit_event(
+            CONTRACT_BREACHED_EVENT,
+            resource={"prefect.resource.id": f"patronage.dataset.{dataset}",
+                      "prefect.resource.name": dataset},
+            payload={"breaches": mine,
+                     "rows_quarantined": 0 if outcome is None else len(outcome.quarantined)},
+        )

@@ -82,21 +82,26 @@ def probable_customer_links(customers: pd.DataFrame, social_posts: pd.DataFrame,
         ``identity_key``, ``customer_id``, ``method`` (``probabilistic``), ``match_probability``.
     """
     authors = author_profiles(social_posts)
-    authors = authors[~authors["unique_id"].isin(set(known_keys["identity_key"]))
-                      & authors["full_name"].notna()]
+    authors = authors[authors["full_name"].notna()]
+    unknown = set(authors["unique_id"]) - set(known_keys["identity_key"])
     people = customer_profiles(customers)
     people = people[people["full_name"].notna()]
-    if authors.empty or people.empty:
+    if not unknown or people.empty:
         return pd.DataFrame(columns=LINK_COLUMNS)
     try:
+        # The model learns from every author with a name, known ones included: after the first
+        # night most authors are already linked, and the few new ones alone are too few to train
+        # on. Only the unknown authors' links are kept, so earlier links never move.
         links = link_records(people, authors, PROFILE_COMPARISONS, PROFILE_BLOCKING,
                              threshold=threshold, seed=seed, training_blocking=PROFILE_TRAINING,
                              prior_rules=PROFILE_PRIOR, prior_recall=PROFILE_PRIOR_RECALL)
     except InsufficientTrainingData as exc:
         # Too little overlap to learn from is an ordinary night for a small shop: exact keys
-        # still link, the rest stay stakeholders until there is more to go on.
-        logger.warning("No probabilistic links this run: %s", exc)
+        # and stored links still hold, the rest stay stakeholders until there is more to go on.
+        logger.info("No new probabilistic links this run (%d author(s) without a known key; "
+                    "%d known keys kept): %s", len(unknown), len(known_keys), exc)
         return pd.DataFrame(columns=LINK_COLUMNS)
+    links = links[links["id_right"].isin(unknown)]
     found = pd.DataFrame({
         "identity_key": links["id_right"].astype(str), "customer_id": links["id_left"].astype(str),
         "method": "probabilistic", "match_probability": links["match_probability"].astype(float),

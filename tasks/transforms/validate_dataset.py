@@ -109,6 +109,11 @@ def _keys_of(frame: pd.DataFrame, contract: DatasetContract, index: list) -> lis
     return contract.row_keys(frame.loc[index]).tolist()
 
 
+def _check(name: str, column: str | None, success: bool, unexpected: int) -> dict:
+    return {"expectation": name, "column": column, "success": bool(success),
+            "unexpected_count": int(unexpected)}
+
+
 def validate_dataset(staged: StagedDataset, contract: DatasetContract, as_of: date,
                      reference_keys: dict[str, set[str]] | None = None,
                      max_reject_share: float | None = None) -> DatasetValidation:
@@ -129,11 +134,14 @@ def validate_dataset(staged: StagedDataset, contract: DatasetContract, as_of: da
     reasons: dict[object, list[str]] = {idx: [f"cast:{c}" for c in cols]
                                         for idx, cols in staged.cast_errors.items()}
     breaches: list[str] = []
+    results: list[dict] = []
+    # Dataset-level checks are counted with the expectations, so a breach is never "0 failed".
     if staged.missing_columns:
         breaches.append(f"{contract.name}: missing column(s) {', '.join(staged.missing_columns)}")
+        results.append(_check("columns_present", None, False, 0))
     if len(frame) == 0:
         breaches.append(f"{contract.name}: no rows")
-    results: list[dict] = []
+        results.append(_check("has_rows", None, False, 0))
     if not breaches:
         _gx_context()  # suites need an active context before they are built
         suite = contract.build_suite()
@@ -174,6 +182,8 @@ def validate_dataset(staged: StagedDataset, contract: DatasetContract, as_of: da
     valid = frame.drop(index=rejected_idx)
     if len(frame) and not breaches:
         share = len(rejected_idx) / len(frame)
+        results.append(_check("reject_share_at_most_threshold", None, share <= threshold,
+                              len(rejected_idx)))
         if share > threshold:
             examples = ", ".join(rejected["row_key"].head(5).replace("", "(no key)"))
             top = pd.Series([r for rs in rejected["reasons"] for r in rs]).value_counts().index[0]
@@ -183,6 +193,8 @@ def validate_dataset(staged: StagedDataset, contract: DatasetContract, as_of: da
         if contract.freshness_days is not None and contract.timestamp_column and len(valid):
             newest = valid[contract.timestamp_column].max()
             age = (pd.Timestamp(as_of) - newest.normalize()).days
+            results.append(_check("freshness", contract.timestamp_column,
+                                  age <= contract.freshness_days, 0))
             if age > contract.freshness_days:
                 breaches.append(f"{contract.name}: newest {contract.timestamp_column} is {age} days "
                                 f"old at {as_of} (freshness limit {contract.freshness_days} days)")

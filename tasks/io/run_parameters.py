@@ -1,0 +1,26 @@
+"""What a deployment run was really given: the deployment's parameters and the run's own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import task
+from prefect.client.orchestration import get_client
+from prefect.runtime import deployment, flow_run
+
+
+@task(retries=2, retry_delay_seconds=5)
+def read_deployment_parameters(name: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """``(deployment's value, run's value)`` of parameter ``name``, or ``None`` outside a deployment.
+
+    The run's value is read as stored by the API (before Prefect fills in defaults), so a
+    caller can tell which fields an operator's override actually set.
+    """
+    deployment_id = deployment.get_id()
+    run_id = flow_run.get_id()
+    if not deployment_id or not run_id:
+        return None
+    with get_client(sync_client=True) as client:
+        stored = client.read_deployment(deployment_id)
+        run = client.read_flow_run(run_id)
+    return (stored.parameters or {}).get(name) or {}, (run.parameters or {}).get(name) or {}
