@@ -450,7 +450,10 @@ def serve(
 ) -> None:
     """Serve the nightly flow at 02:00 Europe/Berlin from this process (no work pool needed)."""
     from flows.serve import serve_nightly
+    from patronage.compat import known_bad_combinations
 
+    for problem in known_bad_combinations():
+        console.print(f"[red]warning: {escape(problem)}[/red]")
     if name == "nightly":
         console.print("[red]--name nightly is the `prefect deploy` deployment's name; serving under "
                       "it would replace that deployment (work pool, pull steps) and pause it on exit[/red]")
