@@ -7,9 +7,11 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test lint bench bench-value bench-linking bench-validation sample install clean
 
 $(STAMP): pyproject.toml
+	@echo "Building $(VENV): Prefect, Great Expectations, pandas, DuckDB, Splink, SQLAlchemy and the"
+	@echo "test tools (about 2 minutes and 1 GB the first time; pip lists each package below)."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --progress-bar off -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -17,8 +19,8 @@ install: $(STAMP)
 ## Run the nightly job on the bundled sample company (SQLite, ephemeral Prefect) and print both queues.
 demo: $(STAMP)
 	mkdir -p .demo/prefect
-	PREFECT_HOME=$(CURDIR)/.demo/prefect \
-	  $(BIN)/patronage demo --database-url sqlite:///$(CURDIR)/.demo/patronage.db
+	PREFECT_HOME=$(CURDIR)/.demo/prefect PATRONAGE_HOME=$(CURDIR)/.demo \
+	  $(BIN)/patronage demo
 
 ## Run the test suite (unit, end-to-end, publishing on SQLite and PostgreSQL, deploy).
 test: $(STAMP)
