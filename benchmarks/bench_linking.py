@@ -30,12 +30,20 @@ def synthetic(customers: int, conversations: int, seed: int = 9) -> dict[str, pd
     handles = np.char.add("user", np.arange(customers).astype(str))
     first, last = _names(rng, customers)
     city = np.char.add("city", rng.integers(0, 2000, customers).astype(str))
-    crm = pd.DataFrame({
-        "customer_id": ids, "name": np.char.add(np.char.add(first, " "), last), "city": city,
-        "email": np.char.add(np.char.add("first.last", np.arange(customers).astype(str)), "@gmail.com"),
-        "phone": None,
-        "social_handles": np.where(rng.random(customers) < 0.5, np.char.add("twitter:", handles), ""),
-    })
+    crm = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "name": np.char.add(np.char.add(first, " "), last),
+            "city": city,
+            "email": np.char.add(
+                np.char.add("first.last", np.arange(customers).astype(str)), "@gmail.com"
+            ),
+            "phone": None,
+            "social_handles": np.where(
+                rng.random(customers) < 0.5, np.char.add("twitter:", handles), ""
+            ),
+        }
+    )
     # Half the speakers are customers (by handle, with their name and city on the profile),
     # half are not (other names, other places).
     is_customer = rng.random(conversations) < 0.5
@@ -43,22 +51,54 @@ def synthetic(customers: int, conversations: int, seed: int = 9) -> dict[str, pd
     fan = rng.integers(0, conversations, conversations)
     fan_first, fan_last = _names(np.random.default_rng(seed + 1), conversations)
     author = np.where(is_customer, handles[who], np.char.add("fan", fan.astype(str)))
-    display = np.where(is_customer, crm["name"].to_numpy()[who].astype(str),
-                       np.char.add(np.char.add(fan_first[fan], " "), fan_last[fan]))
+    display = np.where(
+        is_customer,
+        crm["name"].to_numpy()[who].astype(str),
+        np.char.add(np.char.add(fan_first[fan], " "), fan_last[fan]),
+    )
     location = np.where(is_customer, city[who], np.char.add("city", (fan % 2000).astype(str)))
     at = pd.Timestamp("2026-10-01")
-    posts = pd.DataFrame({
-        "post_id": np.char.add("P", np.arange(conversations).astype(str)), "platform": "twitter",
-        "author_handle": author, "author_display_name": display, "author_location": location,
-        "text": "@acme love it", "posted_at": at, "reply_to_id": None, "likes": 0, "shares": 0,
-        "author_followers": 10,
-    })
-    tickets = pd.DataFrame({"ticket_id": ["T1"], "requester_email": ["first.last1@gmail.com"],
-                            "via_handle": ["user1"], "subject": ["s"], "body": ["b"], "created_at": [at]})
-    comments = pd.DataFrame(columns=["comment_id", "ticket_id", "author_type", "body", "created_at"])
-    ideas = pd.DataFrame(columns=["idea_id", "author_email", "author_handle", "title", "votes", "created_at"])
-    return {"customers": crm, "social_posts": posts, "tickets": tickets, "ticket_comments": comments,
-            "ideas": ideas, "truth": pd.DataFrame({"author_handle": author, "customer_id": np.where(is_customer, ids[who], "")})}
+    posts = pd.DataFrame(
+        {
+            "post_id": np.char.add("P", np.arange(conversations).astype(str)),
+            "platform": "twitter",
+            "author_handle": author,
+            "author_display_name": display,
+            "author_location": location,
+            "text": "@acme love it",
+            "posted_at": at,
+            "reply_to_id": None,
+            "likes": 0,
+            "shares": 0,
+            "author_followers": 10,
+        }
+    )
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": ["T1"],
+            "requester_email": ["first.last1@gmail.com"],
+            "via_handle": ["user1"],
+            "subject": ["s"],
+            "body": ["b"],
+            "created_at": [at],
+        }
+    )
+    comments = pd.DataFrame(
+        columns=["comment_id", "ticket_id", "author_type", "body", "created_at"]
+    )
+    ideas = pd.DataFrame(
+        columns=["idea_id", "author_email", "author_handle", "title", "votes", "created_at"]
+    )
+    return {
+        "customers": crm,
+        "social_posts": posts,
+        "tickets": tickets,
+        "ticket_comments": comments,
+        "ideas": ideas,
+        "truth": pd.DataFrame(
+            {"author_handle": author, "customer_id": np.where(is_customer, ids[who], "")}
+        ),
+    }
 
 
 def main() -> None:
@@ -70,29 +110,42 @@ def main() -> None:
     conversations = int(os.environ.get("CONVERSATIONS", 1_000_000))
     t = time.perf_counter()
     data = synthetic(customers, conversations)
-    print(f"{customers:,} customers × {conversations:,} conversations generated in {time.perf_counter() - t:.1f} s")
+    print(
+        f"{customers:,} customers × {conversations:,} conversations generated in {time.perf_counter() - t:.1f} s"
+    )
     for probabilistic in (False, True):
         t = time.perf_counter()
-        keys, links = resolve_identity_keys(data["customers"], data["social_posts"], data["tickets"],
-                                            None, None, IdentityConfig(probabilistic=probabilistic))
+        keys, links = resolve_identity_keys(
+            data["customers"],
+            data["social_posts"],
+            data["tickets"],
+            None,
+            None,
+            IdentityConfig(probabilistic=probabilistic),
+        )
         keyed = time.perf_counter() - t
         t = time.perf_counter()
-        stacked = build_conversations(data["social_posts"], data["tickets"], data["ticket_comments"],
-                                      data["ideas"])
+        stacked = build_conversations(
+            data["social_posts"], data["tickets"], data["ticket_comments"], data["ideas"]
+        )
         linked = link_conversations_to_customers(stacked, keys)
         joined = time.perf_counter() - t
         total = keyed + joined
-        truth = data["truth"].drop_duplicates("author_handle").set_index("author_handle")["customer_id"]
+        truth = (
+            data["truth"].drop_duplicates("author_handle").set_index("author_handle")["customer_id"]
+        )
         got = linked[linked["source"] == "social_posts"].drop_duplicates("author_key")
         got = got.assign(handle=got["author_key"].str.removeprefix("twitter:"))
         expected = got["handle"].map(truth)
         correct = (got["customer_id"] == expected).sum()
         label = "exact keys + probabilistic" if probabilistic else "exact keys only"
-        print(f"{label:27s} keys {keyed:6.1f} s, conversations + link {joined:5.1f} s, "
-              f"total {total:6.1f} s ({(customers + conversations) / total:,.0f} records/s); "
-              f"{len(links):,} probabilistic links; precision "
-              f"{correct / max(got['customer_id'].notna().sum(), 1):.3f}, recall "
-              f"{correct / max((expected != '').sum(), 1):.3f} over {len(got):,} authors")
+        print(
+            f"{label:27s} keys {keyed:6.1f} s, conversations + link {joined:5.1f} s, "
+            f"total {total:6.1f} s ({(customers + conversations) / total:,.0f} records/s); "
+            f"{len(links):,} probabilistic links; precision "
+            f"{correct / max(got['customer_id'].notna().sum(), 1):.3f}, recall "
+            f"{correct / max((expected != '').sum(), 1):.3f} over {len(got):,} authors"
+        )
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 

@@ -27,12 +27,18 @@ def main() -> None:
         root = Path(tmp)
         started = time.perf_counter()
         counts = write_sample(SampleSpec(customers=customers, seed=1), root / "exports", None)
-        print(f"generated {customers} customers, {counts['orders']} orders, "
-              f"{counts['social_posts']} posts in {time.perf_counter() - started:.1f} s")
+        print(
+            f"generated {customers} customers, {counts['orders']} orders, "
+            f"{counts['social_posts']} posts in {time.perf_counter() - started:.1f} s"
+        )
         started = time.perf_counter()
-        summary = nightly(NightlyParameters(data_location=str(root / "exports"),
-                                            database_url=f"sqlite:///{root / 'bench.db'}",
-                                            as_of=date(2026, 10, 31)))
+        summary = nightly(
+            NightlyParameters(
+                data_location=str(root / "exports"),
+                database_url=f"sqlite:///{root / 'bench.db'}",
+                as_of=date(2026, 10, 31),
+            )
+        )
         total = time.perf_counter() - started
     print(f"{'stage':<20}{'rows':>12}{'seconds':>10}")
     for name, stage in summary["stages"].items():

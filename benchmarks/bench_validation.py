@@ -22,12 +22,14 @@ AS_OF = date(2026, 10, 31)
 def synthetic_orders(n: int, customers: int, bad_share: float) -> pd.DataFrame:
     rng = np.random.default_rng(1)
     stamps = pd.Timestamp("2024-11-01") + pd.to_timedelta(rng.integers(0, 730 * 86400, n), unit="s")
-    orders = pd.DataFrame({
-        "order_id": [f"O{i:08d}" for i in range(n)],
-        "customer_id": [f"C{i:06d}" for i in rng.integers(1, customers + 1, n)],
-        "ordered_at": stamps.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "amount": np.round(rng.gamma(2, 20, n), 2).astype(str),
-    })
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"O{i:08d}" for i in range(n)],
+            "customer_id": [f"C{i:06d}" for i in rng.integers(1, customers + 1, n)],
+            "ordered_at": stamps.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "amount": np.round(rng.gamma(2, 20, n), 2).astype(str),
+        }
+    )
     orders.loc[orders.index[:: int(1 / bad_share)], "amount"] = "n/a"
     return orders
 
@@ -39,11 +41,17 @@ def validation_alone(n: int) -> float:
 
     orders = synthetic_orders(n, 100_000, 0.01)
     started = time.perf_counter()
-    result = validate_dataset(stage_dataset(orders, CONTRACTS["orders"]), CONTRACTS["orders"], AS_OF,
-                              {"customers": {f"C{i:06d}" for i in range(1, 100_001)}})
+    result = validate_dataset(
+        stage_dataset(orders, CONTRACTS["orders"]),
+        CONTRACTS["orders"],
+        AS_OF,
+        {"customers": {f"C{i:06d}" for i in range(1, 100_001)}},
+    )
     seconds = time.perf_counter() - started
-    print(f"stage + validate {n:,} orders: {seconds:.1f} s "
-          f"({n / seconds:,.0f} rows/s), {len(result.rejected):,} quarantined")
+    print(
+        f"stage + validate {n:,} orders: {seconds:.1f} s "
+        f"({n / seconds:,.0f} rows/s), {len(result.rejected):,} quarantined"
+    )
     return seconds
 
 
@@ -57,18 +65,29 @@ def share_of_nightly(target_orders: int) -> None:
         root = Path(tmp)
         counts = write_sample(SampleSpec(customers=customers, seed=2), root / "exports", None)
         started = time.perf_counter()
-        summary = nightly(NightlyParameters(data_location=str(root / "exports"),
-                                            database_url=f"sqlite:///{root / 'b.db'}", as_of=AS_OF))
+        summary = nightly(
+            NightlyParameters(
+                data_location=str(root / "exports"),
+                database_url=f"sqlite:///{root / 'b.db'}",
+                as_of=AS_OF,
+            )
+        )
         wall = time.perf_counter() - started
     stages = summary["stages"]
     work = sum(s["seconds"] for s in stages.values())
-    print(f"nightly on {customers:,} customers / {counts['orders']:,} orders / "
-          f"{sum(counts.values()):,} rows in all:")
+    print(
+        f"nightly on {customers:,} customers / {counts['orders']:,} orders / "
+        f"{sum(counts.values()):,} rows in all:"
+    )
     for name, stage in stages.items():
-        print(f"  {name:<20}{stage['seconds']:>8.1f} s  {stage['seconds'] / work:>6.1%} of stage time")
-    print(f"  stages total {work:.1f} s; flow wall time {wall:.1f} s "
-          f"(incl. Prefect's ephemeral server start); validation = "
-          f"{stages['validate']['seconds'] / wall:.1%} of wall time")
+        print(
+            f"  {name:<20}{stage['seconds']:>8.1f} s  {stage['seconds'] / work:>6.1%} of stage time"
+        )
+    print(
+        f"  stages total {work:.1f} s; flow wall time {wall:.1f} s "
+        f"(incl. Prefect's ephemeral server start); validation = "
+        f"{stages['validate']['seconds'] / wall:.1%} of wall time"
+    )
 
 
 if __name__ == "__main__":

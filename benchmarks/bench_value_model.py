@@ -31,11 +31,13 @@ def simulate_orders(customers: int, seed: int = 5) -> pd.DataFrame:
     idx, day, _ = _simulate_purchases(rng, birth, float(DAYS), lam, p_drop)
     start = pd.Timestamp(AS_OF) - pd.Timedelta(days=DAYS)
     spend = rng.lognormal(3.7, 0.75, customers)
-    return pd.DataFrame({
-        "customer_id": idx.astype(np.int64),
-        "ordered_at": start + pd.to_timedelta(np.round(day * 86400), unit="s"),
-        "amount": np.round(spend[idx] * rng.gamma(6.0, 1 / 6.0, len(idx)), 2),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": idx.astype(np.int64),
+            "ordered_at": start + pd.to_timedelta(np.round(day * 86400), unit="s"),
+            "amount": np.round(spend[idx] * rng.gamma(6.0, 1 / 6.0, len(idx)), 2),
+        }
+    )
 
 
 def patronage_side(orders: pd.DataFrame) -> tuple[dict[str, float], float]:
@@ -62,8 +64,10 @@ def patronage_side(orders: pd.DataFrame) -> tuple[dict[str, float], float]:
     t = time.perf_counter()
     score_customer_value(summary, bgnbd, gg, ValueModelConfig())
     times["clv (12 periods)"] = time.perf_counter() - t
-    print(f"patronage fit: r={bgnbd.r:.4f} alpha={bgnbd.alpha:.4f} a={bgnbd.a:.4f} b={bgnbd.b:.4f} "
-          f"({bgnbd.method}); gamma-gamma p={gg.p:.3f} q={gg.q:.3f} v={gg.v:.3f}")
+    print(
+        f"patronage fit: r={bgnbd.r:.4f} alpha={bgnbd.alpha:.4f} a={bgnbd.a:.4f} b={bgnbd.b:.4f} "
+        f"({bgnbd.method}); gamma-gamma p={gg.p:.3f} q={gg.q:.3f} v={gg.v:.3f}"
+    )
     return times, bgnbd.log_likelihood
 
 
@@ -77,8 +81,12 @@ def lifetimes_side(orders: pd.DataFrame) -> tuple[dict[str, float], float] | Non
     times: dict[str, float] = {}
     t = time.perf_counter()
     summary = summary_data_from_transaction_data(
-        orders, "customer_id", "ordered_at", monetary_value_col="amount",
-        observation_period_end=pd.Timestamp(AS_OF))
+        orders,
+        "customer_id",
+        "ordered_at",
+        monetary_value_col="amount",
+        observation_period_end=pd.Timestamp(AS_OF),
+    )
     times["summary"] = time.perf_counter() - t
     x, tx, T = (summary[c].to_numpy() for c in ("frequency", "recency", "T"))
     t = time.perf_counter()
@@ -91,23 +99,27 @@ def lifetimes_side(orders: pd.DataFrame) -> tuple[dict[str, float], float] | Non
     t = time.perf_counter()
     bgf.conditional_probability_alive(x, tx, T)
     bgf.conditional_expected_number_of_purchases_up_to_time(90, x, tx, T)
-    ggf.conditional_expected_average_profit(summary["frequency"].to_numpy(),
-                                            summary["monetary_value"].to_numpy())
+    ggf.conditional_expected_average_profit(
+        summary["frequency"].to_numpy(), summary["monetary_value"].to_numpy()
+    )
     times["score"] = time.perf_counter() - t
     # lifetimes fits on rescaled time, so its own likelihood is not comparable: evaluate the
     # same (unscaled) log-likelihood function at its parameters.
     from tasks.transforms.bgnbd import bgnbd_log_likelihood
 
     params = np.array([bgf.params_[k] for k in ("r", "alpha", "a", "b")])
-    return times, float(bgnbd_log_likelihood(params, x.astype(float), tx.astype(float),
-                                             T.astype(float)).sum())
+    return times, float(
+        bgnbd_log_likelihood(params, x.astype(float), tx.astype(float), T.astype(float)).sum()
+    )
 
 
 def main() -> None:
     customers = int(os.environ.get("CUSTOMERS", 1_000_000))
     t = time.perf_counter()
     orders = simulate_orders(customers)
-    print(f"{customers:,} customers, {len(orders):,} orders simulated in {time.perf_counter() - t:.1f} s")
+    print(
+        f"{customers:,} customers, {len(orders):,} orders simulated in {time.perf_counter() - t:.1f} s"
+    )
     ours, our_ll = patronage_side(orders)
     theirs = lifetimes_side(orders)
     print(f"{'step':<18}{'patronage s':>13}{'lifetimes s':>13}")
@@ -115,10 +127,18 @@ def main() -> None:
         other = f"{theirs[0][step]:13.1f}" if theirs and step in theirs[0] else f"{'-':>13}"
         print(f"{step:<18}{ours[step]:13.1f}{other}")
     total = sum(v for k, v in ours.items() if k != "clv (12 periods)")
-    print(f"{'summary+fit+score':<18}{total:13.1f}"
-          + (f"{sum(theirs[0].values()):13.1f}  ({sum(theirs[0].values()) / total:.1f}x)" if theirs else ""))
-    print(f"BG/NBD log-likelihood: patronage {our_ll:,.1f}"
-          + (f", lifetimes {theirs[1]:,.1f}" if theirs else ""))
+    print(
+        f"{'summary+fit+score':<18}{total:13.1f}"
+        + (
+            f"{sum(theirs[0].values()):13.1f}  ({sum(theirs[0].values()) / total:.1f}x)"
+            if theirs
+            else ""
+        )
+    )
+    print(
+        f"BG/NBD log-likelihood: patronage {our_ll:,.1f}"
+        + (f", lifetimes {theirs[1]:,.1f}" if theirs else "")
+    )
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 

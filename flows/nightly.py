@@ -51,8 +51,9 @@ def resolve_sources(params: NightlyParameters) -> list[SourceConfig]:
     return default_file_sources(params.data_location)
 
 
-def assemble_datasets(extractions: list[Extraction],
-                      stored: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+def assemble_datasets(
+    extractions: list[Extraction], stored: dict[str, pd.DataFrame]
+) -> dict[str, pd.DataFrame]:
     """One raw frame per dataset: snapshots as read, incremental rows merged into stored ones."""
     raw: dict[str, pd.DataFrame] = {}
     for dataset in CONTRACTS:
@@ -62,8 +63,14 @@ def assemble_datasets(extractions: list[Extraction],
         frames = [e.frame for e in mine if not e.incremental]
         incremental = [e.frame for e in mine if e.incremental]
         if incremental:
-            frames.append(merge_incremental(stored.get(dataset), pd.concat(incremental, ignore_index=True), dataset))
-        raw[dataset] = pd.concat(frames, ignore_index=True).fillna("") if len(frames) > 1 else frames[0]
+            frames.append(
+                merge_incremental(
+                    stored.get(dataset), pd.concat(incremental, ignore_index=True), dataset
+                )
+            )
+        raw[dataset] = (
+            pd.concat(frames, ignore_index=True).fillna("") if len(frames) > 1 else frames[0]
+        )
     return raw
 
 
@@ -97,10 +104,14 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
     sources = resolve_sources(params)
     with _timed(stages, "extract") as rec:
         states, stored = read_source_progress(
-            params.database_url, params.database_password_secret,
-            sorted({s.dataset for s in sources if s.is_incremental}))
-        futures = [extract_source.submit(source, states.get(source.name, {}), params.full_refresh)
-                   for source in sources]
+            params.database_url,
+            params.database_password_secret,
+            sorted({s.dataset for s in sources if s.is_incremental}),
+        )
+        futures = [
+            extract_source.submit(source, states.get(source.name, {}), params.full_refresh)
+            for source in sources
+        ]
         extractions = [f.result() for f in futures]
         raw = assemble_datasets(extractions, stored)
         rec["rows"] = sum(len(e.frame) for e in extractions)
@@ -114,13 +125,22 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
             if dataset not in raw:
                 breaches.append(f"{dataset}: no source feeds this dataset")
                 continue
-            refs = {name: set(valid[name][CONTRACTS[name].keys[0]])
-                    for name in ("customers", "tickets") if name in valid}
+            refs = {
+                name: set(valid[name][CONTRACTS[name].keys[0]])
+                for name in ("customers", "tickets")
+                if name in valid
+            }
             # A breach ends the dataset's task Failed; its outcome still goes to quarantine.
             outcome = validate_export(
-                dataset, raw[dataset], ",".join(e.source for e in extractions if e.dataset == dataset),
-                as_of, refs, params.reject_threshold(dataset), fixes[fixes["dataset"] == dataset],
-                return_state=True).result(raise_on_failure=False)
+                dataset,
+                raw[dataset],
+                ",".join(e.source for e in extractions if e.dataset == dataset),
+                as_of,
+                refs,
+                params.reject_threshold(dataset),
+                fixes[fixes["dataset"] == dataset],
+                return_state=True,
+            ).result(raise_on_failure=False)
             outcomes[dataset] = outcome
             valid[dataset] = outcome.validation.valid
             breaches += outcome.validation.breaches
@@ -128,64 +148,130 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
     quarantined = pd.concat([o.quarantined for o in outcomes.values()], ignore_index=True)
     released_ids = sorted(i for o in outcomes.values() for i in o.released_ids)
     refailed = pd.concat([o.refailed for o in outcomes.values()], ignore_index=True)
-    datasets = {name: {"read": len(raw[name]), "valid": len(o.validation.valid),
-                       "quarantined": len(o.quarantined), "released": len(o.released_ids),
-                       "unknown_columns": len(o.validation.unknown_columns)}
-                for name, o in outcomes.items()}
+    datasets = {
+        name: {
+            "read": len(raw[name]),
+            "valid": len(o.validation.valid),
+            "quarantined": len(o.quarantined),
+            "released": len(o.released_ids),
+            "unknown_columns": len(o.validation.unknown_columns),
+        }
+        for name, o in outcomes.items()
+    }
     report_validation(outcomes, breaches, params.data_docs_dir)
     if breaches:
         if not params.dry_run:
-            record_quarantine(params.database_url, params.database_password_secret, run_id,
-                              quarantined, refailed)
+            record_quarantine(
+                params.database_url, params.database_password_secret, run_id, quarantined, refailed
+            )
         emit_contract_breaches(outcomes, breaches)
         raise ContractBreachError("contract breach, nothing published:\n" + "\n".join(breaches))
 
     with _timed(stages, "score_customers") as rec:
         previous = read_previous_scores(params.database_url, params.database_password_secret)
-        scores, model = score_customers(valid["customers"], valid["orders"], as_of,
-                                        params.value_model, params.triggers, previous)
+        scores, model = score_customers(
+            valid["customers"],
+            valid["orders"],
+            as_of,
+            params.value_model,
+            params.triggers,
+            previous,
+        )
         rec["rows"] = len(scores)
     with _timed(stages, "link_conversations") as rec:
         overrides = read_identity_overrides(params.database_url, params.database_password_secret)
         kept_links = read_identity_links(params.database_url, params.database_password_secret)
         conversations, stakeholders, identity_links = link_conversations(
-            valid["customers"], valid["social_posts"], valid["tickets"],
-            valid["ticket_comments"], valid["ideas"], overrides, scores, kept_links, params.identity)
+            valid["customers"],
+            valid["social_posts"],
+            valid["tickets"],
+            valid["ticket_comments"],
+            valid["ideas"],
+            overrides,
+            scores,
+            kept_links,
+            params.identity,
+        )
         rec["rows"] = len(conversations)
     with _timed(stages, "build_queues") as rec:
         idea_overrides = read_idea_overrides(params.database_url, params.database_password_secret)
         retention, ideation, supporters = build_queues(
-            scores, conversations, stakeholders, valid["tickets"], as_of, params.triggers,
-            params.ideation, params.queue_sizes, idea_overrides)
+            scores,
+            conversations,
+            stakeholders,
+            valid["tickets"],
+            as_of,
+            params.triggers,
+            params.ideation,
+            params.queue_sizes,
+            idea_overrides,
+        )
         rec["rows"] = len(retention) + len(ideation)
 
     published: dict | None = None
     if not params.dry_run:
         with _timed(stages, "publish") as rec:
             published = publish_queues(
-                params.database_url, params.database_password_secret, run_id, flow_run.get_id(),
-                as_of, retention, ideation, supporters, quarantined, extractions, released_ids,
-                refailed, scores, model, identity_links, params.cases.reopen_after_days)
+                params.database_url,
+                params.database_password_secret,
+                run_id,
+                flow_run.get_id(),
+                as_of,
+                retention,
+                ideation,
+                supporters,
+                quarantined,
+                extractions,
+                released_ids,
+                refailed,
+                scores,
+                model,
+                identity_links,
+                params.cases.reopen_after_days,
+            )
             rec["rows"] = published["retention"] + published["ideation"]
 
     summary = {
-        "run_id": run_id, "as_of": as_of.isoformat(), "published": not params.dry_run,
-        "datasets": datasets, "stages": stages, "model": model,
-        "sources": {e.source: {"dataset": e.dataset, "rows": len(e.frame),
-                               "incremental": e.incremental,
-                               "unknown_fields": sum(e.unknown_fields.values()),
-                               "warnings": len(e.warnings)} for e in extractions},
+        "run_id": run_id,
+        "as_of": as_of.isoformat(),
+        "published": not params.dry_run,
+        "datasets": datasets,
+        "stages": stages,
+        "model": model,
+        "sources": {
+            e.source: {
+                "dataset": e.dataset,
+                "rows": len(e.frame),
+                "incremental": e.incremental,
+                "unknown_fields": sum(e.unknown_fields.values()),
+                "warnings": len(e.warnings),
+            }
+            for e in extractions
+        },
         "interaction_degrees": conversations.drop_duplicates("thread_id")["interaction_degree"]
-        .value_counts().to_dict(),
+        .value_counts()
+        .to_dict(),
         "identity": conversations[conversations["author_key"].notna() & ~conversations["is_brand"]]
-        .drop_duplicates("author_key")["link_method"].fillna("stakeholder").value_counts().to_dict(),
-        "queues": {"retention": len(retention), "ideation": len(ideation),
-                   "idea_supporters": len(supporters), "stakeholders": len(stakeholders)},
-        "queues_changed": None if published is None
+        .drop_duplicates("author_key")["link_method"]
+        .fillna("stakeholder")
+        .value_counts()
+        .to_dict(),
+        "queues": {
+            "retention": len(retention),
+            "ideation": len(ideation),
+            "idea_supporters": len(supporters),
+            "stakeholders": len(stakeholders),
+        },
+        "queues_changed": None
+        if published is None
         else published["fingerprint_before"] != published["fingerprint_after"],
     }
     report_run(summary, retention, ideation)
-    logger.info("Run %s as of %s: %d retention cases, %d ideas", run_id, as_of,
-                len(retention), len(ideation))
+    logger.info(
+        "Run %s as of %s: %d retention cases, %d ideas",
+        run_id,
+        as_of,
+        len(retention),
+        len(ideation),
+    )
     return summary
-

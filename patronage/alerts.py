@@ -35,17 +35,19 @@ def failure_automation(block_document_id: UUID):
     return AutomationCore(
         name=FAILURE_AUTOMATION,
         description="Notify operators when a Patronage nightly run fails or crashes "
-                    "(contract breaches included).",
+        "(contract breaches included).",
         trigger=EventTrigger(
             expect={"prefect.flow-run.Failed", "prefect.flow-run.Crashed"},
             match={"prefect.resource.id": "prefect.flow-run.*"},
-            match_related={"prefect.resource.role": "flow",
-                           "prefect.resource.name": NIGHTLY_FLOW},
+            match_related={"prefect.resource.role": "flow", "prefect.resource.name": NIGHTLY_FLOW},
             posture=Posture.Reactive,
             threshold=1,
         ),
-        actions=[SendNotification(block_document_id=block_document_id,
-                                  subject=FAILURE_SUBJECT, body=FAILURE_BODY)],
+        actions=[
+            SendNotification(
+                block_document_id=block_document_id, subject=FAILURE_SUBJECT, body=FAILURE_BODY
+            )
+        ],
     )
 
 
@@ -63,15 +65,19 @@ def install_failure_alert(block_name: str) -> UUID:
     from prefect.exceptions import ObjectNotFound
 
     if "/" not in block_name:
-        raise AlertSetupError(f"--block {block_name!r}: give the block as TYPE/NAME, "
-                              "e.g. slack-webhook/patronage-ops (see `prefect block ls`)")
+        raise AlertSetupError(
+            f"--block {block_name!r}: give the block as TYPE/NAME, "
+            "e.g. slack-webhook/patronage-ops (see `prefect block ls`)"
+        )
     type_slug, name = block_name.split("/", 1)
     with get_client(sync_client=True) as client:
         try:
             block = client.read_block_document_by_name(name, type_slug)
         except ObjectNotFound:
-            raise AlertSetupError(f"no notification block {block_name} on this Prefect API; "
-                                  "create one first (`prefect block create`)") from None
+            raise AlertSetupError(
+                f"no notification block {block_name} on this Prefect API; "
+                "create one first (`prefect block create`)"
+            ) from None
         for existing in client.read_automations_by_name(FAILURE_AUTOMATION):
             client.delete_automation(existing.id)
         return client.create_automation(failure_automation(block.id))

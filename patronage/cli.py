@@ -18,15 +18,23 @@ from rich.table import Table
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-app = typer.Typer(help="Patronage: retention and ideation work queues from CRM and conversations.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Patronage: retention and ideation work queues from CRM and conversations.",
+    no_args_is_help=True,
+)
 # Piped output (make, CI logs) would otherwise wrap queues at 80 columns.
 console = Console() if sys.stdout.isatty() else Console(width=150)
 
-DatabaseUrl = Annotated[str | None, typer.Option(
-    "--database-url", envvar="PATRONAGE_DATABASE_URL", show_default=False,
-    help="SQLAlchemy URL of the Patronage database [default: $PATRONAGE_DATABASE_URL, else "
-         "sqlite at $PATRONAGE_HOME/patronage.db, PATRONAGE_HOME defaulting to ~/.patronage].")]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="PATRONAGE_DATABASE_URL",
+        show_default=False,
+        help="SQLAlchemy URL of the Patronage database [default: $PATRONAGE_DATABASE_URL, else "
+        "sqlite at $PATRONAGE_HOME/patronage.db, PATRONAGE_HOME defaulting to ~/.patronage].",
+    ),
+]
 
 
 @app.command()
@@ -34,42 +42,72 @@ def sample(
     out: Annotated[Path, typer.Option(help="Folder for the raw exports.")] = Path("sample-company"),
     customers: Annotated[int, typer.Option(min=10, help="Number of CRM customers.")] = 600,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 7,
-    as_of: Annotated[str, typer.Option(help="Cut-off date of the exports (YYYY-MM-DD).")] = "2026-10-31",
-    truth_dir: Annotated[Path | None, typer.Option(help="Ground-truth folder (default: OUT-truth).")] = None,
-    no_truth: Annotated[bool, typer.Option("--no-truth", help="Do not write ground truth.")] = False,
+    as_of: Annotated[
+        str, typer.Option(help="Cut-off date of the exports (YYYY-MM-DD).")
+    ] = "2026-10-31",
+    truth_dir: Annotated[
+        Path | None, typer.Option(help="Ground-truth folder (default: OUT-truth).")
+    ] = None,
+    no_truth: Annotated[
+        bool, typer.Option("--no-truth", help="Do not write ground truth.")
+    ] = False,
 ) -> None:
     """Simulate a company and write its raw exports (and, separately, ground truth)."""
     from patronage.simulator import SampleSpec, write_sample
 
     truth = None if no_truth else (truth_dir or out.with_name(out.name + "-truth"))
-    counts = write_sample(SampleSpec(customers=customers, seed=seed, as_of=date.fromisoformat(as_of)),
-                          out, truth)
+    counts = write_sample(
+        SampleSpec(customers=customers, seed=seed, as_of=date.fromisoformat(as_of)), out, truth
+    )
     for name, n in counts.items():
         console.print(f"{name:>22}: {n} rows")
     console.print(f"exports in {out}" + (f", ground truth in {truth}" if truth else ""))
 
 
-def _run(data: str | None, database_url: str, as_of: str | None, dry_run: bool,
-         sources_file: str | None = None, full_refresh: bool = False) -> dict:
+def _run(
+    data: str | None,
+    database_url: str,
+    as_of: str | None,
+    dry_run: bool,
+    sources_file: str | None = None,
+    full_refresh: bool = False,
+) -> dict:
     from flows.nightly import nightly
     from patronage.config import BUNDLED_SAMPLE, BUNDLED_SAMPLE_AS_OF, NightlyParameters
 
     own_data = data or sources_file
     cutoff = date.fromisoformat(as_of) if as_of else (None if own_data else BUNDLED_SAMPLE_AS_OF)
-    params = NightlyParameters(data_location=data or str(BUNDLED_SAMPLE), database_url=database_url,
-                               as_of=cutoff, dry_run=dry_run, sources_file=sources_file,
-                               full_refresh=full_refresh)
+    params = NightlyParameters(
+        data_location=data or str(BUNDLED_SAMPLE),
+        database_url=database_url,
+        as_of=cutoff,
+        dry_run=dry_run,
+        sources_file=sources_file,
+        full_refresh=full_refresh,
+    )
     return nightly(params)
 
 
 @app.command()
 def run(
     database_url: DatabaseUrl = None,
-    data: Annotated[str | None, typer.Option(help="Folder with raw exports (default: bundled sample).")] = None,
-    as_of: Annotated[str | None, typer.Option(help="Cut-off date YYYY-MM-DD (default: today, or the bundled sample's date).")] = None,
+    data: Annotated[
+        str | None, typer.Option(help="Folder with raw exports (default: bundled sample).")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="Cut-off date YYYY-MM-DD (default: today, or the bundled sample's date)."
+        ),
+    ] = None,
     dry_run: Annotated[bool, typer.Option(help="Build the queues but do not publish.")] = False,
-    sources_file: Annotated[str | None, typer.Option(help="YAML file of sources (see deployments/sources.example.yaml).")] = None,
-    full_refresh: Annotated[bool, typer.Option(help="Ignore stored cursors and watermarks.")] = False,
+    sources_file: Annotated[
+        str | None,
+        typer.Option(help="YAML file of sources (see deployments/sources.example.yaml)."),
+    ] = None,
+    full_refresh: Annotated[
+        bool, typer.Option(help="Ignore stored cursors and watermarks.")
+    ] = False,
 ) -> None:
     """Run the nightly flow once, in-process."""
     summary = _run(data, database_url, as_of, dry_run, sources_file, full_refresh)
@@ -85,15 +123,24 @@ def demo(
     summary = _run(None, database_url, None, dry_run=False)
     queues(database_url=database_url, top=top)
     changed = summary["queues_changed"]
-    console.print(f"\nrun {summary['run_id']} as of {summary['as_of']}: "
-                  f"published queues changed by this run: {'yes' if changed else 'no'}")
+    console.print(
+        f"\nrun {summary['run_id']} as of {summary['as_of']}: "
+        f"published queues changed by this run: {'yes' if changed else 'no'}"
+    )
 
 
 HEADERS = {
-    "priority_rank": "#", "priority_score": "priority", "reason_codes": "reasons",
-    "customer_id": "customer", "value_tier": "tier", "value_at_risk": "value at risk",
-    "due_date": "due", "idea_key": "idea", "n_supporters": "supporters",
-    "customer_supporters": "customers", "stakeholder_supporters": "stakeholders",
+    "priority_rank": "#",
+    "priority_score": "priority",
+    "reason_codes": "reasons",
+    "customer_id": "customer",
+    "value_tier": "tier",
+    "value_at_risk": "value at risk",
+    "due_date": "due",
+    "idea_key": "idea",
+    "n_supporters": "supporters",
+    "customer_supporters": "customers",
+    "stakeholder_supporters": "stakeholders",
 }
 
 
@@ -120,18 +167,46 @@ def queues(
         ideas = list_items(engine, "ideation", limit=top)
     cases["priority_score"] = cases["priority_score"].round(1)
     cases["value_at_risk"] = cases["value_at_risk"].round(0)
-    console.print(_table("Retention queue", cases, [
-        "priority_rank", "priority_score", "reason_codes", "customer_id", "value_tier",
-        "value_at_risk", "owner", "due_date"]))
+    console.print(
+        _table(
+            "Retention queue",
+            cases,
+            [
+                "priority_rank",
+                "priority_score",
+                "reason_codes",
+                "customer_id",
+                "value_tier",
+                "value_at_risk",
+                "owner",
+                "due_date",
+            ],
+        )
+    )
     ideas["priority_score"] = ideas["priority_score"].round(1)
     ideas["title"] = ideas["title"].str.slice(0, 45)
-    console.print(_table("Ideation queue", ideas, [
-        "priority_rank", "priority_score", "idea_key", "title", "n_supporters",
-        "customer_supporters", "stakeholder_supporters", "votes", "status"]))
+    console.print(
+        _table(
+            "Ideation queue",
+            ideas,
+            [
+                "priority_rank",
+                "priority_score",
+                "idea_key",
+                "title",
+                "n_supporters",
+                "customer_supporters",
+                "stakeholder_supporters",
+                "votes",
+                "status",
+            ],
+        )
+    )
 
 
-quarantine_app = typer.Typer(help="Rows rejected by the data contracts: list, export, fix.",
-                             no_args_is_help=True)
+quarantine_app = typer.Typer(
+    help="Rows rejected by the data contracts: list, export, fix.", no_args_is_help=True
+)
 app.add_typer(quarantine_app, name="quarantine")
 
 
@@ -147,8 +222,13 @@ def quarantine_list(
 
     with engine_for(database_url) as engine:
         entries = list_quarantine(engine, dataset, status)
-    console.print(_table(f"Quarantine ({len(entries)} rows)", entries, [
-        "id", "dataset", "row_key", "failed_expectations", "status", "first_seen"]))
+    console.print(
+        _table(
+            f"Quarantine ({len(entries)} rows)",
+            entries,
+            ["id", "dataset", "row_key", "failed_expectations", "status", "first_seen"],
+        )
+    )
 
 
 @quarantine_app.command("export")
@@ -163,8 +243,10 @@ def quarantine_export(
 
     with engine_for(database_url) as engine:
         n = export_quarantine(engine, dataset, out)
-    console.print(f"{n} {dataset} row(s) written to {out}; fix each 'row', then run "
-                  f"`patronage quarantine fix --file {out}`")
+    console.print(
+        f"{n} {dataset} row(s) written to {out}; fix each 'row', then run "
+        f"`patronage quarantine fix --file {out}`"
+    )
 
 
 @quarantine_app.command("fix")
@@ -185,8 +267,9 @@ def quarantine_fix(
     console.print(f"{n} fixed row(s) stored; the next run validates them again")
 
 
-identity_app = typer.Typer(help="Correct who is who: links the pipeline must make or must not.",
-                           no_args_is_help=True)
+identity_app = typer.Typer(
+    help="Correct who is who: links the pipeline must make or must not.", no_args_is_help=True
+)
 app.add_typer(identity_app, name="identity")
 
 
@@ -205,7 +288,9 @@ def _decide(database_url: str, key: str, customer: str, decision: str) -> None:
 
 @identity_app.command("link")
 def identity_link(
-    key: Annotated[str, typer.Option(help="Identity key, e.g. twitter:anna_k92 or email:anna@example.com.")],
+    key: Annotated[
+        str, typer.Option(help="Identity key, e.g. twitter:anna_k92 or email:anna@example.com.")
+    ],
     customer: Annotated[str, typer.Option(help="Customer id it belongs to.")],
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -223,12 +308,20 @@ def identity_unlink(
     _decide(database_url, key, customer, "cannot_link")
 
 
-work_app = typer.Typer(help="Work a queue: list, show, claim, release, snooze, note, resolve, export.",
-                       no_args_is_help=True)
+work_app = typer.Typer(
+    help="Work a queue: list, show, claim, release, snooze, note, resolve, export.",
+    no_args_is_help=True,
+)
 app.add_typer(work_app, name="work")
 QueueName = Annotated[str, typer.Option("--queue", help="retention or ideation.")]
-Worker = Annotated[str | None, typer.Option("--worker", envvar="PATRONAGE_WORKER",
-                                     help="Who is working (defaults to $PATRONAGE_WORKER, else $USER).")]
+Worker = Annotated[
+    str | None,
+    typer.Option(
+        "--worker",
+        envvar="PATRONAGE_WORKER",
+        help="Who is working (defaults to $PATRONAGE_WORKER, else $USER).",
+    ),
+]
 
 
 def _worker(worker: str | None) -> str:
@@ -259,25 +352,38 @@ def work_list(
     mine: Annotated[bool, typer.Option(help="Only items I hold.")] = False,
     worker: Worker = None,
     snoozed: Annotated[bool, typer.Option(help="Include snoozed items.")] = False,
-    done: Annotated[bool, typer.Option(help="Include resolved / shipped / declined / closed items.")] = False,
+    done: Annotated[
+        bool, typer.Option(help="Include resolved / shipped / declined / closed items.")
+    ] = False,
     top: Annotated[int, typer.Option(help="Items shown.")] = 20,
 ) -> None:
     """Items to work on, highest priority first."""
     from patronage.work import list_items
 
     assignee = _worker(worker) if mine else None
-    items = _work(lambda e: list_items(e, queue, assignee=assignee, include_snoozed=snoozed,
-                                       include_done=done, limit=top), database_url)
+    items = _work(
+        lambda e: list_items(
+            e, queue, assignee=assignee, include_snoozed=snoozed, include_done=done, limit=top
+        ),
+        database_url,
+    )
     key = "case_id" if queue == "retention" else "idea_key"
-    columns = ([key, "priority_rank", "customer_id", "value_tier", "reason_codes", "due_date", "owner"]
-               if queue == "retention" else [key, "priority_rank", "n_supporters", "votes"])
-    console.print(_table(f"{queue} ({len(items)} shown)", items,
-                         columns + ["status", "assignee", "snoozed_until"]))
+    columns = (
+        [key, "priority_rank", "customer_id", "value_tier", "reason_codes", "due_date", "owner"]
+        if queue == "retention"
+        else [key, "priority_rank", "n_supporters", "votes"]
+    )
+    console.print(
+        _table(
+            f"{queue} ({len(items)} shown)",
+            items,
+            columns + ["status", "assignee", "snoozed_until"],
+        )
+    )
 
 
 @work_app.command("show")
-def work_show(item: str, queue: QueueName = "retention",
-              database_url: DatabaseUrl = None) -> None:
+def work_show(item: str, queue: QueueName = "retention", database_url: DatabaseUrl = None) -> None:
     """Everything about one item: goal, playbook, evidence, people's fields and its work log."""
     from patronage.work import get_item, notes
 
@@ -290,7 +396,9 @@ def work_show(item: str, queue: QueueName = "retention",
 @work_app.command("claim")
 def work_claim(
     queue: QueueName = "retention",
-    item: Annotated[str | None, typer.Option(help="Item key; without it, the next one by priority.")] = None,
+    item: Annotated[
+        str | None, typer.Option(help="Item key; without it, the next one by priority.")
+    ] = None,
     count: Annotated[int, typer.Option(help="How many of the next items to take.")] = 1,
     database_url: DatabaseUrl = None,
     worker: Worker = None,
@@ -315,8 +423,12 @@ def work_claim(
 
 
 @work_app.command("release")
-def work_release(item: str, queue: QueueName = "retention",
-                 database_url: DatabaseUrl = None, worker: Worker = None) -> None:
+def work_release(
+    item: str,
+    queue: QueueName = "retention",
+    database_url: DatabaseUrl = None,
+    worker: Worker = None,
+) -> None:
     """Give an item you hold back to the queue."""
     from patronage.work import release
 
@@ -347,8 +459,13 @@ def work_snooze(
 
 
 @work_app.command("note")
-def work_note(item: str, text: str, queue: QueueName = "retention",
-              database_url: DatabaseUrl = None, worker: Worker = None) -> None:
+def work_note(
+    item: str,
+    text: str,
+    queue: QueueName = "retention",
+    database_url: DatabaseUrl = None,
+    worker: Worker = None,
+) -> None:
     """Add a note to an item's work log."""
     from patronage.work import add_note
 
@@ -360,7 +477,9 @@ def work_note(item: str, text: str, queue: QueueName = "retention",
 @work_app.command("resolve")
 def work_resolve(
     case: str,
-    outcome: Annotated[str, typer.Option(help="retained, won_back, lost, not_at_risk or unreachable.")],
+    outcome: Annotated[
+        str, typer.Option(help="retained, won_back, lost, not_at_risk or unreachable.")
+    ],
     note: Annotated[str | None, typer.Option(help="What was done (optional).")] = None,
     database_url: DatabaseUrl = None,
     worker: Worker = None,
@@ -387,14 +506,21 @@ def work_export(
     console.print(f"{n} {queue} item(s) written to {out}")
 
 
-ideas_app = typer.Typer(help="Move ideas through new → under_review → planned → shipped / declined; "
-                             "merge and split them.", no_args_is_help=True)
+ideas_app = typer.Typer(
+    help="Move ideas through new → under_review → planned → shipped / declined; "
+    "merge and split them.",
+    no_args_is_help=True,
+)
 app.add_typer(ideas_app, name="ideas")
 
 
 @ideas_app.command("status")
-def ideas_status(idea: str, to: Annotated[str, typer.Option(help="New status.")],
-                 database_url: DatabaseUrl = None, worker: Worker = None) -> None:
+def ideas_status(
+    idea: str,
+    to: Annotated[str, typer.Option(help="New status.")],
+    database_url: DatabaseUrl = None,
+    worker: Worker = None,
+) -> None:
     """Change an idea's status; every supporter gets one notification in the outbox."""
     from patronage.work import set_idea_status
 
@@ -404,20 +530,29 @@ def ideas_status(idea: str, to: Annotated[str, typer.Option(help="New status.")]
 
 
 @ideas_app.command("merge")
-def ideas_merge(source: str, into: Annotated[str, typer.Option(help="Idea that absorbs SOURCE.")],
-                database_url: DatabaseUrl = None, worker: Worker = None) -> None:
+def ideas_merge(
+    source: str,
+    into: Annotated[str, typer.Option(help="Idea that absorbs SOURCE.")],
+    database_url: DatabaseUrl = None,
+    worker: Worker = None,
+) -> None:
     """Merge a duplicate idea into another; supporters and votes move."""
     from patronage.work import merge_ideas
 
     who = _worker(worker)
     result = _work(lambda e: merge_ideas(e, source, into, who), database_url)
-    console.print(f"{source} merged into {into}: {result['moved']} supporter(s) moved, "
-                  f"{result['already_supporting']} already backed it, {result['notified']} notified")
+    console.print(
+        f"{source} merged into {into}: {result['moved']} supporter(s) moved, "
+        f"{result['already_supporting']} already backed it, {result['notified']} notified"
+    )
 
 
 @ideas_app.command("split")
-def ideas_split(conversation: Annotated[str, typer.Option(help="Mention to take out, e.g. post:P0000123.")],
-                database_url: DatabaseUrl = None, worker: Worker = None) -> None:
+def ideas_split(
+    conversation: Annotated[str, typer.Option(help="Mention to take out, e.g. post:P0000123.")],
+    database_url: DatabaseUrl = None,
+    worker: Worker = None,
+) -> None:
     """Take a mention out of the idea it was clustered into (from the next run on)."""
     from patronage.work import split_idea
 
@@ -426,7 +561,9 @@ def ideas_split(conversation: Annotated[str, typer.Option(help="Mention to take 
     console.print(f"{conversation} will stand as its own idea from the next run")
 
 
-db_app = typer.Typer(help="The Patronage database schema (Alembic migrations).", no_args_is_help=True)
+db_app = typer.Typer(
+    help="The Patronage database schema (Alembic migrations).", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 
 
@@ -446,7 +583,9 @@ def db_upgrade(database_url: DatabaseUrl = None) -> None:
 
 @app.command()
 def serve(
-    name: Annotated[str, typer.Option(help="Deployment name (the `prefect deploy` one is `nightly`).")] = "nightly-served",
+    name: Annotated[
+        str, typer.Option(help="Deployment name (the `prefect deploy` one is `nightly`).")
+    ] = "nightly-served",
 ) -> None:
     """Serve the nightly flow at 02:00 Europe/Berlin from this process (no work pool needed)."""
     from flows.serve import serve_nightly
@@ -455,8 +594,10 @@ def serve(
     for problem in known_bad_combinations():
         console.print(f"[red]warning: {escape(problem)}[/red]")
     if name == "nightly":
-        console.print("[red]--name nightly is the `prefect deploy` deployment's name; serving under "
-                      "it would replace that deployment (work pool, pull steps) and pause it on exit[/red]")
+        console.print(
+            "[red]--name nightly is the `prefect deploy` deployment's name; serving under "
+            "it would replace that deployment (work pool, pull steps) and pause it on exit[/red]"
+        )
         raise typer.Exit(code=2)
     serve_nightly(name=name)
 
@@ -467,7 +608,9 @@ app.add_typer(alerts_app, name="alerts")
 
 @alerts_app.command("install")
 def alerts_install(
-    block: Annotated[str, typer.Option(help="Notification block as TYPE/NAME, e.g. slack-webhook/patronage-ops.")],
+    block: Annotated[
+        str, typer.Option(help="Notification block as TYPE/NAME, e.g. slack-webhook/patronage-ops.")
+    ],
 ) -> None:
     """Create (or replace) the Prefect automation that notifies when a nightly fails or crashes."""
     from patronage.alerts import FAILURE_AUTOMATION, AlertSetupError, install_failure_alert

@@ -24,50 +24,104 @@ class ValueModelConfig(BaseModel):
     """How customer value is computed and tiered."""
 
     horizon_days: int = Field(365, ge=30, le=3650, description="CLV horizon in days.")
-    annual_discount_rate: float = Field(0.10, ge=0, le=1, description="Discount rate per year for CLV.")
-    high_value_share: float = Field(0.10, gt=0, lt=1, description="Top share of customers by expected CLV tiered high-value.")
-    high_potential_share: float = Field(0.15, gt=0, lt=1, description="Share tiered high-potential: top predicted value among those with low past revenue.")
-    core_share: float = Field(0.35, gt=0, lt=1, description="Next share of customers tiered core; the rest are low.")
+    annual_discount_rate: float = Field(
+        0.10, ge=0, le=1, description="Discount rate per year for CLV."
+    )
+    high_value_share: float = Field(
+        0.10, gt=0, lt=1, description="Top share of customers by expected CLV tiered high-value."
+    )
+    high_potential_share: float = Field(
+        0.15,
+        gt=0,
+        lt=1,
+        description="Share tiered high-potential: top predicted value among those with low past revenue.",
+    )
+    core_share: float = Field(
+        0.35, gt=0, lt=1, description="Next share of customers tiered core; the rest are low."
+    )
 
 
 class TriggerConfig(BaseModel):
     """When a customer's behaviour counts as drifting (Novo's latency trigger and friends)."""
 
-    latency_multiple: float = Field(1.5, gt=1, description="Latency breach when days since last purchase exceed this multiple of the customer's own typical interval.")
-    min_repeat_purchases: int = Field(2, ge=1, description="Repeat purchases needed before a customer's own rhythm is trusted.")
-    lapsed_multiple: float = Field(6.0, gt=1, description="Beyond this multiple the customer has lapsed: win-back, not just-in-time retention, and is ranked lower.")
-    alive_threshold: float = Field(0.5, gt=0, lt=1, description="Alive-drop trigger when P(alive) falls below this.")
-    alive_drop_points: float = Field(0.2, gt=0, lt=1, description="Alive-drop trigger also when P(alive) fell by more than this since the previous run.")
-    conversation_window_days: int = Field(60, ge=1, description="Conversations newer than this count as evidence.")
-    rotting_ticket_days: int = Field(7, ge=1, description="An unsolved ticket older than this is rotting.")
+    latency_multiple: float = Field(
+        1.5,
+        gt=1,
+        description="Latency breach when days since last purchase exceed this multiple of the customer's own typical interval.",
+    )
+    min_repeat_purchases: int = Field(
+        2, ge=1, description="Repeat purchases needed before a customer's own rhythm is trusted."
+    )
+    lapsed_multiple: float = Field(
+        6.0,
+        gt=1,
+        description="Beyond this multiple the customer has lapsed: win-back, not just-in-time retention, and is ranked lower.",
+    )
+    alive_threshold: float = Field(
+        0.5, gt=0, lt=1, description="Alive-drop trigger when P(alive) falls below this."
+    )
+    alive_drop_points: float = Field(
+        0.2,
+        gt=0,
+        lt=1,
+        description="Alive-drop trigger also when P(alive) fell by more than this since the previous run.",
+    )
+    conversation_window_days: int = Field(
+        60, ge=1, description="Conversations newer than this count as evidence."
+    )
+    rotting_ticket_days: int = Field(
+        7, ge=1, description="An unsolved ticket older than this is rotting."
+    )
 
 
 class QueueSizes(BaseModel):
     """How many items each queue publishes."""
 
-    retention: int = Field(200, ge=1, le=100_000, description="Open retention cases published at most.")
+    retention: int = Field(
+        200, ge=1, le=100_000, description="Open retention cases published at most."
+    )
     ideation: int = Field(100, ge=1, le=100_000, description="Idea items published at most.")
 
 
 class IdeationConfig(BaseModel):
     """How ideas are deduplicated and weighed."""
 
-    merge_threshold: float = Field(62.0, ge=0, le=100, description="Text similarity (0-100, token-set ratio) at or above which two ideas are the same idea.")
+    merge_threshold: float = Field(
+        62.0,
+        ge=0,
+        le=100,
+        description="Text similarity (0-100, token-set ratio) at or above which two ideas are the same idea.",
+    )
     momentum_days: int = Field(30, ge=1, description="Support newer than this counts as momentum.")
 
 
 class CasePolicy(BaseModel):
     """How retention cases live across runs."""
 
-    reopen_after_days: int = Field(30, ge=0, le=3650, description="Days after a person resolved a customer's case before the pipeline may open a new case for that customer.")
+    reopen_after_days: int = Field(
+        30,
+        ge=0,
+        le=3650,
+        description="Days after a person resolved a customer's case before the pipeline may open a new case for that customer.",
+    )
 
 
 class IdentityConfig(BaseModel):
     """How speakers are tied to customers."""
 
-    probabilistic: bool = Field(True, description="After exact keys, link remaining social authors to customers by display name and location (Fellegi-Sunter).")
-    match_threshold: float = Field(0.98, gt=0, lt=1, description="Minimum match probability of a probabilistic link.")
-    phone_region: str = Field("US", min_length=2, max_length=2, description="Region (ISO 3166 alpha-2) in which phone numbers without a country code are read.")
+    probabilistic: bool = Field(
+        True,
+        description="After exact keys, link remaining social authors to customers by display name and location (Fellegi-Sunter).",
+    )
+    match_threshold: float = Field(
+        0.98, gt=0, lt=1, description="Minimum match probability of a probabilistic link."
+    )
+    phone_region: str = Field(
+        "US",
+        min_length=2,
+        max_length=2,
+        description="Region (ISO 3166 alpha-2) in which phone numbers without a country code are read.",
+    )
 
     @field_validator("phone_region")
     @classmethod
@@ -77,26 +131,57 @@ class IdentityConfig(BaseModel):
         region = value.upper()
         if region not in phonenumbers.SUPPORTED_REGIONS:
             # An unknown region would silently leave every national number unparsed.
-            raise ValueError(f"phone_region {value!r} is not a region phone numbers are known for "
-                             "(ISO 3166 alpha-2, e.g. US, DE, GB)")
+            raise ValueError(
+                f"phone_region {value!r} is not a region phone numbers are known for "
+                "(ISO 3166 alpha-2, e.g. US, DE, GB)"
+            )
         return region
 
 
 class NightlyParameters(BaseModel):
     """Everything one nightly run needs. Defaults run on the bundled sample company."""
 
-    data_location: str = Field(str(BUNDLED_SAMPLE), description="Folder with the raw exports (crm/, social/, support/, ideas/), used when no sources are configured.")
-    sources: list[AnySource] = Field(default_factory=list, description="Sources to read; empty means sources_file, else the files in data_location.")
-    sources_file: str | None = Field(None, description="YAML file listing sources (see deployments/sources.example.yaml).")
-    full_refresh: bool = Field(False, description="Ignore stored cursors and watermarks and read everything again.")
-    database_url: str | None = Field(None, validate_default=True, description="SQLAlchemy URL of the Patronage database, without a password. Empty: $PATRONAGE_DATABASE_URL of the process running the flow, else SQLite at $PATRONAGE_HOME/patronage.db (~/.patronage by default).")
-    database_password_secret: str | None = Field(None, description="Name of a Prefect Secret block holding the database password, if it needs one.")
-    as_of: date | None = Field(None, description="Cut-off date of the run; empty means today (UTC).")
+    data_location: str = Field(
+        str(BUNDLED_SAMPLE),
+        description="Folder with the raw exports (crm/, social/, support/, ideas/), used when no sources are configured.",
+    )
+    sources: list[AnySource] = Field(
+        default_factory=list,
+        description="Sources to read; empty means sources_file, else the files in data_location.",
+    )
+    sources_file: str | None = Field(
+        None, description="YAML file listing sources (see deployments/sources.example.yaml)."
+    )
+    full_refresh: bool = Field(
+        False, description="Ignore stored cursors and watermarks and read everything again."
+    )
+    database_url: str | None = Field(
+        None,
+        validate_default=True,
+        description="SQLAlchemy URL of the Patronage database, without a password. Empty: $PATRONAGE_DATABASE_URL of the process running the flow, else SQLite at $PATRONAGE_HOME/patronage.db (~/.patronage by default).",
+    )
+    database_password_secret: str | None = Field(
+        None,
+        description="Name of a Prefect Secret block holding the database password, if it needs one.",
+    )
+    as_of: date | None = Field(
+        None, description="Cut-off date of the run; empty means today (UTC)."
+    )
     dry_run: bool = Field(False, description="Build the queues but do not publish them.")
     queue_sizes: QueueSizes = Field(default_factory=QueueSizes)
-    max_reject_share: float = Field(0.05, ge=0, le=1, description="Share of a dataset's rows that may be quarantined before the run fails.")
-    reject_thresholds: dict[str, float] = Field(default_factory=dict, description="Per-dataset overrides of max_reject_share, e.g. {\"social_posts\": 0.2}.")
-    data_docs_dir: str | None = Field(None, description="Folder to write a Great Expectations Data Docs site into (optional).")
+    max_reject_share: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Share of a dataset's rows that may be quarantined before the run fails.",
+    )
+    reject_thresholds: dict[str, float] = Field(
+        default_factory=dict,
+        description='Per-dataset overrides of max_reject_share, e.g. {"social_posts": 0.2}.',
+    )
+    data_docs_dir: str | None = Field(
+        None, description="Folder to write a Great Expectations Data Docs site into (optional)."
+    )
 
     @field_validator("reject_thresholds")
     @classmethod
@@ -105,16 +190,21 @@ class NightlyParameters(BaseModel):
 
         unknown = sorted(set(value) - set(CONTRACTS))
         if unknown:
-            raise ValueError(f"reject_thresholds: unknown dataset(s) {', '.join(unknown)}; "
-                             f"known: {', '.join(CONTRACTS)}")
+            raise ValueError(
+                f"reject_thresholds: unknown dataset(s) {', '.join(unknown)}; "
+                f"known: {', '.join(CONTRACTS)}"
+            )
         bad = sorted(k for k, v in value.items() if not 0 <= v <= 1)
         if bad:
-            raise ValueError(f"reject_thresholds: shares must be between 0 and 1 ({', '.join(bad)})")
+            raise ValueError(
+                f"reject_thresholds: shares must be between 0 and 1 ({', '.join(bad)})"
+            )
         return value
 
     def reject_threshold(self, dataset: str) -> float:
         """The share of ``dataset``'s rows that may be quarantined before the run fails."""
         return self.reject_thresholds.get(dataset, self.max_reject_share)
+
     value_model: ValueModelConfig = Field(default_factory=ValueModelConfig)
     triggers: TriggerConfig = Field(default_factory=TriggerConfig)
     ideation: IdeationConfig = Field(default_factory=IdeationConfig)

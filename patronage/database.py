@@ -56,17 +56,20 @@ def make_engine(database_url: str | None = None, password: str | None = None) ->
             import psycopg  # noqa: F401
         except ImportError as exc:
             raise ImportError(
-                "PostgreSQL needs psycopg: pip install 'patronage[postgres]'") from exc
+                "PostgreSQL needs psycopg: pip install 'patronage[postgres]'"
+            ) from exc
     if password:
         url = url.set(password=password)
     engine = create_engine(url, future=True)
     if url.get_backend_name() == "sqlite":
+
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - wiring
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+
     return engine
 
 
@@ -129,25 +132,33 @@ def _first_release_columns() -> dict[str, list[str]]:
     with scratch.connect() as conn:
         command.upgrade(alembic_config(conn), FIRST_RELEASE)
         inspector = inspect(conn)
-        columns = {t: [c["name"] for c in inspector.get_columns(t)]
-                   for t in inspector.get_table_names() if t != "alembic_version"}
+        columns = {
+            t: [c["name"] for c in inspector.get_columns(t)]
+            for t in inspector.get_table_names()
+            if t != "alembic_version"
+        }
     scratch.dispose()
     return columns
 
 
-def _check_first_release_layout(conn: Connection, engine: Engine, expected: dict[str, list[str]],
-                                present_tables: set[str]) -> None:
+def _check_first_release_layout(
+    conn: Connection, engine: Engine, expected: dict[str, list[str]], present_tables: set[str]
+) -> None:
     from sqlalchemy import inspect
 
     where = engine.url.render_as_string(hide_password=True)
-    advice = ("and the database has no migration history, so it cannot be upgraded. Point "
-              "database_url at a new database (or move the old one aside).")
+    advice = (
+        "and the database has no migration history, so it cannot be upgraded. Point "
+        "database_url at a new database (or move the old one aside)."
+    )
     inspector = inspect(conn)
     for table in sorted(present_tables):
         present = {c["name"] for c in inspector.get_columns(table)}
         missing = [c for c in expected[table] if c not in present]
         if missing:
-            raise SchemaMismatchError(f"{where}: table {table} lacks column(s) {', '.join(missing)} {advice}")
+            raise SchemaMismatchError(
+                f"{where}: table {table} lacks column(s) {', '.join(missing)} {advice}"
+            )
     absent = sorted(set(expected) - present_tables)
     if absent:
         raise SchemaMismatchError(f"{where}: table(s) {', '.join(absent)} are missing {advice}")
@@ -209,8 +220,9 @@ def database_exists(database_url: str) -> bool:
     return Path(url.database).exists()
 
 
-def read_if_published(database_url: str, password_secret: str | None, table_name: str,
-                      query, columns: list[str]):
+def read_if_published(
+    database_url: str, password_secret: str | None, table_name: str, query, columns: list[str]
+):
     """Rows of ``query`` from a Patronage table, or an empty frame with ``columns`` when nothing
     was published yet (the database or table is missing). Never creates the database.
 

@@ -24,13 +24,21 @@ class FixFileError(ValueError):
     """A fix file could not be applied; the message names the file and line."""
 
 
-def list_quarantine(engine: Engine, dataset: str | None = None,
-                    status: str | None = None) -> pd.DataFrame:
+def list_quarantine(
+    engine: Engine, dataset: str | None = None, status: str | None = None
+) -> pd.DataFrame:
     """Quarantine entries, oldest first (no raw row: that stays in the database and exports)."""
     ensure_schema(engine)
     t = quarantine
-    query = select(t.c.id, t.c.dataset, t.c.row_key, t.c.failed_expectations, t.c.status,
-                   t.c.first_seen, t.c.last_run_id).order_by(t.c.id)
+    query = select(
+        t.c.id,
+        t.c.dataset,
+        t.c.row_key,
+        t.c.failed_expectations,
+        t.c.status,
+        t.c.first_seen,
+        t.c.last_run_id,
+    ).order_by(t.c.id)
     if dataset:
         query = query.where(t.c.dataset == dataset)
     if status:
@@ -45,13 +53,24 @@ def export_quarantine(engine: Engine, dataset: str, path: Path) -> int:
     ensure_schema(engine)
     t = quarantine
     with engine.connect() as conn:
-        rows = conn.execute(select(t.c.id, t.c.failed_expectations, t.c.raw_row)
-                            .where(t.c.dataset == dataset, t.c.status == "quarantined")
-                            .order_by(t.c.id)).all()
+        rows = conn.execute(
+            select(t.c.id, t.c.failed_expectations, t.c.raw_row)
+            .where(t.c.dataset == dataset, t.c.status == "quarantined")
+            .order_by(t.c.id)
+        ).all()
     with path.open("w", encoding="utf-8") as handle:
         for row in rows:
-            handle.write(json.dumps({"quarantine_id": row.id, "failed": row.failed_expectations,
-                                     "row": json.loads(row.raw_row)}, ensure_ascii=False) + "\n")
+            handle.write(
+                json.dumps(
+                    {
+                        "quarantine_id": row.id,
+                        "failed": row.failed_expectations,
+                        "row": json.loads(row.raw_row),
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
     return len(rows)
 
 
@@ -63,8 +82,10 @@ def _read_fixes(path: Path) -> Iterable[tuple[int, dict]]:
             entry = json.loads(line)
             yield line_no, {"quarantine_id": int(entry["quarantine_id"]), "row": dict(entry["row"])}
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise FixFileError(f"{path}:{line_no}: expected {{\"quarantine_id\": …, \"row\": {{…}}}} "
-                               f"({type(exc).__name__})") from exc
+            raise FixFileError(
+                f'{path}:{line_no}: expected {{"quarantine_id": …, "row": {{…}}}} '
+                f"({type(exc).__name__})"
+            ) from exc
 
 
 def apply_fixes(engine: Engine, path: Path) -> int:
@@ -73,19 +94,38 @@ def apply_fixes(engine: Engine, path: Path) -> int:
     entries = list(_read_fixes(path))
     now = datetime.now(UTC).replace(tzinfo=None)
     with engine.begin() as conn:
-        known = {r.id: r for r in conn.execute(select(quarantine.c.id, quarantine.c.dataset,
-                                                      quarantine.c.status))}
+        known = {
+            r.id: r
+            for r in conn.execute(
+                select(quarantine.c.id, quarantine.c.dataset, quarantine.c.status)
+            )
+        }
         for line_no, entry in entries:
             found = known.get(entry["quarantine_id"])
             if found is None:
-                raise FixFileError(f"{path}:{line_no}: no quarantine entry {entry['quarantine_id']}")
+                raise FixFileError(
+                    f"{path}:{line_no}: no quarantine entry {entry['quarantine_id']}"
+                )
             if found.status == "released":
-                raise FixFileError(f"{path}:{line_no}: entry {entry['quarantine_id']} was already released")
+                raise FixFileError(
+                    f"{path}:{line_no}: entry {entry['quarantine_id']} was already released"
+                )
             unknown = sorted(set(entry["row"]) - set(CONTRACTS[found.dataset].columns))
             if unknown:
-                raise FixFileError(f"{path}:{line_no}: {found.dataset} has no column(s) {', '.join(unknown)}")
-            conn.execute(update(quarantine).where(quarantine.c.id == entry["quarantine_id"]).values(
-                status="fixed", fixed_at=now,
-                fixed_row=json.dumps({k: "" if v is None else str(v) for k, v in entry["row"].items()},
-                                     ensure_ascii=False, sort_keys=True)))
+                raise FixFileError(
+                    f"{path}:{line_no}: {found.dataset} has no column(s) {', '.join(unknown)}"
+                )
+            conn.execute(
+                update(quarantine)
+                .where(quarantine.c.id == entry["quarantine_id"])
+                .values(
+                    status="fixed",
+                    fixed_at=now,
+                    fixed_row=json.dumps(
+                        {k: "" if v is None else str(v) for k, v in entry["row"].items()},
+                        ensure_ascii=False,
+                        sort_keys=True,
+                    ),
+                )
+            )
     return len(entries)

@@ -158,8 +158,9 @@ def _name_pools(seed: int) -> tuple[list[str], list[str], list[str]]:
     return first, last, cities
 
 
-def _simulate_purchases(rng: np.random.Generator, birth: np.ndarray, end: float, lam: np.ndarray,
-                        p_drop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _simulate_purchases(
+    rng: np.random.Generator, birth: np.ndarray, end: float, lam: np.ndarray, p_drop: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vectorised BG/NBD draws: all customers advance one purchase per round.
 
     Returns the customer index and day of every purchase (the first at birth), and each
@@ -247,18 +248,34 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
     firsts = rng.choice(first_pool, n)
     lasts = rng.choice(last_pool, n)
     ids = np.array([f"C{i:06d}" for i in range(1, n + 1)])
-    domains = rng.choice(["gmail.com", "outlook.com", "yahoo.com", "proton.me", "mail.com"], n,
-                         p=[0.45, 0.2, 0.15, 0.1, 0.1])
-    emails = np.array([f"{f.lower()}.{ln.lower()}{i % 97}@{d}"
-                       for i, (f, ln, d) in enumerate(zip(firsts, lasts, domains, strict=True))])
-    phones = np.array([f"+1 ({AREA_CODES[rng.integers(200, 999) % len(AREA_CODES)]}) "
-                       f"{rng.integers(200, 999)}-{rng.integers(1000, 9999)}" for _ in range(n)])
+    domains = rng.choice(
+        ["gmail.com", "outlook.com", "yahoo.com", "proton.me", "mail.com"],
+        n,
+        p=[0.45, 0.2, 0.15, 0.1, 0.1],
+    )
+    emails = np.array(
+        [
+            f"{f.lower()}.{ln.lower()}{i % 97}@{d}"
+            for i, (f, ln, d) in enumerate(zip(firsts, lasts, domains, strict=True))
+        ]
+    )
+    phones = np.array(
+        [
+            f"+1 ({AREA_CODES[rng.integers(200, 999) % len(AREA_CODES)]}) "
+            f"{rng.integers(200, 999)}-{rng.integers(1000, 9999)}"
+            for _ in range(n)
+        ]
+    )
     cities = rng.choice(city_pool, n)
     owners = np.where(rng.random(n) < 0.6, rng.choice(ACCOUNT_OWNERS, n), "")
     birth = rng.uniform(0, cutoff - 30, n)
     has_handle = rng.random(n) < 0.45
-    handles = np.array([_handle(f, ln, rng) + str(i) if h else ""
-                        for i, (f, ln, h) in enumerate(zip(firsts, lasts, has_handle, strict=True))])
+    handles = np.array(
+        [
+            _handle(f, ln, rng) + str(i) if h else ""
+            for i, (f, ln, h) in enumerate(zip(firsts, lasts, has_handle, strict=True))
+        ]
+    )
     crm_knows_handle = has_handle & (rng.random(n) < 0.5)
 
     # Profile details draw from their own stream so that purchases and posts stay as they were.
@@ -272,9 +289,18 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
     amount = np.round(spend_mean[cust_idx] * rng.gamma(6.0, 1 / 6.0, len(cust_idx)), 2)
     amount = np.maximum(amount, 1.0)
     order_ts = start + pd.to_timedelta(np.round(day * 86400), unit="s")
-    all_orders = pd.DataFrame({
-        "customer_id": ids[cust_idx], "ordered_at": order_ts, "amount": amount, "day": day,
-    }).sort_values(["ordered_at", "customer_id"], kind="stable").reset_index(drop=True)
+    all_orders = (
+        pd.DataFrame(
+            {
+                "customer_id": ids[cust_idx],
+                "ordered_at": order_ts,
+                "amount": amount,
+                "day": day,
+            }
+        )
+        .sort_values(["ordered_at", "customer_id"], kind="stable")
+        .reset_index(drop=True)
+    )
     all_orders["order_id"] = [f"O{i:08d}" for i in range(1, len(all_orders) + 1)]
     before = all_orders["day"] <= cutoff
     orders = all_orders.loc[before, ["order_id", "customer_id", "ordered_at", "amount"]]
@@ -297,20 +323,34 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
     # Drifters: drop out shortly before or after the cut-off; they are the ones who complain.
     drifter = (dropout > cutoff - 150) & (dropout < cutoff + 60) & (n_before >= 2)
 
-    truth_customers = pd.DataFrame({
-        "customer_id": ids, "purchase_rate_per_day": lam, "dropout_probability": p_drop,
-        "mean_spend": spend_mean, "dropout_day": np.where(np.isinf(dropout), np.nan, dropout),
-        "orders_before_cutoff": n_before, "orders_in_holdout": n_holdout,
-        "revenue_in_holdout": np.round(rev_holdout, 2), "valuable": valuable,
-        "leaving": leaving, "drifter": drifter,
-    })
+    truth_customers = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "purchase_rate_per_day": lam,
+            "dropout_probability": p_drop,
+            "mean_spend": spend_mean,
+            "dropout_day": np.where(np.isinf(dropout), np.nan, dropout),
+            "orders_before_cutoff": n_before,
+            "orders_in_holdout": n_holdout,
+            "revenue_in_holdout": np.round(rev_holdout, 2),
+            "valuable": valuable,
+            "leaving": leaving,
+            "drifter": drifter,
+        }
+    )
 
-    customers = pd.DataFrame({
-        "customer_id": ids, "name": [f"{f} {ln}" for f, ln in zip(firsts, lasts, strict=True)],
-        "email": emails, "phone": phones, "city": cities, "account_owner": owners,
-        "social_handles": np.where(crm_knows_handle, np.char.add("twitter:", handles), ""),
-        "signup_date": (start + pd.to_timedelta(np.floor(birth), unit="D")).date,
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "name": [f"{f} {ln}" for f, ln in zip(firsts, lasts, strict=True)],
+            "email": emails,
+            "phone": phones,
+            "city": cities,
+            "account_owner": owners,
+            "social_handles": np.where(crm_knows_handle, np.char.add("twitter:", handles), ""),
+            "signup_date": (start + pd.to_timedelta(np.floor(birth), unit="D")).date,
+        }
+    )
 
     def ts(day_offset: float) -> pd.Timestamp:
         return (start + pd.Timedelta(seconds=int(day_offset * 86400))).floor("s")
@@ -321,20 +361,43 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
     comments: list[dict] = []
     author_truth: list[dict] = []
 
-    def add_post(handle: str, display: str, text: str, day_offset: float, followers: int,
-                 reply_to: str = "", platform: str = "twitter", location: str = "") -> str:
+    def add_post(
+        handle: str,
+        display: str,
+        text: str,
+        day_offset: float,
+        followers: int,
+        reply_to: str = "",
+        platform: str = "twitter",
+        location: str = "",
+    ) -> str:
         post_id = f"P{len(posts) + 1:07d}"
-        posts.append({
-            "post_id": post_id, "platform": platform, "author_handle": handle,
-            "author_display_name": display, "author_location": location,
-            "text": text, "posted_at": ts(day_offset),
-            "reply_to_id": reply_to, "likes": int(rng.poisson(3 if not reply_to else 1)),
-            "shares": int(rng.poisson(0.6)), "author_followers": followers,
-        })
+        posts.append(
+            {
+                "post_id": post_id,
+                "platform": platform,
+                "author_handle": handle,
+                "author_display_name": display,
+                "author_location": location,
+                "text": text,
+                "posted_at": ts(day_offset),
+                "reply_to_id": reply_to,
+                "likes": int(rng.poisson(3 if not reply_to else 1)),
+                "shares": int(rng.poisson(0.6)),
+                "author_followers": followers,
+            }
+        )
         return post_id
 
-    def add_ticket(cust: int, subject: str, body: str, day_offset: float, status: str,
-                   priority: str, via_handle: str = "") -> None:
+    def add_ticket(
+        cust: int,
+        subject: str,
+        body: str,
+        day_offset: float,
+        status: str,
+        priority: str,
+        via_handle: str = "",
+    ) -> None:
         ticket_id = f"T{len(tickets) + 1:06d}"
         created = ts(day_offset)
         answered = status in ("solved", "closed") or rng.random() < 0.4
@@ -343,21 +406,43 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
         by_phone = profile_rng.random() < 0.16
         # Drawn for calls too, so that every later draw of the main stream stays as it was.
         typed_email = _email_variant(emails[cust], rng)
-        tickets.append({
-            "ticket_id": ticket_id,
-            "requester_email": "" if by_phone else typed_email,
-            "requester_phone": _phone_variant(phones[cust], profile_rng) if by_phone else "",
-            "requester_name": customers.at[cust, "name"], "via_handle": via_handle,
-            "subject": subject, "body": body, "status": status, "priority": priority,
-            "created_at": created, "updated_at": min(updated, as_of),
-            "satisfaction": (rng.choice(["good", "bad"]) if status in ("solved", "closed") else ""),
-        })
-        comments.append({"comment_id": f"{ticket_id}-1", "ticket_id": ticket_id,
-                         "author_type": "requester", "body": body, "created_at": created})
+        tickets.append(
+            {
+                "ticket_id": ticket_id,
+                "requester_email": "" if by_phone else typed_email,
+                "requester_phone": _phone_variant(phones[cust], profile_rng) if by_phone else "",
+                "requester_name": customers.at[cust, "name"],
+                "via_handle": via_handle,
+                "subject": subject,
+                "body": body,
+                "status": status,
+                "priority": priority,
+                "created_at": created,
+                "updated_at": min(updated, as_of),
+                "satisfaction": (
+                    rng.choice(["good", "bad"]) if status in ("solved", "closed") else ""
+                ),
+            }
+        )
+        comments.append(
+            {
+                "comment_id": f"{ticket_id}-1",
+                "ticket_id": ticket_id,
+                "author_type": "requester",
+                "body": body,
+                "created_at": created,
+            }
+        )
         if answered:
-            comments.append({"comment_id": f"{ticket_id}-2", "ticket_id": ticket_id,
-                             "author_type": "agent", "body": "Thanks for reaching out, we are on it.",
-                             "created_at": min(updated, as_of)})
+            comments.append(
+                {
+                    "comment_id": f"{ticket_id}-2",
+                    "ticket_id": ticket_id,
+                    "author_type": "agent",
+                    "body": "Thanks for reaching out, we are on it.",
+                    "created_at": min(updated, as_of),
+                }
+            )
 
     followers_of = rng.lognormal(4.0, 1.6, n).astype(int)
     for i in range(n):
@@ -366,28 +451,57 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
         display = customers.at[i, "name"] if rng.random() < 0.95 else firsts[i]
         location = str(cities[i]) if profile_rng.random() < 0.92 else ""
         if has_handle[i]:
-            author_truth.append({"platform": "twitter", "author_handle": handles[i], "customer_id": ids[i]})
+            author_truth.append(
+                {"platform": "twitter", "author_handle": handles[i], "customer_id": ids[i]}
+            )
         if drifter[i]:
             when = min(max(dropout[i] - rng.uniform(0, 40), birth[i]), cutoff - 0.5)
             if has_handle[i] and rng.random() < 0.6:
                 text = rng.choice(CHURN_POSTS).format(brand=BRAND_HANDLE)
-                pid = add_post(handles[i], display, text, when, int(followers_of[i]), location=location)
+                pid = add_post(
+                    handles[i], display, text, when, int(followers_of[i]), location=location
+                )
                 if rng.random() < 0.5:
-                    add_post(BRAND_HANDLE, "Acme Support", BRAND_REPLIES[0],
-                             min(when + 0.5, cutoff), 25000, reply_to=pid)
+                    add_post(
+                        BRAND_HANDLE,
+                        "Acme Support",
+                        BRAND_REPLIES[0],
+                        min(when + 0.5, cutoff),
+                        25000,
+                        reply_to=pid,
+                    )
                 else:  # asks again: social pressure
-                    add_post(handles[i], display, f"@{BRAND_HANDLE} still waiting for an answer",
-                             min(when + 2, cutoff), int(followers_of[i]), reply_to=pid,
-                             location=location)
+                    add_post(
+                        handles[i],
+                        display,
+                        f"@{BRAND_HANDLE} still waiting for an answer",
+                        min(when + 2, cutoff),
+                        int(followers_of[i]),
+                        reply_to=pid,
+                        location=location,
+                    )
             if rng.random() < 0.55:
                 subject, body = CHURN_TICKETS[rng.integers(len(CHURN_TICKETS))]
                 status = rng.choice(["open", "pending", "new"])
-                add_ticket(i, subject, body, when, str(status), str(rng.choice(["high", "urgent", "normal"])),
-                           via_handle=handles[i] if has_handle[i] and rng.random() < 0.3 else "")
+                add_ticket(
+                    i,
+                    subject,
+                    body,
+                    when,
+                    str(status),
+                    str(rng.choice(["high", "urgent", "normal"])),
+                    via_handle=handles[i] if has_handle[i] and rng.random() < 0.3 else "",
+                )
         elif has_handle[i] and rng.random() < 0.35:
             pool = HAPPY_POSTS if rng.random() < 0.6 else NEUTRAL_POSTS
-            add_post(handles[i], display, rng.choice(pool).format(brand=BRAND_HANDLE),
-                     rng.uniform(birth[i], cutoff), int(followers_of[i]), location=location)
+            add_post(
+                handles[i],
+                display,
+                rng.choice(pool).format(brand=BRAND_HANDLE),
+                rng.uniform(birth[i], cutoff),
+                int(followers_of[i]),
+                location=location,
+            )
         if not drifter[i] and rng.random() < 0.12:
             subject, body = ROUTINE_TICKETS[rng.integers(len(ROUTINE_TICKETS))]
             created = rng.uniform(birth[i], cutoff)
@@ -404,16 +518,30 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
         roll = rng.random()
         pool = HAPPY_POSTS if roll < 0.4 else NEUTRAL_POSTS if roll < 0.8 else CRITIC_POSTS
         outsider_location = str(profile_rng.choice(city_pool)) if profile_rng.random() < 0.7 else ""
-        add_post(handle, f"{f} {ln}", rng.choice(pool).format(brand=BRAND_HANDLE),
-                 rng.uniform(0, cutoff), followers,
-                 platform=str(rng.choice(PLATFORMS, p=[0.6, 0.25, 0.15])), location=outsider_location)
-        author_truth.append({"platform": posts[-1]["platform"], "author_handle": handle, "customer_id": ""})
+        add_post(
+            handle,
+            f"{f} {ln}",
+            rng.choice(pool).format(brand=BRAND_HANDLE),
+            rng.uniform(0, cutoff),
+            followers,
+            platform=str(rng.choice(PLATFORMS, p=[0.6, 0.25, 0.15])),
+            location=outsider_location,
+        )
+        author_truth.append(
+            {"platform": posts[-1]["platform"], "author_handle": handle, "customer_id": ""}
+        )
         if rng.random() < 0.25:
             other = posts[int(rng.integers(0, len(posts)))]
-            add_post(handle, f"{f} {ln}", "Totally agree with this!",
-                     float((other["posted_at"] - start).total_seconds() / 86400) + 0.2,
-                     followers, reply_to=other["post_id"], platform=other["platform"],
-                     location=outsider_location)
+            add_post(
+                handle,
+                f"{f} {ln}",
+                "Totally agree with this!",
+                float((other["posted_at"] - start).total_seconds() / 86400) + 0.2,
+                followers,
+                reply_to=other["post_id"],
+                platform=other["platform"],
+                location=outsider_location,
+            )
 
     # --- ideas: board entries, plus suggestions voiced in posts --------------------------------
     ideas: list[dict] = []
@@ -430,49 +558,82 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
         idea_id = f"I{k + 1:05d}"
         by_customer = rng.random() < 0.55
         cust = int(customer_authors[k])
-        ideas.append({
-            "idea_id": idea_id,
-            "author_email": _email_variant(emails[cust], rng) if by_customer else "",
-            "author_handle": "" if by_customer else f"idea_fan{k}",
-            "title": title, "body": f"{title}. It would make shopping here much easier.",
-            "votes": int(rng.negative_binomial(1, 0.08)),
-            "created_at": ts(rng.uniform(cutoff - 365, cutoff)),
-        })
+        ideas.append(
+            {
+                "idea_id": idea_id,
+                "author_email": _email_variant(emails[cust], rng) if by_customer else "",
+                "author_handle": "" if by_customer else f"idea_fan{k}",
+                "title": title,
+                "body": f"{title}. It would make shopping here much easier.",
+                "votes": int(rng.negative_binomial(1, 0.08)),
+                "created_at": ts(rng.uniform(cutoff - 365, cutoff)),
+            }
+        )
         truth_ideas.append({"source": "ideas", "source_id": idea_id, "concept": concept})
     for k in range(min(max(3, n // 40), 500)):
         concept = concepts[rng.choice(len(concepts), p=popularity)]
         phrase = IDEA_CONCEPTS[concept][rng.integers(len(IDEA_CONCEPTS[concept]))]
         f, ln = rng.choice(first_pool), rng.choice(last_pool)
         handle = f"{_handle(f, ln, rng)}s{k}"
-        pid = add_post(handle, f"{f} {ln}", f"@{BRAND_HANDLE} suggestion: {phrase.lower()}",
-                       rng.uniform(cutoff - 200, cutoff), int(rng.lognormal(5, 1.5)))
+        pid = add_post(
+            handle,
+            f"{f} {ln}",
+            f"@{BRAND_HANDLE} suggestion: {phrase.lower()}",
+            rng.uniform(cutoff - 200, cutoff),
+            int(rng.lognormal(5, 1.5)),
+        )
         author_truth.append({"platform": "twitter", "author_handle": handle, "customer_id": ""})
         truth_ideas.append({"source": "social_posts", "source_id": pid, "concept": concept})
 
     # Namesakes: outsiders with a customer author's full name, living in another city. A
     # linker that trusts names alone links them; ground truth says they are not customers.
     posted = {p["author_handle"] for p in posts}
-    customer_authors_with_handle = [a["customer_id"] for a in author_truth
-                                    if a["customer_id"] and a["author_handle"] in posted]
+    customer_authors_with_handle = [
+        a["customer_id"] for a in author_truth if a["customer_id"] and a["author_handle"] in posted
+    ]
     n_namesakes = min(max(2, len(customer_authors_with_handle) // 25), 200)
-    namesake_of = profile_rng.choice(customer_authors_with_handle, n_namesakes, replace=False) \
-        if customer_authors_with_handle else []
+    namesake_of = (
+        profile_rng.choice(customer_authors_with_handle, n_namesakes, replace=False)
+        if customer_authors_with_handle
+        else []
+    )
     for k, cid in enumerate(namesake_of):
         i = int(cid[1:]) - 1
         elsewhere = str(profile_rng.choice([c for c in city_pool if c != cities[i]]))
         handle = f"{_handle(firsts[i], lasts[i], profile_rng)}n{k}"
-        add_post(handle, customers.at[i, "name"], profile_rng.choice(NEUTRAL_POSTS).format(brand=BRAND_HANDLE),
-                 float(profile_rng.uniform(0, cutoff)), int(profile_rng.lognormal(5, 1.5)),
-                 location=elsewhere)
-        author_truth.append({"platform": "twitter", "author_handle": handle, "customer_id": "",
-                             "namesake_of": cid})
+        add_post(
+            handle,
+            customers.at[i, "name"],
+            profile_rng.choice(NEUTRAL_POSTS).format(brand=BRAND_HANDLE),
+            float(profile_rng.uniform(0, cutoff)),
+            int(profile_rng.lognormal(5, 1.5)),
+            location=elsewhere,
+        )
+        author_truth.append(
+            {"platform": "twitter", "author_handle": handle, "customer_id": "", "namesake_of": cid}
+        )
 
     social_posts = pd.DataFrame(posts).sort_values(["posted_at", "post_id"], kind="stable")
-    tickets_df = pd.DataFrame(tickets, columns=[
-        "ticket_id", "requester_email", "requester_phone", "requester_name", "via_handle", "subject", "body", "status",
-        "priority", "created_at", "updated_at", "satisfaction"])
-    comments_df = pd.DataFrame(comments, columns=["comment_id", "ticket_id", "author_type", "body",
-                                                  "created_at"])
+    tickets_df = pd.DataFrame(
+        tickets,
+        columns=[
+            "ticket_id",
+            "requester_email",
+            "requester_phone",
+            "requester_name",
+            "via_handle",
+            "subject",
+            "body",
+            "status",
+            "priority",
+            "created_at",
+            "updated_at",
+            "satisfaction",
+        ],
+    )
+    comments_df = pd.DataFrame(
+        comments, columns=["comment_id", "ticket_id", "author_type", "body", "created_at"]
+    )
     truth_authors = pd.DataFrame(author_truth).drop_duplicates(["platform", "author_handle"])
     if "namesake_of" not in truth_authors:
         truth_authors["namesake_of"] = ""
@@ -525,8 +686,13 @@ def write_sample(spec: SampleSpec, out_dir: Path, truth_dir: Path | None) -> dic
     for name, rel in RAW_LAYOUT.items():
         _write(tables[name], out_dir / rel)
         counts[name] = len(tables[name])
-    manifest = {"generator": "patronage.simulator", "seed": spec.seed, "customers": spec.customers,
-                "as_of": spec.as_of.isoformat(), "history_days": spec.history_days}
+    manifest = {
+        "generator": "patronage.simulator",
+        "seed": spec.seed,
+        "customers": spec.customers,
+        "as_of": spec.as_of.isoformat(),
+        "history_days": spec.history_days,
+    }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     if truth_dir is not None:
         truth_dir.mkdir(parents=True, exist_ok=True)

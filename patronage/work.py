@@ -96,18 +96,50 @@ class Queue:
 
 
 QUEUES: dict[str, Queue] = {
-    "retention": Queue("retention", retention_cases, "case_id", "open", ("resolved",), "in_progress"),
+    "retention": Queue(
+        "retention", retention_cases, "case_id", "open", ("resolved",), "in_progress"
+    ),
     "ideation": Queue("ideation", ideation_items, "idea_key", "new", ("shipped", "declined"), None),
 }
 EXPORT_COLUMNS: dict[str, list[str]] = {
-    "retention": ["priority_rank", "case_id", "customer_id", "value_tier", "clv", "value_at_risk",
-                  "priority_score", "reason_codes", "goal", "playbook", "owner", "due_date",
-                  "status", "assignee", "claimed_at", "snoozed_until", "outcome", "resolved_at",
-                  "evidence"],
-    "ideation": ["priority_rank", "idea_key", "title", "n_mentions", "n_supporters",
-                 "customer_supporters", "stakeholder_supporters", "votes", "priority_score",
-                 "first_seen", "last_activity", "status", "assignee", "snoozed_until",
-                 "merged_into"],
+    "retention": [
+        "priority_rank",
+        "case_id",
+        "customer_id",
+        "value_tier",
+        "clv",
+        "value_at_risk",
+        "priority_score",
+        "reason_codes",
+        "goal",
+        "playbook",
+        "owner",
+        "due_date",
+        "status",
+        "assignee",
+        "claimed_at",
+        "snoozed_until",
+        "outcome",
+        "resolved_at",
+        "evidence",
+    ],
+    "ideation": [
+        "priority_rank",
+        "idea_key",
+        "title",
+        "n_mentions",
+        "n_supporters",
+        "customer_supporters",
+        "stakeholder_supporters",
+        "votes",
+        "priority_score",
+        "first_seen",
+        "last_activity",
+        "status",
+        "assignee",
+        "snoozed_until",
+        "merged_into",
+    ],
 }
 
 
@@ -122,11 +154,20 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _log(conn: Connection, queue: Queue, key: str, action: str, actor: str,
-         detail: str | dict | None = None) -> int:
+def _log(
+    conn: Connection,
+    queue: Queue,
+    key: str,
+    action: str,
+    actor: str,
+    detail: str | dict | None = None,
+) -> int:
     text = json.dumps(detail, sort_keys=True) if isinstance(detail, dict) else detail
-    result = conn.execute(insert(work_log).values(queue=queue.name, item_key=key, action=action,
-                                                  actor=actor, detail=text, at=_now()))
+    result = conn.execute(
+        insert(work_log).values(
+            queue=queue.name, item_key=key, action=action, actor=actor, detail=text, at=_now()
+        )
+    )
     return int(result.inserted_primary_key[0])
 
 
@@ -161,9 +202,16 @@ def _writing(engine: Engine) -> Connection:
     return conn
 
 
-def list_items(engine: Engine, queue: str, *, assignee: str | None = None,
-               include_snoozed: bool = False, include_done: bool = False,
-               today: date | None = None, limit: int | None = None) -> pd.DataFrame:
+def list_items(
+    engine: Engine,
+    queue: str,
+    *,
+    assignee: str | None = None,
+    include_snoozed: bool = False,
+    include_done: bool = False,
+    today: date | None = None,
+    limit: int | None = None,
+) -> pd.DataFrame:
     """Items to work on, highest priority first.
 
     Args:
@@ -205,8 +253,12 @@ def claim_next(engine: Engine, queue: str, worker: str, today: date | None = Non
     q = _queue(queue)
     today = today or _now().date()
     with _writing(engine) as conn:
-        query = (select(q.key_column).where(_not_done(q), _awake(q, today), q.table.c.assignee.is_(None))
-                 .order_by(q.table.c.priority_score.desc(), q.key_column).limit(1))
+        query = (
+            select(q.key_column)
+            .where(_not_done(q), _awake(q, today), q.table.c.assignee.is_(None))
+            .order_by(q.table.c.priority_score.desc(), q.key_column)
+            .limit(1)
+        )
         if conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         key = conn.execute(query).scalar()
@@ -222,8 +274,9 @@ def _take(conn: Connection, q: Queue, key: str, worker: str) -> None:
     values = {"assignee": worker, "claimed_at": _now()}
     if q.claimed_status:
         values["status"] = q.claimed_status
-    taken = conn.execute(update(q.table).where(q.key_column == key, q.table.c.assignee.is_(None))
-                         .values(**values)).rowcount
+    taken = conn.execute(
+        update(q.table).where(q.key_column == key, q.table.c.assignee.is_(None)).values(**values)
+    ).rowcount
     if taken != 1:
         holder = _row(conn, q, key)["assignee"]
         raise AlreadyClaimed(f"{q.name} item {key} is already claimed by {holder}")
@@ -244,8 +297,10 @@ def claim(engine: Engine, queue: str, key: str, worker: str) -> None:
         if row["assignee"] == worker:
             return
         if row["status"] in q.done_statuses or row["pipeline_state"] != "open":
-            raise InvalidTransition(f"{q.name} item {key} is {row['status']} "
-                                    f"({row['pipeline_state']}); there is nothing to claim")
+            raise InvalidTransition(
+                f"{q.name} item {key} is {row['status']} "
+                f"({row['pipeline_state']}); there is nothing to claim"
+            )
         _take(conn, q, key, worker)
         conn.commit()
 
@@ -256,8 +311,9 @@ def release(engine: Engine, queue: str, key: str, worker: str) -> None:
     with _writing(engine) as conn:
         row = _row(conn, q, key, for_update=True)
         if row["assignee"] != worker:
-            raise AlreadyClaimed(f"{q.name} item {key} is held by {row['assignee'] or 'nobody'}, "
-                                 f"not {worker}")
+            raise AlreadyClaimed(
+                f"{q.name} item {key} is held by {row['assignee'] or 'nobody'}, not {worker}"
+            )
         values = {"assignee": None, "claimed_at": None}
         if q.claimed_status and row["status"] == q.claimed_status:
             values["status"] = q.untouched_status
@@ -294,44 +350,69 @@ def notes(engine: Engine, queue: str, key: str) -> pd.DataFrame:
     """An item's work log, oldest first: ``at``, ``actor``, ``action``, ``detail``."""
     q = _queue(queue)
     ensure_schema(engine)
-    query = (select(work_log.c.at, work_log.c.actor, work_log.c.action, work_log.c.detail)
-             .where(work_log.c.queue == q.name, work_log.c.item_key == key).order_by(work_log.c.id))
+    query = (
+        select(work_log.c.at, work_log.c.actor, work_log.c.action, work_log.c.detail)
+        .where(work_log.c.queue == q.name, work_log.c.item_key == key)
+        .order_by(work_log.c.id)
+    )
     with engine.connect() as conn:
         log = pd.read_sql(query, conn)
     log["detail"] = log["detail"].astype(object).where(log["detail"].notna(), None)
     return log
 
 
-def resolve_case(engine: Engine, case_id: str, outcome: str, actor: str,
-                 note: str | None = None) -> None:
+def resolve_case(
+    engine: Engine, case_id: str, outcome: str, actor: str, note: str | None = None
+) -> None:
     """Close a retention case with its outcome; the pipeline never reopens it (a customer at
     risk again later gets a new case)."""
     q = QUEUES["retention"]
     if outcome not in RESOLVE_OUTCOMES:
-        raise WorkError(f"outcome for {case_id} must be one of {', '.join(RESOLVE_OUTCOMES)}, "
-                        f"not {outcome!r}")
+        raise WorkError(
+            f"outcome for {case_id} must be one of {', '.join(RESOLVE_OUTCOMES)}, not {outcome!r}"
+        )
     with _writing(engine) as conn:
         row = _row(conn, q, case_id, for_update=True)
         if row["status"] == "resolved":
             raise InvalidTransition(f"case {case_id} is already resolved ({row['outcome']})")
-        conn.execute(update(q.table).where(q.key_column == case_id).values(
-            status="resolved", outcome=outcome, resolved_at=_now()))
+        conn.execute(
+            update(q.table)
+            .where(q.key_column == case_id)
+            .values(status="resolved", outcome=outcome, resolved_at=_now())
+        )
         _log(conn, q, case_id, "resolve", actor, {"outcome": outcome})
         if note:
             _log(conn, q, case_id, "note", actor, note)
         conn.commit()
 
 
-def _notify_supporters(conn: Connection, event_id: int, idea_key: str, kind: str, payload: dict,
-                       skip: set[str] = frozenset(), of_idea: str | None = None) -> int:
+def _notify_supporters(
+    conn: Connection,
+    event_id: int,
+    idea_key: str,
+    kind: str,
+    payload: dict,
+    skip: set[str] = frozenset(),
+    of_idea: str | None = None,
+) -> int:
     supporters = conn.execute(
         select(idea_supporters.c.supporter_id, idea_supporters.c.supporter_kind)
         .where(idea_supporters.c.idea_key == (of_idea or idea_key))
-        .order_by(idea_supporters.c.supporter_id)).all()
-    rows = [{"event_id": event_id, "recipient_kind": kind_, "recipient_id": sid,
-             "idea_key": idea_key, "kind": kind, "payload": json.dumps(payload, sort_keys=True),
-             "created_at": _now()}
-            for sid, kind_ in dict(supporters).items() if sid not in skip]
+        .order_by(idea_supporters.c.supporter_id)
+    ).all()
+    rows = [
+        {
+            "event_id": event_id,
+            "recipient_kind": kind_,
+            "recipient_id": sid,
+            "idea_key": idea_key,
+            "kind": kind,
+            "payload": json.dumps(payload, sort_keys=True),
+            "created_at": _now(),
+        }
+        for sid, kind_ in dict(supporters).items()
+        if sid not in skip
+    ]
     if rows:
         conn.execute(insert(outbox), rows)
     return len(rows)
@@ -348,25 +429,38 @@ def set_idea_status(engine: Engine, idea_key: str, status: str, actor: str) -> i
     """
     q = QUEUES["ideation"]
     if status not in IDEA_STATUSES:
-        raise WorkError(f"status for {idea_key} must be one of {', '.join(IDEA_STATUSES)}, not {status!r}")
+        raise WorkError(
+            f"status for {idea_key} must be one of {', '.join(IDEA_STATUSES)}, not {status!r}"
+        )
     with _writing(engine) as conn:
         row = _row(conn, q, idea_key, for_update=True)
         if row["merged_into"]:
-            raise InvalidTransition(f"idea {idea_key} was merged into {row['merged_into']}; "
-                                    "change that idea instead")
+            raise InvalidTransition(
+                f"idea {idea_key} was merged into {row['merged_into']}; change that idea instead"
+            )
         old = row["status"]
         if old == status:
             return 0
         if status not in IDEA_TRANSITIONS[old]:
             allowed = ", ".join(IDEA_TRANSITIONS[old]) or "nothing"
-            raise InvalidTransition(f"idea {idea_key} is {old}; it can move to {allowed}, not {status}")
-        changed = conn.execute(update(q.table).where(q.key_column == idea_key, q.table.c.status == old)
-                               .values(status=status, status_changed_at=_now())).rowcount
+            raise InvalidTransition(
+                f"idea {idea_key} is {old}; it can move to {allowed}, not {status}"
+            )
+        changed = conn.execute(
+            update(q.table)
+            .where(q.key_column == idea_key, q.table.c.status == old)
+            .values(status=status, status_changed_at=_now())
+        ).rowcount
         if changed != 1:  # someone else changed it first (SQLite has no row lock to wait on)
             raise InvalidTransition(f"idea {idea_key} changed while updating; try again")
         event = _log(conn, q, idea_key, "status", actor, {"from": old, "to": status})
-        sent = _notify_supporters(conn, event, idea_key, "idea_status_changed",
-                                  {"idea_key": idea_key, "from": old, "to": status})
+        sent = _notify_supporters(
+            conn,
+            event,
+            idea_key,
+            "idea_status_changed",
+            {"idea_key": idea_key, "from": old, "to": status},
+        )
         conn.commit()
         return sent
 
@@ -391,35 +485,72 @@ def merge_ideas(engine: Engine, source: str, target: str, actor: str) -> dict[st
         for row, name in ((src, source), (dst, target)):
             if row["merged_into"]:
                 raise InvalidTransition(f"idea {name} was already merged into {row['merged_into']}")
-        target_backers = set(conn.execute(select(idea_supporters.c.supporter_id)
-                                          .where(idea_supporters.c.idea_key == target)).scalars())
-        source_backers = set(conn.execute(select(idea_supporters.c.supporter_id)
-                                          .where(idea_supporters.c.idea_key == source)).scalars())
+        target_backers = set(
+            conn.execute(
+                select(idea_supporters.c.supporter_id).where(idea_supporters.c.idea_key == target)
+            ).scalars()
+        )
+        source_backers = set(
+            conn.execute(
+                select(idea_supporters.c.supporter_id).where(idea_supporters.c.idea_key == source)
+            ).scalars()
+        )
         event = _log(conn, q, source, "merge", actor, {"into": target})
-        notified = _notify_supporters(conn, event, target, "idea_merged",
-                                      {"idea_key": target, "merged": source, "status": dst["status"]},
-                                      skip=target_backers, of_idea=source)
+        notified = _notify_supporters(
+            conn,
+            event,
+            target,
+            "idea_merged",
+            {"idea_key": target, "merged": source, "status": dst["status"]},
+            skip=target_backers,
+            of_idea=source,
+        )
         both = source_backers & target_backers
-        conn.execute(delete(idea_supporters).where(idea_supporters.c.idea_key == source,
-                                                   idea_supporters.c.supporter_id.in_(both)))
-        conn.execute(update(idea_supporters).where(idea_supporters.c.idea_key == source)
-                     .values(idea_key=target))
-        counts = conn.execute(select(
-            func.count(), func.sum(case((idea_supporters.c.supporter_kind == "customer", 1), else_=0)))
-            .where(idea_supporters.c.idea_key == target)).one()
+        conn.execute(
+            delete(idea_supporters).where(
+                idea_supporters.c.idea_key == source, idea_supporters.c.supporter_id.in_(both)
+            )
+        )
+        conn.execute(
+            update(idea_supporters)
+            .where(idea_supporters.c.idea_key == source)
+            .values(idea_key=target)
+        )
+        counts = conn.execute(
+            select(
+                func.count(),
+                func.sum(case((idea_supporters.c.supporter_kind == "customer", 1), else_=0)),
+            ).where(idea_supporters.c.idea_key == target)
+        ).one()
         n_supporters, n_customers = int(counts[0]), int(counts[1] or 0)
-        conn.execute(update(q.table).where(q.key_column == target).values(
-            votes=dst["votes"] + src["votes"], n_mentions=dst["n_mentions"] + src["n_mentions"],
-            n_supporters=n_supporters, customer_supporters=n_customers,
-            stakeholder_supporters=n_supporters - n_customers,
-            priority_score=dst["priority_score"] + src["priority_score"],
-            first_seen=min(dst["first_seen"], src["first_seen"]),
-            last_activity=max(dst["last_activity"], src["last_activity"])))
-        conn.execute(update(q.table).where(q.key_column == source).values(
-            merged_into=target, pipeline_state="closed", closed_reason=f"merged into {target}"))
+        conn.execute(
+            update(q.table)
+            .where(q.key_column == target)
+            .values(
+                votes=dst["votes"] + src["votes"],
+                n_mentions=dst["n_mentions"] + src["n_mentions"],
+                n_supporters=n_supporters,
+                customer_supporters=n_customers,
+                stakeholder_supporters=n_supporters - n_customers,
+                priority_score=dst["priority_score"] + src["priority_score"],
+                first_seen=min(dst["first_seen"], src["first_seen"]),
+                last_activity=max(dst["last_activity"], src["last_activity"]),
+            )
+        )
+        conn.execute(
+            update(q.table)
+            .where(q.key_column == source)
+            .values(
+                merged_into=target, pipeline_state="closed", closed_reason=f"merged into {target}"
+            )
+        )
         _save_override(conn, source, "merge", target, actor)
         conn.commit()
-    return {"moved": len(source_backers - both), "already_supporting": len(both), "notified": notified}
+    return {
+        "moved": len(source_backers - both),
+        "already_supporting": len(both),
+        "notified": notified,
+    }
 
 
 def split_idea(engine: Engine, conversation_id: str, actor: str) -> None:
@@ -433,10 +564,15 @@ def split_idea(engine: Engine, conversation_id: str, actor: str) -> None:
         conn.commit()
 
 
-def _save_override(conn: Connection, subject: str, decision: str, target: str | None, actor: str) -> None:
+def _save_override(
+    conn: Connection, subject: str, decision: str, target: str | None, actor: str
+) -> None:
     conn.execute(delete(idea_overrides).where(idea_overrides.c.subject == subject))
-    conn.execute(insert(idea_overrides).values(subject=subject, decision=decision, target=target,
-                                               decided_by=actor, decided_at=_now()))
+    conn.execute(
+        insert(idea_overrides).values(
+            subject=subject, decision=decision, target=target, decided_by=actor, decided_at=_now()
+        )
+    )
 
 
 def escape_formula(value: object) -> object:

@@ -52,9 +52,13 @@ class DatasetContract:
         """The full Great Expectations suite: columns exist, keys unique and present, the rest."""
         suite = gx.ExpectationSuite(
             name=f"patronage.{self.name}",
-            meta={"grain": self.grain, "keys": list(self.keys),
-                  "references": {c: ".".join(r) for c, r in self.references.items()},
-                  "max_reject_share": self.max_reject_share, "freshness_days": self.freshness_days},
+            meta={
+                "grain": self.grain,
+                "keys": list(self.keys),
+                "references": {c: ".".join(r) for c, r in self.references.items()},
+                "max_reject_share": self.max_reject_share,
+                "freshness_days": self.freshness_days,
+            },
         )
         suite.add_expectation(gx.expectations.ExpectTableRowCountToBeBetween(min_value=1))
         for column in self.columns:

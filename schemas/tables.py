@@ -25,7 +25,8 @@ from sqlalchemy import (
 metadata = MetaData()
 
 retention_cases = Table(
-    "retention_cases", metadata,
+    "retention_cases",
+    metadata,
     # grain: one row per retention case; at most one open case per customer
     Column("case_id", String(64), primary_key=True),
     Column("customer_id", String(64), nullable=False, index=True),
@@ -53,7 +54,8 @@ retention_cases = Table(
 )
 
 ideation_items = Table(
-    "ideation_items", metadata,
+    "ideation_items",
+    metadata,
     # grain: one row per distinct idea
     Column("idea_key", String(64), primary_key=True),
     Column("title", Text, nullable=False),
@@ -79,7 +81,8 @@ ideation_items = Table(
 )
 
 idea_supporters = Table(
-    "idea_supporters", metadata,
+    "idea_supporters",
+    metadata,
     # grain: one row per (idea, supporter)
     Column("idea_key", String(64), primary_key=True),
     Column("supporter_id", String(64), primary_key=True),
@@ -89,7 +92,8 @@ idea_supporters = Table(
 )
 
 idea_overrides = Table(
-    "idea_overrides", metadata,
+    "idea_overrides",
+    metadata,
     # grain: one row per idea a person merged into another (subject = idea key, decision
     # "merge", target = idea key) or per conversation split out of its idea (subject =
     # conversation id, decision "split"); every run's clustering obeys them
@@ -101,7 +105,8 @@ idea_overrides = Table(
 )
 
 work_log = Table(
-    "work_log", metadata,
+    "work_log",
+    metadata,
     # grain: one row per thing a person did to a queue item (claim, release, snooze, note,
     # resolve, status, merge, split); append-only
     Column("id", Integer, primary_key=True, autoincrement=True),
@@ -114,7 +119,8 @@ work_log = Table(
 )
 
 outbox = Table(
-    "outbox", metadata,
+    "outbox",
+    metadata,
     # grain: one row per (event, recipient): a notification to send; a sender sets sent_at.
     # The unique key is what makes "exactly once per change" hold.
     Column("id", Integer, primary_key=True, autoincrement=True),
@@ -130,7 +136,8 @@ outbox = Table(
 )
 
 quarantine = Table(
-    "quarantine", metadata,
+    "quarantine",
+    metadata,
     # grain: one row per distinct rejected raw row per dataset
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("dataset", String(64), nullable=False),
@@ -151,7 +158,8 @@ quarantine = Table(
 )
 
 publish_runs = Table(
-    "publish_runs", metadata,
+    "publish_runs",
+    metadata,
     # grain: one row per publish
     Column("run_id", String(64), primary_key=True),
     Column("flow_run_id", String(64)),
@@ -161,7 +169,8 @@ publish_runs = Table(
 )
 
 identity_overrides = Table(
-    "identity_overrides", metadata,
+    "identity_overrides",
+    metadata,
     # grain: one row per (identity key, customer) a person decided on; the pipeline obeys it
     Column("identity_key", String(255), primary_key=True),
     Column("customer_id", String(64), primary_key=True),
@@ -171,7 +180,8 @@ identity_overrides = Table(
 )
 
 identity_links = Table(
-    "identity_links", metadata,
+    "identity_links",
+    metadata,
     # grain: one row per author key the pipeline linked to a customer by probability; kept so
     # that later runs keep the link (stable identities) until a person says cannot-link
     Column("identity_key", String(255), primary_key=True),
@@ -184,14 +194,20 @@ identity_links = Table(
 )
 
 model_runs = Table(
-    "model_runs", metadata,
+    "model_runs",
+    metadata,
     # grain: one row per published run: fitted parameters, fit quality, sample size
     Column("run_id", String(64), primary_key=True),
     Column("as_of", Date, nullable=False),
-    Column("bgnbd_r", Float), Column("bgnbd_alpha", Float), Column("bgnbd_a", Float),
-    Column("bgnbd_b", Float), Column("bgnbd_log_likelihood", Float),
+    Column("bgnbd_r", Float),
+    Column("bgnbd_alpha", Float),
+    Column("bgnbd_a", Float),
+    Column("bgnbd_b", Float),
+    Column("bgnbd_log_likelihood", Float),
     Column("bgnbd_method", String(16), nullable=False),
-    Column("gamma_gamma_p", Float), Column("gamma_gamma_q", Float), Column("gamma_gamma_v", Float),
+    Column("gamma_gamma_p", Float),
+    Column("gamma_gamma_q", Float),
+    Column("gamma_gamma_v", Float),
     Column("gamma_gamma_log_likelihood", Float),
     Column("gamma_gamma_method", String(16), nullable=False),
     Column("n_customers", Integer, nullable=False),
@@ -200,7 +216,8 @@ model_runs = Table(
 )
 
 customer_scores = Table(
-    "customer_scores", metadata,
+    "customer_scores",
+    metadata,
     # grain: one row per customer: the latest published scores, which the next run compares with
     Column("customer_id", String(64), primary_key=True),
     Column("as_of", Date, nullable=False),
@@ -216,7 +233,8 @@ customer_scores = Table(
 )
 
 source_state = Table(
-    "source_state", metadata,
+    "source_state",
+    metadata,
     # grain: one row per source; advanced only in the transaction that publishes a run
     Column("source_name", String(128), primary_key=True),
     Column("cursor", Text),
@@ -226,7 +244,8 @@ source_state = Table(
 )
 
 source_rows = Table(
-    "source_rows", metadata,
+    "source_rows",
+    metadata,
     # grain: one row per (dataset, key) read from an incremental source; upserted, never duplicated
     Column("dataset", String(64), primary_key=True),
     Column("row_key", String(255), primary_key=True),

@@ -13,15 +13,22 @@ from tasks.transforms.retention_queue import build_retention_queue, conversation
 
 
 @task
-def build_queues(scores: pd.DataFrame, conversations: pd.DataFrame, stakeholders: pd.DataFrame,
-                 tickets: pd.DataFrame, as_of: date, triggers: TriggerConfig,
-                 ideation: IdeationConfig, sizes: QueueSizes,
-                 idea_overrides: pd.DataFrame | None = None
-                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def build_queues(
+    scores: pd.DataFrame,
+    conversations: pd.DataFrame,
+    stakeholders: pd.DataFrame,
+    tickets: pd.DataFrame,
+    as_of: date,
+    triggers: TriggerConfig,
+    ideation: IdeationConfig,
+    sizes: QueueSizes,
+    idea_overrides: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Returns ``(retention, ideation, supporters)``; people's idea merges and splits win over
     the clustering."""
     evidence = conversation_evidence(conversations, tickets, as_of, triggers)
     retention = build_retention_queue(scores, evidence, as_of, sizes.retention)
-    items, supporters = build_ideation_queue(conversations, scores, stakeholders, as_of,
-                                             ideation, sizes.ideation, idea_overrides)
+    items, supporters = build_ideation_queue(
+        conversations, scores, stakeholders, as_of, ideation, sizes.ideation, idea_overrides
+    )
     return retention, items, supporters

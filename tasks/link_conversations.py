@@ -20,10 +20,14 @@ from tasks.transforms.probable_links import LINK_COLUMNS, probable_customer_link
 from tasks.transforms.stakeholders import score_stakeholders
 
 
-def resolve_identity_keys(customers: pd.DataFrame, social_posts: pd.DataFrame,
-                          tickets: pd.DataFrame, overrides: pd.DataFrame | None,
-                          kept_links: pd.DataFrame | None, identity: IdentityConfig
-                          ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def resolve_identity_keys(
+    customers: pd.DataFrame,
+    social_posts: pd.DataFrame,
+    tickets: pd.DataFrame,
+    overrides: pd.DataFrame | None,
+    kept_links: pd.DataFrame | None,
+    identity: IdentityConfig,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Exact keys, then links kept from earlier runs, then new probabilistic links.
 
     Returns:
@@ -31,39 +35,53 @@ def resolve_identity_keys(customers: pd.DataFrame, social_posts: pd.DataFrame,
         probability (1 for exact and manual keys); and the probabilistic links alone (kept
         and new), which the publish step stores.
     """
-    exact = customer_identity_keys(customers, tickets, identity.phone_region).assign(match_probability=1.0)
+    exact = customer_identity_keys(customers, tickets, identity.phone_region).assign(
+        match_probability=1.0
+    )
     known_customers = set(customers["customer_id"])
-    kept = (kept_links if kept_links is not None else pd.DataFrame(columns=LINK_COLUMNS))
+    kept = kept_links if kept_links is not None else pd.DataFrame(columns=LINK_COLUMNS)
     # A kept link yields to exact keys and to a customer who has left the CRM export.
-    kept = kept[~kept["identity_key"].isin(set(exact["identity_key"]))
-                & kept["customer_id"].isin(known_customers)]
+    kept = kept[
+        ~kept["identity_key"].isin(set(exact["identity_key"]))
+        & kept["customer_id"].isin(known_customers)
+    ]
     keys = pd.concat([exact, kept[LINK_COLUMNS]], ignore_index=True)
     if overrides is not None and len(overrides):
         keys = apply_identity_overrides(keys, overrides)
-    new = (probable_customer_links(customers, social_posts, keys, overrides, identity.match_threshold)
-           if identity.probabilistic else pd.DataFrame(columns=LINK_COLUMNS))
+    new = (
+        probable_customer_links(customers, social_posts, keys, overrides, identity.match_threshold)
+        if identity.probabilistic
+        else pd.DataFrame(columns=LINK_COLUMNS)
+    )
     keys = pd.concat([keys, new], ignore_index=True)
     probabilistic = keys[keys["method"] == "probabilistic"].reset_index(drop=True)
     return keys.reset_index(drop=True), probabilistic
 
 
 @task
-def link_conversations(customers: pd.DataFrame, social_posts: pd.DataFrame, tickets: pd.DataFrame,
-                       ticket_comments: pd.DataFrame, ideas: pd.DataFrame,
-                       overrides: pd.DataFrame | None = None, scores: pd.DataFrame | None = None,
-                       kept_links: pd.DataFrame | None = None,
-                       identity: IdentityConfig | None = None
-                       ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def link_conversations(
+    customers: pd.DataFrame,
+    social_posts: pd.DataFrame,
+    tickets: pd.DataFrame,
+    ticket_comments: pd.DataFrame,
+    ideas: pd.DataFrame,
+    overrides: pd.DataFrame | None = None,
+    scores: pd.DataFrame | None = None,
+    kept_links: pd.DataFrame | None = None,
+    identity: IdentityConfig | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Returns ``(conversations, stakeholders, probabilistic_links)``: one row per conversation
     item (with the customer's value and triggers, or the stakeholder's influence), one per
     non-customer speaker, and one per author linked by probability. Manual ``overrides``
     (must-link / cannot-link) win over the pipeline's keys; ``kept_links`` from earlier runs
     are kept, so a person's id does not move as new records arrive."""
     identity = identity or IdentityConfig()
-    keys, probabilistic = resolve_identity_keys(customers, social_posts, tickets, overrides,
-                                                kept_links, identity)
-    conversations = build_conversations(social_posts, tickets, ticket_comments, ideas,
-                                        identity.phone_region)
+    keys, probabilistic = resolve_identity_keys(
+        customers, social_posts, tickets, overrides, kept_links, identity
+    )
+    conversations = build_conversations(
+        social_posts, tickets, ticket_comments, ideas, identity.phone_region
+    )
     linked = enrich_conversations(link_conversations_to_customers(conversations, keys))
     linked["thread_id"] = thread_ids(linked)
     threads = interaction_degrees(linked)
@@ -71,7 +89,8 @@ def link_conversations(customers: pd.DataFrame, social_posts: pd.DataFrame, tick
     linked["person_id"] = linked["customer_id"].fillna(linked["stakeholder_id"])
     levels = engagement_levels(linked, threads)
     stakeholders = score_stakeholders(linked).merge(
-        levels.rename(columns={"person_id": "stakeholder_id"}), on="stakeholder_id", how="left")
+        levels.rename(columns={"person_id": "stakeholder_id"}), on="stakeholder_id", how="left"
+    )
     if scores is not None:
         linked = join_conversation_context(linked, scores, stakeholders)
     return linked, stakeholders, probabilistic

@@ -18,9 +18,14 @@ from tasks.transforms.rfm import score_rfm
 
 
 @task
-def score_customers(customers: pd.DataFrame, orders: pd.DataFrame, as_of: date,
-                    value_model: ValueModelConfig, triggers: TriggerConfig,
-                    previous: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
+def score_customers(
+    customers: pd.DataFrame,
+    orders: pd.DataFrame,
+    as_of: date,
+    value_model: ValueModelConfig,
+    triggers: TriggerConfig,
+    previous: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, dict]:
     """Summarise orders, fit BG/NBD and Gamma-Gamma, score, tier and fire triggers.
 
     Fitting is global (one set of parameters per run); scoring after it works on any
@@ -32,16 +37,26 @@ def score_customers(customers: pd.DataFrame, orders: pd.DataFrame, as_of: date,
     summary = summarize_transactions(orders, as_of)
     bgnbd = fit_bgnbd(summary)
     gamma_gamma = fit_gamma_gamma(summary)
-    scores = score_customer_value(summary, bgnbd, gamma_gamma, value_model).merge(summary, on="customer_id")
+    scores = score_customer_value(summary, bgnbd, gamma_gamma, value_model).merge(
+        summary, on="customer_id"
+    )
     scores["value_tier"] = assign_value_tiers(scores, value_model)
-    scores = (scores.merge(score_rfm(summary), on="customer_id")
-              .merge(detect_retention_triggers(scores, triggers, previous, as_of), on="customer_id")
-              .merge(customers[["customer_id", "account_owner"]], on="customer_id", how="left"))
-    model = {**{k: v for k, v in asdict(bgnbd).items() if k in ("r", "alpha", "a", "b")},
-             "bgnbd_ll": bgnbd.log_likelihood, "bgnbd_method": bgnbd.method,
-             "n_customers": bgnbd.n_customers, "gamma_gamma_p": gamma_gamma.p,
-             "gamma_gamma_q": gamma_gamma.q, "gamma_gamma_v": gamma_gamma.v,
-             "gamma_gamma_ll": gamma_gamma.log_likelihood, "gamma_gamma_method": gamma_gamma.method,
-             "n_repeat_customers": gamma_gamma.n_customers,
-             "triggers_fired": int((scores["newly_fired"] != "").sum())}
+    scores = (
+        scores.merge(score_rfm(summary), on="customer_id")
+        .merge(detect_retention_triggers(scores, triggers, previous, as_of), on="customer_id")
+        .merge(customers[["customer_id", "account_owner"]], on="customer_id", how="left")
+    )
+    model = {
+        **{k: v for k, v in asdict(bgnbd).items() if k in ("r", "alpha", "a", "b")},
+        "bgnbd_ll": bgnbd.log_likelihood,
+        "bgnbd_method": bgnbd.method,
+        "n_customers": bgnbd.n_customers,
+        "gamma_gamma_p": gamma_gamma.p,
+        "gamma_gamma_q": gamma_gamma.q,
+        "gamma_gamma_v": gamma_gamma.v,
+        "gamma_gamma_ll": gamma_gamma.log_likelihood,
+        "gamma_gamma_method": gamma_gamma.method,
+        "n_repeat_customers": gamma_gamma.n_customers,
+        "triggers_fired": int((scores["newly_fired"] != "").sum()),
+    }
     return scores, model

@@ -31,7 +31,9 @@ class ExportValidation:
     validation: DatasetValidation
     quarantined: pd.DataFrame
     released_ids: list[int] = field(default_factory=list)
-    refailed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["quarantine_id", "reasons"]))
+    refailed: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["quarantine_id", "reasons"])
+    )
 
 
 def row_fingerprint(row: dict) -> str:
@@ -39,7 +41,9 @@ def row_fingerprint(row: dict) -> str:
     return hashlib.sha256(json.dumps(row, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def apply_fixes(raw: pd.DataFrame, fixes: pd.DataFrame, dataset: str) -> tuple[pd.DataFrame, dict[object, int]]:
+def apply_fixes(
+    raw: pd.DataFrame, fixes: pd.DataFrame, dataset: str
+) -> tuple[pd.DataFrame, dict[object, int]]:
     """Swap raw rows that were quarantined for their operator-fixed versions.
 
     A fix applies while the source still sends the very row that was quarantined (same
@@ -50,10 +54,16 @@ def apply_fixes(raw: pd.DataFrame, fixes: pd.DataFrame, dataset: str) -> tuple[p
     """
     if fixes.empty or raw.empty:
         return raw, {}
-    by_print = {f: (int(q), row) for f, q, row in
-                zip(fixes["row_fingerprint"], fixes["quarantine_id"], fixes["row"], strict=True)}
+    by_print = {
+        f: (int(q), row)
+        for f, q, row in zip(
+            fixes["row_fingerprint"], fixes["quarantine_id"], fixes["row"], strict=True
+        )
+    }
     contract = CONTRACTS[dataset]
-    fix_keys = set(contract.row_keys(pd.DataFrame(list(fixes["row"])).reindex(columns=list(contract.keys))))
+    fix_keys = set(
+        contract.row_keys(pd.DataFrame(list(fixes["row"])).reindex(columns=list(contract.keys)))
+    )
     candidates = raw.index[contract.row_keys(raw).isin(fix_keys)]
     frame = raw.copy()
     fixed_at: dict[object, int] = {}
@@ -66,21 +76,32 @@ def apply_fixes(raw: pd.DataFrame, fixes: pd.DataFrame, dataset: str) -> tuple[p
     return frame, fixed_at
 
 
-def quarantined_rows(raw: pd.DataFrame, rejected: pd.DataFrame, dataset: str, source: str) -> pd.DataFrame:
+def quarantined_rows(
+    raw: pd.DataFrame, rejected: pd.DataFrame, dataset: str, source: str
+) -> pd.DataFrame:
     """The rejected rows as they arrived, with their reasons: what goes to quarantine."""
-    return pd.DataFrame({
-        "dataset": dataset,
-        "source": source,
-        "row_key": rejected["row_key"].to_numpy(),
-        "reasons": rejected["reasons"].to_numpy(),
-        "raw_row": [raw.loc[idx].to_dict() for idx in rejected["row_index"]],
-    }, columns=["dataset", "source", "row_key", "reasons", "raw_row"])
+    return pd.DataFrame(
+        {
+            "dataset": dataset,
+            "source": source,
+            "row_key": rejected["row_key"].to_numpy(),
+            "reasons": rejected["reasons"].to_numpy(),
+            "raw_row": [raw.loc[idx].to_dict() for idx in rejected["row_index"]],
+        },
+        columns=["dataset", "source", "row_key", "reasons", "raw_row"],
+    )
 
 
 @task(task_run_name="validate-{dataset}")
-def validate_export(dataset: str, raw: pd.DataFrame, source: str, as_of: date,
-                    reference_keys: dict[str, set[str]], max_reject_share: float,
-                    fixes: pd.DataFrame | None = None) -> ExportValidation | State:
+def validate_export(
+    dataset: str,
+    raw: pd.DataFrame,
+    source: str,
+    as_of: date,
+    reference_keys: dict[str, set[str]],
+    max_reject_share: float,
+    fixes: pd.DataFrame | None = None,
+) -> ExportValidation | State:
     """Cast and validate ``raw`` (with operator fixes applied) against the dataset's contract.
 
     A dataset that breaches its contract ends this task Failed, the breach as the state's
@@ -90,20 +111,29 @@ def validate_export(dataset: str, raw: pd.DataFrame, source: str, as_of: date,
     """
     contract = CONTRACTS[dataset]
     frame, fixed_at = apply_fixes(raw, fixes if fixes is not None else pd.DataFrame(), dataset)
-    validation = validate_dataset(stage_dataset(frame, contract), contract, as_of,
-                                  reference_keys, max_reject_share)
+    validation = validate_dataset(
+        stage_dataset(frame, contract), contract, as_of, reference_keys, max_reject_share
+    )
     rejected = validation.rejected
     is_fix = rejected["row_index"].isin(list(fixed_at))
-    refailed = pd.DataFrame({
-        "quarantine_id": [fixed_at[i] for i in rejected.loc[is_fix, "row_index"]],
-        "reasons": list(rejected.loc[is_fix, "reasons"]),
-    }, columns=["quarantine_id", "reasons"])
+    refailed = pd.DataFrame(
+        {
+            "quarantine_id": [fixed_at[i] for i in rejected.loc[is_fix, "row_index"]],
+            "reasons": list(rejected.loc[is_fix, "reasons"]),
+        },
+        columns=["quarantine_id", "reasons"],
+    )
     released = sorted(set(fixed_at.values()) - set(refailed["quarantine_id"]))
     # The quarantine keeps the row as it arrived, not the fix that replaced it.
     quarantined = quarantined_rows(raw, rejected[~is_fix], dataset, source)
-    get_run_logger().info("%s: %d rows valid, %d quarantined, %d fix(es) released, %d breach(es)",
-                          dataset, len(validation.valid), len(quarantined), len(released),
-                          len(validation.breaches))
+    get_run_logger().info(
+        "%s: %d rows valid, %d quarantined, %d fix(es) released, %d breach(es)",
+        dataset,
+        len(validation.valid),
+        len(quarantined),
+        len(released),
+        len(validation.breaches),
+    )
     outcome = ExportValidation(validation, quarantined, released, refailed)
     if validation.breaches:
         return Failed(message="; ".join(validation.breaches), data=outcome)

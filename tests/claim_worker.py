@@ -10,7 +10,12 @@ from patronage.database import make_engine
 from patronage.work import claim_next
 
 if __name__ == "__main__":
-    database_url, worker, barrier, workers = sys.argv[1], sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
+    database_url, worker, barrier, workers = (
+        sys.argv[1],
+        sys.argv[2],
+        Path(sys.argv[3]),
+        int(sys.argv[4]),
+    )
     engine = make_engine(database_url)
     with engine.connect():
         pass

@@ -27,8 +27,9 @@ from patronage.simulator import SampleSpec, write_sample  # noqa: E402
 
 # The PostgreSQL *server* to test against, through a database that already exists there. The
 # suite never writes to it: each session creates its own uniquely named database and drops it.
-POSTGRES_SERVER_URL = os.environ.get("PATRONAGE_TEST_POSTGRES_URL",
-                                     "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+POSTGRES_SERVER_URL = os.environ.get(
+    "PATRONAGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 TEST_DATABASE = f"patronage_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
 
 
@@ -69,7 +70,11 @@ def postgres_url() -> str:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"PostgreSQL is not usable at {where} and CI=true: {exc}")
         pytest.skip(f"PostgreSQL is not usable at {where}: {exc}")
-    yield make_url(POSTGRES_SERVER_URL).set(database=TEST_DATABASE).render_as_string(hide_password=False)
+    yield (
+        make_url(POSTGRES_SERVER_URL)
+        .set(database=TEST_DATABASE)
+        .render_as_string(hide_password=False)
+    )
     with server.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}" WITH (FORCE)'))
     server.dispose()

@@ -7,15 +7,22 @@ from tasks.transforms.customer_summary import summarize_transactions
 
 
 def test_summary_counts_purchase_days_and_ignores_orders_after_cutoff():
-    orders = pd.DataFrame({
-        "customer_id": ["A", "A", "A", "A", "B", "C"],
-        "ordered_at": pd.to_datetime([
-            "2026-01-01 09:00", "2026-01-01 17:00",  # same day: one purchase occasion
-            "2026-01-11 10:00", "2026-01-31 10:00", "2026-01-20 08:00",
-            "2026-03-01 00:00",  # after the cut-off
-        ]),
-        "amount": [10.0, 5.0, 30.0, 50.0, 99.0, 7.0],
-    })
+    orders = pd.DataFrame(
+        {
+            "customer_id": ["A", "A", "A", "A", "B", "C"],
+            "ordered_at": pd.to_datetime(
+                [
+                    "2026-01-01 09:00",
+                    "2026-01-01 17:00",  # same day: one purchase occasion
+                    "2026-01-11 10:00",
+                    "2026-01-31 10:00",
+                    "2026-01-20 08:00",
+                    "2026-03-01 00:00",  # after the cut-off
+                ]
+            ),
+            "amount": [10.0, 5.0, 30.0, 50.0, 99.0, 7.0],
+        }
+    )
     s = summarize_transactions(orders, date(2026, 2, 10)).set_index("customer_id")
     assert list(s.index) == ["A", "B"]
     a, b = s.loc["A"], s.loc["B"]

@@ -57,13 +57,22 @@ def prefect_server(tmp_path_factory):
     patronage_home = tmp_path_factory.mktemp("patronage-home")
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_API_URL": api,
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PATRONAGE_HOME": str(patronage_home)}
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_API_URL": api,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PATRONAGE_HOME": str(patronage_home),
+    }
     env.pop("PATRONAGE_DATABASE_URL", None)
     log_path = home / "server.log"
     log = log_path.open("w")
-    server = subprocess.Popen([PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                              env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
     def healthy() -> bool:
         try:
@@ -92,8 +101,14 @@ def deployed(prefect_server):
 
 
 def _prefect(env: dict, *args: str, cwd: Path = REPO) -> str:
-    done = subprocess.run([PREFECT, "--no-prompt", *args], env=env, cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [PREFECT, "--no-prompt", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done.stdout
 
@@ -104,15 +119,23 @@ def _deployment(api: str, name: str) -> dict | None:
 
 
 def _scheduled_runs(api: str, deployment_id: str) -> list[dict]:
-    body = {"flow_runs": {"deployment_id": {"any_": [deployment_id]},
-                          "state": {"type": {"any_": ["SCHEDULED"]}}},
-            "sort": "EXPECTED_START_TIME_ASC"}
+    body = {
+        "flow_runs": {
+            "deployment_id": {"any_": [deployment_id]},
+            "state": {"type": {"any_": ["SCHEDULED"]}},
+        },
+        "sort": "EXPECTED_START_TIME_ASC",
+    }
     return httpx.post(f"{api}/flow_runs/filter", json=body).json()
 
 
 def _assert_next_runs_at_two_in_berlin(api: str, deployment: dict) -> None:
-    runs = _wait_for(f"scheduled runs of {deployment['name']}",
-                     lambda: _scheduled_runs(api, deployment["id"]), timeout=150, every=2)
+    runs = _wait_for(
+        f"scheduled runs of {deployment['name']}",
+        lambda: _scheduled_runs(api, deployment["id"]),
+        timeout=150,
+        every=2,
+    )
     for run in runs:
         start = datetime.fromisoformat(run["expected_start_time"]).astimezone(BERLIN)
         assert (start.hour, start.minute) == (2, 0), run["expected_start_time"]
@@ -124,7 +147,9 @@ def _server_errors(log: Path) -> list[str]:
 
 def _run_deployment(env: dict, params: dict) -> str:
     """`prefect deployment run` as the README writes it; then one worker pass runs it."""
-    out = _prefect(env, "deployment", "run", "patronage-nightly/nightly", "--params", json.dumps(params))
+    out = _prefect(
+        env, "deployment", "run", "patronage-nightly/nightly", "--params", json.dumps(params)
+    )
     flow_run_id = re.search(r"flow-run/([0-9a-f-]{36})", out).group(1)
     _prefect(env, "worker", "start", "--pool", "patronage-process", "--run-once")
     return flow_run_id
@@ -137,9 +162,12 @@ def _flow_run(api: str, flow_run_id: str) -> dict:
 def _published_counts(home: Path) -> dict[str, int]:
     engine = make_engine(f"sqlite:///{home / 'patronage.db'}")
     with engine.connect() as conn:
-        counts = {queue: conn.execute(text(
-            f"SELECT COUNT(*) FROM {table} WHERE pipeline_state = 'open'")).scalar()
-            for queue, table in (("retention", "retention_cases"), ("ideation", "ideation_items"))}
+        counts = {
+            queue: conn.execute(
+                text(f"SELECT COUNT(*) FROM {table} WHERE pipeline_state = 'open'")
+            ).scalar()
+            for queue, table in (("retention", "retention_cases"), ("ideation", "ideation_items"))
+        }
     engine.dispose()
     return counts
 
@@ -183,8 +211,13 @@ def test_a_breached_run_notifies_the_operators(deployed, httpserver):
         "json_data={'subject': '{{subject}}', 'body': '{{body}}'}).save('patronage-ops', overwrite=True)\n"
     )
     subprocess.run([sys.executable, "-c", make_block], env=env, check=True, timeout=120)
-    installed = subprocess.run([PATRONAGE, "alerts", "install", "--block", "custom-webhook/patronage-ops"],
-                               env=env, capture_output=True, text=True, timeout=120)
+    installed = subprocess.run(
+        [PATRONAGE, "alerts", "install", "--block", "custom-webhook/patronage-ops"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert installed.returncode == 0, installed.stdout + installed.stderr
     assert "patronage-nightly failed" in installed.stdout
 
@@ -198,15 +231,26 @@ def test_a_breached_run_notifies_the_operators(deployed, httpserver):
     assert "freshness limit" in sent["body"] and "Nothing was published" in sent["body"]
     assert "@" not in sent["body"]  # ids and counts, no e-mail addresses
 
-    events = httpx.post(f"{api}/events/filter", json={
-        "filter": {"event": {"name": ["patronage.contract.breached"]},
-                   "related": {"id": [f"prefect.flow-run.{breached}"]}}}).json()["events"]
+    events = httpx.post(
+        f"{api}/events/filter",
+        json={
+            "filter": {
+                "event": {"name": ["patronage.contract.breached"]},
+                "related": {"id": [f"prefect.flow-run.{breached}"]},
+            }
+        },
+    ).json()["events"]
     assert [e["resource"]["prefect.resource.name"] for e in events] == ["orders"]
 
 
 def test_alerts_install_names_a_missing_block(deployed):
-    done = subprocess.run([PATRONAGE, "alerts", "install", "--block", "slack-webhook/nope"],
-                          env=deployed["env"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [PATRONAGE, "alerts", "install", "--block", "slack-webhook/nope"],
+        env=deployed["env"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     assert "no notification block slack-webhook/nope" in done.stdout
 
@@ -214,10 +258,18 @@ def test_alerts_install_names_a_missing_block(deployed):
 def test_serve_runs_its_own_deployment_and_leaves_the_deployed_one_alone(deployed):
     api, env = deployed["api"], deployed["env"]
     before = _deployment(api, "nightly")
-    serving = subprocess.Popen([PATRONAGE, "serve"], env=env, cwd=REPO / "deployments",
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    serving = subprocess.Popen(
+        [PATRONAGE, "serve"],
+        env=env,
+        cwd=REPO / "deployments",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
-        served = _wait_for("the served deployment", lambda: _deployment(api, "nightly-served"), timeout=180)
+        served = _wait_for(
+            "the served deployment", lambda: _deployment(api, "nightly-served"), timeout=180
+        )
         schedule = served["schedules"][0]["schedule"]
         assert (schedule["cron"], schedule["timezone"]) == ("0 2 * * *", "Europe/Berlin")
         _assert_next_runs_at_two_in_berlin(api, served)
@@ -239,7 +291,8 @@ def test_serve_runs_its_own_deployment_and_leaves_the_deployed_one_alone(deploye
 
 
 def test_serve_refuses_the_deployed_name():
-    done = subprocess.run([PATRONAGE, "serve", "--name", "nightly"], capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [PATRONAGE, "serve", "--name", "nightly"], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 2
     assert "prefect deploy" in done.stdout

@@ -20,17 +20,28 @@ def _authors(company: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Ground truth of every author who posted: ``author_key``, ``customer_id`` ("" for
     outsiders) and ``namesake_of``."""
     truth = company["truth_authors"].copy()
-    truth["author_key"] = [normalize_handle(h, p) for h, p in
-                           zip(truth["author_handle"], truth["platform"], strict=True)]
+    truth["author_key"] = [
+        normalize_handle(h, p)
+        for h, p in zip(truth["author_handle"], truth["platform"], strict=True)
+    ]
     posts = company["social_posts"]
-    posted = {normalize_handle(h, p) for h, p in zip(posts["author_handle"], posts["platform"], strict=True)}
+    posted = {
+        normalize_handle(h, p)
+        for h, p in zip(posts["author_handle"], posts["platform"], strict=True)
+    }
     return truth[truth["author_key"].isin(posted)].set_index("author_key")
 
 
 def _link(company: dict[str, pd.DataFrame], identity: IdentityConfig, **kwargs):
-    return link_conversations.fn(company["customers"], company["social_posts"], company["tickets"],
-                                 company["ticket_comments"], company["ideas"], identity=identity,
-                                 **kwargs)
+    return link_conversations.fn(
+        company["customers"],
+        company["social_posts"],
+        company["tickets"],
+        company["ticket_comments"],
+        company["ideas"],
+        identity=identity,
+        **kwargs,
+    )
 
 
 def test_author_links_meet_precision_and_recall_and_skip_namesakes(company):
@@ -61,7 +72,9 @@ def test_exact_keys_alone_miss_half_the_customer_authors(company):
     truth = _authors(company)
     conversations, _, links = _link(company, IdentityConfig(probabilistic=False))
     posts = conversations[conversations["source"] == "social_posts"]
-    got = truth.index.to_series().map(posts.drop_duplicates("author_key").set_index("author_key")["customer_id"])
+    got = truth.index.to_series().map(
+        posts.drop_duplicates("author_key").set_index("author_key")["customer_id"]
+    )
     is_customer = truth["customer_id"] != ""
     assert (got[is_customer] == truth.loc[is_customer, "customer_id"]).mean() < 0.6
     assert links.empty
@@ -69,22 +82,38 @@ def test_exact_keys_alone_miss_half_the_customer_authors(company):
 
 def test_identities_are_stable_as_new_records_arrive(company):
     identity = IdentityConfig()
-    _, first = resolve_identity_keys(company["customers"], company["social_posts"], company["tickets"],
-                                     None, None, identity)
+    _, first = resolve_identity_keys(
+        company["customers"], company["social_posts"], company["tickets"], None, None, identity
+    )
     kept = first.sample(20, random_state=1)
     # Next night: one kept author posts again without location and under a first name only,
     # which alone would never link; and a person rules out one kept link.
     author = kept["identity_key"].iloc[0]
     platform, handle = author.split(":", 1)
-    new_post = company["social_posts"].iloc[[0]].assign(
-        post_id="P_new", platform=platform, author_handle=handle, author_display_name="Zed",
-        author_location=None, posted_at=pd.Timestamp("2026-10-30"))
+    new_post = (
+        company["social_posts"]
+        .iloc[[0]]
+        .assign(
+            post_id="P_new",
+            platform=platform,
+            author_handle=handle,
+            author_display_name="Zed",
+            author_location=None,
+            posted_at=pd.Timestamp("2026-10-30"),
+        )
+    )
     posts = pd.concat([company["social_posts"], new_post], ignore_index=True)
     ruled_out = kept.iloc[1]
-    overrides = pd.DataFrame({"identity_key": [ruled_out["identity_key"]],
-                              "customer_id": [ruled_out["customer_id"]], "decision": ["cannot_link"]})
-    keys, second = resolve_identity_keys(company["customers"], posts, company["tickets"], overrides,
-                                         kept, identity)
+    overrides = pd.DataFrame(
+        {
+            "identity_key": [ruled_out["identity_key"]],
+            "customer_id": [ruled_out["customer_id"]],
+            "decision": ["cannot_link"],
+        }
+    )
+    keys, second = resolve_identity_keys(
+        company["customers"], posts, company["tickets"], overrides, kept, identity
+    )
     resolved = keys.set_index("identity_key")["customer_id"]
     assert resolved[author] == kept["customer_id"].iloc[0]
     for row in kept.iloc[2:].itertuples():

@@ -28,20 +28,39 @@ AS_OF = date(2026, 10, 31)
 
 
 def zendesk_records(tickets: pd.DataFrame) -> list[dict]:
-    return [{"id": t.ticket_id, "subject": t.subject, "description": t.body, "status": t.status,
-             "priority": t.priority, "created_at": t.created_at, "updated_at": t.updated_at,
-             "satisfaction_rating": {"score": t.satisfaction},
-             "via": {"source": {"from": {"address": t.requester_email, "name": t.requester_name,
-                                         "username": t.via_handle}}},
-             "custom_fields": []} for t in tickets.itertuples()]
+    return [
+        {
+            "id": t.ticket_id,
+            "subject": t.subject,
+            "description": t.body,
+            "status": t.status,
+            "priority": t.priority,
+            "created_at": t.created_at,
+            "updated_at": t.updated_at,
+            "satisfaction_rating": {"score": t.satisfaction},
+            "via": {
+                "source": {
+                    "from": {
+                        "address": t.requester_email,
+                        "name": t.requester_name,
+                        "username": t.via_handle,
+                    }
+                }
+            },
+            "custom_fields": [],
+        }
+        for t in tickets.itertuples()
+    ]
 
 
 class ZendeskApi:
     def __init__(self, records: list[dict]):
         half = len(records) // 2
-        self.pages = {None: {"tickets": records[:half], "after_cursor": "p1", "end_of_stream": False},
-                      "p1": {"tickets": records[half:], "after_cursor": "p2", "end_of_stream": True},
-                      "p2": {"tickets": [], "after_cursor": "p2", "end_of_stream": True}}
+        self.pages = {
+            None: {"tickets": records[:half], "after_cursor": "p1", "end_of_stream": False},
+            "p1": {"tickets": records[half:], "after_cursor": "p2", "end_of_stream": True},
+            "p2": {"tickets": [], "after_cursor": "p2", "end_of_stream": True},
+        }
         self.cursors: list[str | None] = []
 
     def __call__(self, request: Request) -> Response:
@@ -56,17 +75,22 @@ class ZendeskApi:
 def setup(sample_company, httpserver, tmp_path):
     exports = tmp_path / "exports"
     shutil.copytree(sample_company[0], exports)
-    tickets = pd.read_json(exports / "support" / "tickets.jsonl", lines=True, dtype=str,
-                           convert_dates=False).fillna("")
+    tickets = pd.read_json(
+        exports / "support" / "tickets.jsonl", lines=True, dtype=str, convert_dates=False
+    ).fillna("")
     tickets.loc[0, "requester_email"] = PLANTED_EMAIL
     api = ZendeskApi(zendesk_records(tickets))
     httpserver.expect_request("/api/v2/incremental/tickets/cursor.json").respond_with_handler(api)
     Secret(value=TOKEN).save("zendesk-test-token", overwrite=True)
     sources = [s for s in default_file_sources(str(exports)) if s.dataset != "tickets"]
-    sources.append(ZendeskTicketsSource(
-        name="zendesk-tickets", base_url=httpserver.url_for("/").rstrip("/"),
-        auth=HttpAuth(bearer_token_secret="zendesk-test-token"),
-        http=HttpPolicy(backoff_initial_seconds=0.01, backoff_max_seconds=0.05)))
+    sources.append(
+        ZendeskTicketsSource(
+            name="zendesk-tickets",
+            base_url=httpserver.url_for("/").rstrip("/"),
+            auth=HttpAuth(bearer_token_secret="zendesk-test-token"),
+            http=HttpPolicy(backoff_initial_seconds=0.01, backoff_max_seconds=0.05),
+        )
+    )
     url = f"sqlite:///{tmp_path / 'patronage.db'}"
     return exports, api, sources, url, tickets
 
@@ -94,12 +118,17 @@ def test_cursor_advances_with_publish_only_and_rows_are_upserted(setup):
     second = nightly(params)  # resumes from the stored cursor, reads nothing new
     assert api.cursors[2:] == ["p2"]
     assert second["sources"]["zendesk-tickets"]["rows"] == 0
-    assert second["datasets"]["tickets"]["valid"] == len(tickets)  # stored rows, not an emptied queue
+    assert second["datasets"]["tickets"]["valid"] == len(
+        tickets
+    )  # stored rows, not an emptied queue
     assert second["queues"] == first["queues"] and second["queues_changed"] is False
 
     # A new page arrives but the run fails its contracts: the cursor must not move.
-    api.pages["p2"] = {"tickets": zendesk_records(tickets.head(1).assign(status="solved")),
-                       "after_cursor": "p3", "end_of_stream": True}
+    api.pages["p2"] = {
+        "tickets": zendesk_records(tickets.head(1).assign(status="solved")),
+        "after_cursor": "p3",
+        "end_of_stream": True,
+    }
     orders = exports / "crm" / "orders.csv"
     pd.read_csv(orders, dtype=str).assign(amount="x").to_csv(orders, index=False)
     with pytest.raises(ContractBreachError):
@@ -123,5 +152,11 @@ def test_no_token_or_email_in_logs_parameters_or_artifacts(setup):
 def test_file_source_defaults_cover_every_dataset(tmp_path):
     sources = default_file_sources(str(tmp_path))
     assert all(isinstance(s, FileSource) for s in sources)
-    assert {s.dataset for s in sources} == {"customers", "orders", "social_posts", "tickets",
-                                            "ticket_comments", "ideas"}
+    assert {s.dataset for s in sources} == {
+        "customers",
+        "orders",
+        "social_posts",
+        "tickets",
+        "ticket_comments",
+        "ideas",
+    }

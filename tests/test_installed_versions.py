@@ -13,16 +13,24 @@ def test_the_installed_versions_are_not_a_known_bad_combination():
     assert problems == [], "\n".join(problems)
 
 
-@pytest.mark.parametrize(("prefect", "sqlalchemy", "fastapi", "broken"), [
-    ("3.8.8", "2.1.9", "0.150.0", "scheduler"),
-    ("3.8.8", "2.0.45", "0.151.0", "422"),
-    ("3.9.1", "2.1.9", "0.155.0", "422"),
-    ("3.8.8", "2.0.45", "0.150.0", None),
-    ("3.9.1", "2.1.9", "0.150.0", None),
-])
+@pytest.mark.parametrize(
+    ("prefect", "sqlalchemy", "fastapi", "broken"),
+    [
+        ("3.8.8", "2.1.9", "0.150.0", "scheduler"),
+        ("3.8.8", "2.0.45", "0.151.0", "422"),
+        ("3.9.1", "2.1.9", "0.155.0", "422"),
+        ("3.8.8", "2.0.45", "0.150.0", None),
+        ("3.9.1", "2.1.9", "0.150.0", None),
+    ],
+)
 def test_known_bad_combinations_are_recognised(prefect, sqlalchemy, fastapi, broken):
-    problems = known_bad_combinations({"prefect": Version(prefect), "sqlalchemy": Version(sqlalchemy),
-                                       "fastapi": Version(fastapi)})
+    problems = known_bad_combinations(
+        {
+            "prefect": Version(prefect),
+            "sqlalchemy": Version(sqlalchemy),
+            "fastapi": Version(fastapi),
+        }
+    )
     if broken is None:
         assert problems == []
     else:

@@ -8,9 +8,13 @@ from tasks.transforms.interaction_degree import interaction_degrees, thread_ids
 
 def thread(rows: list[tuple]) -> pd.DataFrame:
     """rows: (conversation_id, reply_to_id, author_key, minute, intent)."""
-    frame = pd.DataFrame(rows, columns=["conversation_id", "reply_to_id", "author_key", "minute", "intent"])
-    return frame.assign(is_brand=frame["author_key"] == "brand",
-                        occurred_at=pd.Timestamp("2026-10-01") + pd.to_timedelta(frame["minute"], unit="m"))
+    frame = pd.DataFrame(
+        rows, columns=["conversation_id", "reply_to_id", "author_key", "minute", "intent"]
+    )
+    return frame.assign(
+        is_brand=frame["author_key"] == "brand",
+        occurred_at=pd.Timestamp("2026-10-01") + pd.to_timedelta(frame["minute"], unit="m"),
+    )
 
 
 CASES = {
@@ -18,18 +22,31 @@ CASES = {
     "venting": [("b1", None, "bob", 0, "complaint")],
     "skewed": [("c1", None, "cat", 0, "question"), ("c2", "c1", "brand", 5, "other")],
     "social_pressure": [("d1", None, "dan", 0, "complaint"), ("d2", "d1", "dan", 60, "complaint")],
-    "objective": [("e1", None, "eve", 0, "question"), ("e2", "e1", "brand", 5, "other"),
-                  ("e3", "e2", "eve", 9, "praise")],
-    "community": [("f1", None, "fay", 0, "suggestion"), ("f2", "f1", "gus", 3, "praise"),
-                  ("f3", "f2", "hal", 4, "other"), ("f4", "f1", "fay", 8, "other")],
+    "objective": [
+        ("e1", None, "eve", 0, "question"),
+        ("e2", "e1", "brand", 5, "other"),
+        ("e3", "e2", "eve", 9, "praise"),
+    ],
+    "community": [
+        ("f1", None, "fay", 0, "suggestion"),
+        ("f2", "f1", "gus", 3, "praise"),
+        ("f3", "f2", "hal", 4, "other"),
+        ("f4", "f1", "fay", 8, "other"),
+    ],
 }
 
 
 def test_each_degree_from_a_hand_written_thread():
     frames = pd.concat([thread(rows) for rows in CASES.values()], ignore_index=True)
     got = interaction_degrees(frames).set_index("thread_id")["interaction_degree"].to_dict()
-    assert got == {"a1": "monologue", "b1": "venting", "c1": "skewed", "d1": "social_pressure",
-                   "e1": "objective", "f1": "community"}
+    assert got == {
+        "a1": "monologue",
+        "b1": "venting",
+        "c1": "skewed",
+        "d1": "social_pressure",
+        "e1": "objective",
+        "f1": "community",
+    }
 
 
 def test_others_joining_an_unanswered_complaint_is_social_pressure():
@@ -49,13 +66,19 @@ def test_engagement_ladder():
     frames["person_id"] = frames["author_key"].where(~frames["is_brand"])
     threads = interaction_degrees(frames)
     supporters = pd.DataFrame({"conversation_id": ["d1"], "n_supporters": [4]})
-    got = engagement_levels(frames, threads, supporters).set_index("person_id")["engagement_level"].to_dict()
+    got = (
+        engagement_levels(frames, threads, supporters)
+        .set_index("person_id")["engagement_level"]
+        .to_dict()
+    )
     assert got == {
-        "ann": "following", "bob": "following", "cat": "following",
-        "dan": "owning",          # an idea others back (here: his thread's mention)
-        "eve": "owning",          # started a two-way conversation
-        "fay": "owning",          # started a community thread (one: not yet leading)
-        "gus": "contributing",    # took part in someone else's thread, praising
+        "ann": "following",
+        "bob": "following",
+        "cat": "following",
+        "dan": "owning",  # an idea others back (here: his thread's mention)
+        "eve": "owning",  # started a two-way conversation
+        "fay": "owning",  # started a community thread (one: not yet leading)
+        "gus": "contributing",  # took part in someone else's thread, praising
         "hal": "contributing",
-        "kim": "endorsing",       # praises, nothing more
+        "kim": "endorsing",  # praises, nothing more
     }

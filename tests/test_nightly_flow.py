@@ -59,7 +59,9 @@ def test_retention_top_20_is_mostly_valuable_customers_who_really_are_leaving(re
     assert valuable_leaving_precision >= 2.5 * base_rate, (valuable_leaving_precision, base_rate)
 
 
-def test_retention_top_50_captures_half_the_value_at_risk_of_customers_really_leaving(retention_and_truth):
+def test_retention_top_50_captures_half_the_value_at_risk_of_customers_really_leaving(
+    retention_and_truth,
+):
     queue, truth = retention_and_truth
     truth = truth.copy()
     # True value at risk: a year of the spend the customer would bring while still buying.
@@ -84,9 +86,17 @@ def test_second_run_changes_nothing(published):
 
 def test_run_summary_counts_every_stage(published):
     _url, first, _second = published
-    assert set(first["stages"]) == {"extract", "validate", "score_customers",
-                                    "link_conversations", "build_queues", "publish"}
-    assert all(d["quarantined"] == 0 and d["read"] == d["valid"] for d in first["datasets"].values())
+    assert set(first["stages"]) == {
+        "extract",
+        "validate",
+        "score_customers",
+        "link_conversations",
+        "build_queues",
+        "publish",
+    }
+    assert all(
+        d["quarantined"] == 0 and d["read"] == d["valid"] for d in first["datasets"].values()
+    )
     assert first["model"]["bgnbd_method"] == "mle"
 
 
@@ -115,7 +125,9 @@ def test_cli_prints_both_queues(published):
     assert "C0" in result.output
 
 
-def test_contract_breach_fails_the_run_and_leaves_queues_untouched(published, sample_company, tmp_path):
+def test_contract_breach_fails_the_run_and_leaves_queues_untouched(
+    published, sample_company, tmp_path
+):
     url, _first, _second = published
     broken = tmp_path / "exports"
     shutil.copytree(sample_company[0], broken)
@@ -133,8 +145,11 @@ def test_contract_breach_fails_the_run_and_leaves_queues_untouched(published, sa
 
 def test_dry_run_builds_but_does_not_publish(sample_company, tmp_path):
     url = f"sqlite:///{tmp_path / 'dry.db'}"
-    summary = nightly(NightlyParameters(data_location=str(sample_company[0]), database_url=url,
-                                        as_of=AS_OF, dry_run=True))
+    summary = nightly(
+        NightlyParameters(
+            data_location=str(sample_company[0]), database_url=url, as_of=AS_OF, dry_run=True
+        )
+    )
     assert summary["published"] is False and summary["queues"]["retention"] > 0
     assert not (tmp_path / "dry.db").exists()
 
@@ -156,7 +171,9 @@ def test_each_run_stores_its_fit_and_triggers_do_not_fire_twice(published):
         scored = conn.execute(select(func.count()).select_from(customer_scores)).scalar()
     engine.dispose()
     assert [r.run_id for r in runs] == [first["run_id"], second["run_id"]]
-    assert runs[0].bgnbd_method == "mle" and runs[0].bgnbd_log_likelihood == pytest.approx(first["model"]["bgnbd_ll"])
+    assert runs[0].bgnbd_method == "mle" and runs[0].bgnbd_log_likelihood == pytest.approx(
+        first["model"]["bgnbd_ll"]
+    )
     assert runs[0].n_customers == first["model"]["n_customers"] == scored
     assert first["model"]["triggers_fired"] > 0
     assert second["model"]["triggers_fired"] == 0  # same drift, same as-of: nothing fires again
@@ -167,15 +184,28 @@ def test_manual_identity_decisions_are_stored_and_read_by_the_next_run(sample_co
 
     exports = sample_company[0]
     url = f"sqlite:///{tmp_path / 'ids.db'}"
-    result = CliRunner().invoke(app, ["identity", "link", "--key", "twitter:Some_Fan",
-                                      "--customer", "C000001", "--database-url", url])
+    result = CliRunner().invoke(
+        app,
+        [
+            "identity",
+            "link",
+            "--key",
+            "twitter:Some_Fan",
+            "--customer",
+            "C000001",
+            "--database-url",
+            url,
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert read_identity_overrides.fn(url, None).to_dict("records") == [
-        {"identity_key": "twitter:some_fan", "customer_id": "C000001", "decision": "must_link"}]
+        {"identity_key": "twitter:some_fan", "customer_id": "C000001", "decision": "must_link"}
+    ]
     summary = nightly(NightlyParameters(data_location=str(exports), database_url=url, as_of=AS_OF))
     assert summary["queues"]["retention"] > 0
-    bad = CliRunner().invoke(app, ["identity", "link", "--key", "no-colon", "--customer", "C1",
-                                   "--database-url", url])
+    bad = CliRunner().invoke(
+        app, ["identity", "link", "--key", "no-colon", "--customer", "C1", "--database-url", url]
+    )
     assert bad.exit_code == 2 and "must look like" in bad.output
 
 
@@ -183,23 +213,51 @@ def test_linking_respects_must_and_cannot_link():
     from patronage.config import IdentityConfig
     from tasks.link_conversations import link_conversations
 
-    customers = pd.DataFrame({"customer_id": ["C1", "C2"], "email": ["ann@x.io", "bob@x.io"],
-                              "social_handles": ["twitter:ann", ""]})
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C2"],
+            "email": ["ann@x.io", "bob@x.io"],
+            "social_handles": ["twitter:ann", ""],
+        }
+    )
     at = pd.Timestamp("2026-10-01")
-    posts = pd.DataFrame({"post_id": ["P1", "P2"], "platform": ["twitter", "twitter"],
-                          "author_handle": ["ann", "bobby"], "author_display_name": ["A", "B"],
-                          "text": ["hi", "hello"], "posted_at": [at, at], "reply_to_id": [None, None],
-                          "likes": [0, 0], "shares": [0, 0], "author_followers": [1, 1]})
-    tickets = pd.DataFrame(columns=["ticket_id", "requester_email", "via_handle", "subject", "body",
-                                    "created_at"])
-    comments = pd.DataFrame(columns=["comment_id", "ticket_id", "author_type", "body", "created_at"])
-    ideas = pd.DataFrame(columns=["idea_id", "author_email", "author_handle", "title", "votes", "created_at"])
-    overrides = pd.DataFrame({"identity_key": ["twitter:ann", "twitter:bobby"],
-                              "customer_id": ["C1", "C2"], "decision": ["cannot_link", "must_link"]})
+    posts = pd.DataFrame(
+        {
+            "post_id": ["P1", "P2"],
+            "platform": ["twitter", "twitter"],
+            "author_handle": ["ann", "bobby"],
+            "author_display_name": ["A", "B"],
+            "text": ["hi", "hello"],
+            "posted_at": [at, at],
+            "reply_to_id": [None, None],
+            "likes": [0, 0],
+            "shares": [0, 0],
+            "author_followers": [1, 1],
+        }
+    )
+    tickets = pd.DataFrame(
+        columns=["ticket_id", "requester_email", "via_handle", "subject", "body", "created_at"]
+    )
+    comments = pd.DataFrame(
+        columns=["comment_id", "ticket_id", "author_type", "body", "created_at"]
+    )
+    ideas = pd.DataFrame(
+        columns=["idea_id", "author_email", "author_handle", "title", "votes", "created_at"]
+    )
+    overrides = pd.DataFrame(
+        {
+            "identity_key": ["twitter:ann", "twitter:bobby"],
+            "customer_id": ["C1", "C2"],
+            "decision": ["cannot_link", "must_link"],
+        }
+    )
     exact_only = IdentityConfig(probabilistic=False)
-    before, _, _ = link_conversations.fn(customers, posts, tickets, comments, ideas, identity=exact_only)
-    after, _, _ = link_conversations.fn(customers, posts, tickets, comments, ideas, overrides,
-                                        identity=exact_only)
+    before, _, _ = link_conversations.fn(
+        customers, posts, tickets, comments, ideas, identity=exact_only
+    )
+    after, _, _ = link_conversations.fn(
+        customers, posts, tickets, comments, ideas, overrides, identity=exact_only
+    )
     linked_before = before.set_index("source_id")["customer_id"]
     linked_after = after.set_index("source_id")["customer_id"]
     assert (linked_before["P1"], pd.isna(linked_before["P2"])) == ("C1", True)

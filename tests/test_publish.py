@@ -22,37 +22,75 @@ AS_OF = date(2026, 10, 31)
 
 
 def retention(case_ids: list[str]) -> pd.DataFrame:
-    return pd.DataFrame([{
-        "case_id": f"RET-{c}", "customer_id": c, "value_tier": "core", "clv": 100.0,
-        "value_at_risk": 50.0, "priority_score": 75.0 - i, "priority_rank": i + 1,
-        "reason_codes": "latency_breach", "evidence": "{}", "goal": "Secure the next purchase",
-        "playbook": "Reach out", "owner": "team:customer-care", "due_date": date(2026, 11, 7),
-    } for i, c in enumerate(case_ids)])
+    return pd.DataFrame(
+        [
+            {
+                "case_id": f"RET-{c}",
+                "customer_id": c,
+                "value_tier": "core",
+                "clv": 100.0,
+                "value_at_risk": 50.0,
+                "priority_score": 75.0 - i,
+                "priority_rank": i + 1,
+                "reason_codes": "latency_breach",
+                "evidence": "{}",
+                "goal": "Secure the next purchase",
+                "playbook": "Reach out",
+                "owner": "team:customer-care",
+                "due_date": date(2026, 11, 7),
+            }
+            for i, c in enumerate(case_ids)
+        ]
+    )
 
 
 def ideas() -> tuple[pd.DataFrame, pd.DataFrame]:
-    items = pd.DataFrame([{
-        "idea_key": "IDEA-idea-I1", "title": "Dark mode", "n_mentions": 2, "n_supporters": 2,
-        "customer_supporters": 1, "stakeholder_supporters": 1, "votes": 3, "priority_score": 7.5,
-        "priority_rank": 1, "first_seen": pd.Timestamp("2026-01-01"),
-        "last_activity": pd.Timestamp("2026-10-01"),
-    }])
-    supporters = pd.DataFrame({"idea_key": ["IDEA-idea-I1"] * 2, "supporter_id": ["C1", "S1"],
-                               "supporter_kind": ["customer", "stakeholder"], "weight": [5.6, 2.0],
-                               "conversation_id": ["idea:I1", "post:P1"]})
+    items = pd.DataFrame(
+        [
+            {
+                "idea_key": "IDEA-idea-I1",
+                "title": "Dark mode",
+                "n_mentions": 2,
+                "n_supporters": 2,
+                "customer_supporters": 1,
+                "stakeholder_supporters": 1,
+                "votes": 3,
+                "priority_score": 7.5,
+                "priority_rank": 1,
+                "first_seen": pd.Timestamp("2026-01-01"),
+                "last_activity": pd.Timestamp("2026-10-01"),
+            }
+        ]
+    )
+    supporters = pd.DataFrame(
+        {
+            "idea_key": ["IDEA-idea-I1"] * 2,
+            "supporter_id": ["C1", "S1"],
+            "supporter_kind": ["customer", "stakeholder"],
+            "weight": [5.6, 2.0],
+            "conversation_id": ["idea:I1", "post:P1"],
+        }
+    )
     return items, supporters
 
 
 def quarantined() -> pd.DataFrame:
-    return pd.DataFrame({"dataset": ["orders"], "source": ["files:orders"], "row_key": ["O9"],
-                         "reasons": [["cast:amount"]],
-                         "raw_row": [{"order_id": "O9", "amount": "=HYPERLINK(\"x\")"}]})
+    return pd.DataFrame(
+        {
+            "dataset": ["orders"],
+            "source": ["files:orders"],
+            "row_key": ["O9"],
+            "reasons": [["cast:amount"]],
+            "raw_row": [{"order_id": "O9", "amount": '=HYPERLINK("x")'}],
+        }
+    )
 
 
 def publish(engine, run_id: str, cases: list[str]) -> dict:
     items, supporters = ideas()
-    return publish_to_engine(engine, run_id, None, AS_OF, retention(cases), items, supporters,
-                             quarantined())
+    return publish_to_engine(
+        engine, run_id, None, AS_OF, retention(cases), items, supporters, quarantined()
+    )
 
 
 def rows(engine, table) -> list[tuple]:
@@ -135,6 +173,9 @@ def test_an_older_table_layout_is_refused_with_table_and_columns_named(tmp_path)
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE publish_runs (run_id VARCHAR(64) PRIMARY KEY, as_of DATE)"))
-    with pytest.raises(SchemaMismatchError, match=r"table publish_runs lacks column\(s\) flow_run_id, published_at, counts"):
+    with pytest.raises(
+        SchemaMismatchError,
+        match=r"table publish_runs lacks column\(s\) flow_run_id, published_at, counts",
+    ):
         ensure_schema(engine)
     engine.dispose()

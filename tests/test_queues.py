@@ -15,38 +15,48 @@ AS_OF = date(2026, 10, 31)
 
 
 def customers_frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "customer_id": ["C1", "C2", "C3", "C4"],
-        "value_tier": ["high_value", "core", "low", "core"],
-        "clv_if_retained": [1000.0, 400.0, 50.0, 300.0],
-        "expected_clv": [900.0, 120.0, 40.0, 290.0],
-        "p_alive": [0.9, 0.3, 0.8, 0.97],
-        "latency_ratio": [1.0, 2.0, None, 1.1],
-        "latency_breach": [False, True, False, False],
-        "lapsed": [False, False, False, False],
-        "alive_drop": [False, True, False, False],
-        "days_since_last": [10.0, 60.0, 5.0, 12.0],
-        "typical_interval_days": [10.0, 30.0, None, 11.0],
-        "account_owner": ["owner-01", "", None, ""],
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": ["C1", "C2", "C3", "C4"],
+            "value_tier": ["high_value", "core", "low", "core"],
+            "clv_if_retained": [1000.0, 400.0, 50.0, 300.0],
+            "expected_clv": [900.0, 120.0, 40.0, 290.0],
+            "p_alive": [0.9, 0.3, 0.8, 0.97],
+            "latency_ratio": [1.0, 2.0, None, 1.1],
+            "latency_breach": [False, True, False, False],
+            "lapsed": [False, False, False, False],
+            "alive_drop": [False, True, False, False],
+            "days_since_last": [10.0, 60.0, 5.0, 12.0],
+            "typical_interval_days": [10.0, 30.0, None, 11.0],
+            "account_owner": ["owner-01", "", None, ""],
+        }
+    )
 
 
 def conversations_frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "conversation_id": ["post:P1", "ticket:T1", "post:P2"],
-        "source": ["social_posts", "tickets", "social_posts"],
-        "source_id": ["P1", "T1", "P2"],
-        "customer_id": ["C1", "C2", None],
-        "intent": ["churn_threat", "complaint", "praise"],
-        "intent_cue": ["i am done with", "damaged", "love"],
-        "sentiment": [-0.6, -0.4, 0.8],
-        "occurred_at": pd.to_datetime(["2026-10-20", "2026-10-01", "2026-10-25"]),
-    })
+    return pd.DataFrame(
+        {
+            "conversation_id": ["post:P1", "ticket:T1", "post:P2"],
+            "source": ["social_posts", "tickets", "social_posts"],
+            "source_id": ["P1", "T1", "P2"],
+            "customer_id": ["C1", "C2", None],
+            "intent": ["churn_threat", "complaint", "praise"],
+            "intent_cue": ["i am done with", "damaged", "love"],
+            "sentiment": [-0.6, -0.4, 0.8],
+            "occurred_at": pd.to_datetime(["2026-10-20", "2026-10-01", "2026-10-25"]),
+        }
+    )
 
 
 def test_retention_queue_folds_reasons_into_one_case_and_ranks_by_value_at_risk():
-    tickets = pd.DataFrame({"ticket_id": ["T1"], "status": ["open"], "priority": ["high"],
-                            "created_at": pd.to_datetime(["2026-10-01"])})
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": ["T1"],
+            "status": ["open"],
+            "priority": ["high"],
+            "created_at": pd.to_datetime(["2026-10-01"]),
+        }
+    )
     evidence = conversation_evidence(conversations_frame(), tickets, AS_OF, TriggerConfig())
     queue = build_retention_queue(customers_frame(), evidence, AS_OF, size=10)
     assert list(queue["case_id"]) == ["RET-C1", "RET-C2"]  # C3, C4: no reason
@@ -60,13 +70,20 @@ def test_retention_queue_folds_reasons_into_one_case_and_ranks_by_value_at_risk(
     assert c2["reason_codes"] == "complaint,rotting_ticket,latency_breach,alive_drop"
     assert c2["owner"] == "team:customer-care" and c2["due_date"] == date(2026, 11, 3)
     evidence_doc = json.loads(c2["evidence"])
-    assert [i.get("ticket_id") or i.get("conversation_id") for i in evidence_doc["items"]] == ["ticket:T1", "T1"]
+    assert [i.get("ticket_id") or i.get("conversation_id") for i in evidence_doc["items"]] == [
+        "ticket:T1",
+        "T1",
+    ]
     assert list(queue["priority_rank"]) == [1, 2]
 
 
 def test_idea_text_normalisation_and_clustering():
-    texts = ["Please add a dark mode to the app", "@acme suggestion: dark mode for the app!",
-             "Sell digital gift cards", "Digital gift cards please"]
+    texts = [
+        "Please add a dark mode to the app",
+        "@acme suggestion: dark mode for the app!",
+        "Sell digital gift cards",
+        "Digital gift cards please",
+    ]
     norm = [normalize_idea_text(t) for t in texts]
     assert norm[1] == "dark mode app"
     labels = cluster_ideas(norm, threshold=62)
@@ -74,28 +91,41 @@ def test_idea_text_normalisation_and_clustering():
 
 
 def test_ideation_queue_keeps_supporters_and_weighs_customers_by_clv():
-    conversations = pd.DataFrame({
-        "conversation_id": ["idea:I1", "post:P1", "idea:I2", "post:P2"],
-        "source": ["ideas", "social_posts", "ideas", "social_posts"],
-        "text": ["Dark mode for the app", "please add dark mode to the app",
-                 "Gift cards", "love it"],
-        "intent": ["suggestion", "suggestion", "other", "praise"],
-        "is_brand": [False, False, False, False],
-        "customer_id": ["C1", None, None, None],
-        "stakeholder_id": [None, "S1", "S2", "S3"],
-        "likes": [4.0, 0.0, 0.0, 0.0],
-        "occurred_at": pd.to_datetime(["2026-01-01", "2026-10-20", "2026-02-01", "2026-10-01"]),
-    })
+    conversations = pd.DataFrame(
+        {
+            "conversation_id": ["idea:I1", "post:P1", "idea:I2", "post:P2"],
+            "source": ["ideas", "social_posts", "ideas", "social_posts"],
+            "text": [
+                "Dark mode for the app",
+                "please add dark mode to the app",
+                "Gift cards",
+                "love it",
+            ],
+            "intent": ["suggestion", "suggestion", "other", "praise"],
+            "is_brand": [False, False, False, False],
+            "customer_id": ["C1", None, None, None],
+            "stakeholder_id": [None, "S1", "S2", "S3"],
+            "likes": [4.0, 0.0, 0.0, 0.0],
+            "occurred_at": pd.to_datetime(["2026-01-01", "2026-10-20", "2026-02-01", "2026-10-01"]),
+        }
+    )
     customers = pd.DataFrame({"customer_id": ["C1"], "expected_clv": [99.0]})
     stakeholders = pd.DataFrame({"stakeholder_id": ["S1", "S2"], "influence": [4.0, 8.0]})
-    items, supporters = build_ideation_queue(conversations, customers, stakeholders, AS_OF,
-                                             IdeationConfig(momentum_days=30), size=10)
+    items, supporters = build_ideation_queue(
+        conversations, customers, stakeholders, AS_OF, IdeationConfig(momentum_days=30), size=10
+    )
     assert list(items["idea_key"]) == ["IDEA-idea-I1", "IDEA-idea-I2"]
     dark = items.iloc[0]
-    assert (dark["n_mentions"], dark["customer_supporters"], dark["stakeholder_supporters"]) == (2, 1, 1)
+    assert (dark["n_mentions"], dark["customer_supporters"], dark["stakeholder_supporters"]) == (
+        2,
+        1,
+        1,
+    )
     assert dark["title"] == "Dark mode for the app"
     # weights: C1 1 + ln(100) = 5.6052, S1 1 + 4/4 = 2 (recent: momentum 2/7.6052)
-    assert dark["priority_score"] == pytest.approx(7.6052 * (1 + 2 / 7.6052) + 0.5 * 1.6094, abs=1e-3)
+    assert dark["priority_score"] == pytest.approx(
+        7.6052 * (1 + 2 / 7.6052) + 0.5 * 1.6094, abs=1e-3
+    )
     assert items.iloc[1]["priority_score"] == pytest.approx(3.0, abs=1e-4)
     assert sorted(supporters["supporter_id"]) == ["C1", "S1", "S2"]
 
@@ -106,14 +136,35 @@ def test_people_split_and_merge_ideas_over_the_clustering():
     ids = ["idea:I1", "post:P1", "idea:I2", "post:P2", "idea:I3"]
     labels = np.array([0, 0, 1, 1, 2])
     assert apply_idea_overrides(ids, labels, None) == [
-        "IDEA-idea-I1", "IDEA-idea-I1", "IDEA-idea-I2", "IDEA-idea-I2", "IDEA-idea-I3"]
-    overrides = pd.DataFrame({
-        "subject": ["post:P1", "IDEA-idea-I3", "IDEA-idea-I2"],
-        "decision": ["split", "merge", "merge"],
-        "target": [None, "IDEA-idea-I2", "IDEA-idea-I1"],  # I3 -> I2 -> I1: chains are followed
-    })
+        "IDEA-idea-I1",
+        "IDEA-idea-I1",
+        "IDEA-idea-I2",
+        "IDEA-idea-I2",
+        "IDEA-idea-I3",
+    ]
+    overrides = pd.DataFrame(
+        {
+            "subject": ["post:P1", "IDEA-idea-I3", "IDEA-idea-I2"],
+            "decision": ["split", "merge", "merge"],
+            "target": [None, "IDEA-idea-I2", "IDEA-idea-I1"],  # I3 -> I2 -> I1: chains are followed
+        }
+    )
     assert apply_idea_overrides(ids, labels, overrides) == [
-        "IDEA-idea-I1", "IDEA-post-P1", "IDEA-idea-I1", "IDEA-idea-I1", "IDEA-idea-I1"]
-    cycle = pd.DataFrame({"subject": ["IDEA-idea-I1", "IDEA-idea-I2"], "decision": ["merge", "merge"],
-                          "target": ["IDEA-idea-I2", "IDEA-idea-I1"]})
-    assert apply_idea_overrides(ids[:3], labels[:3], cycle) == ["IDEA-idea-I1", "IDEA-idea-I1", "IDEA-idea-I1"]
+        "IDEA-idea-I1",
+        "IDEA-post-P1",
+        "IDEA-idea-I1",
+        "IDEA-idea-I1",
+        "IDEA-idea-I1",
+    ]
+    cycle = pd.DataFrame(
+        {
+            "subject": ["IDEA-idea-I1", "IDEA-idea-I2"],
+            "decision": ["merge", "merge"],
+            "target": ["IDEA-idea-I2", "IDEA-idea-I1"],
+        }
+    )
+    assert apply_idea_overrides(ids[:3], labels[:3], cycle) == [
+        "IDEA-idea-I1",
+        "IDEA-idea-I1",
+        "IDEA-idea-I1",
+    ]

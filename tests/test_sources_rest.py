@@ -14,8 +14,9 @@ from tasks.io.sources.http import HttpAuth, HttpPolicy
 from tasks.io.sources.rest import HubSpotObjectsSource, JsonApiSource, ZendeskTicketsSource
 
 TOKEN = "tok-SECRET-4242"
-FAST = HttpPolicy(timeout_seconds=0.5, max_attempts=4, backoff_initial_seconds=0.01,
-                  backoff_max_seconds=0.05)
+FAST = HttpPolicy(
+    timeout_seconds=0.5, max_attempts=4, backoff_initial_seconds=0.01, backoff_max_seconds=0.05
+)
 ZENDESK_PATH = "/api/v2/incremental/tickets/cursor.json"
 
 
@@ -26,12 +27,21 @@ def secrets():
 
 
 def ticket(i: int, **extra) -> dict:
-    return {"id": i, "subject": f"Subject {i}", "description": "Body", "status": "open",
-            "priority": "normal", "created_at": f"2026-10-0{i % 9 + 1}T10:00:00Z",
-            "updated_at": f"2026-10-0{i % 9 + 1}T11:00:00Z",
-            "via": {"channel": "email", "source": {"from": {"address": f"user{i}@example.com",
-                                                             "name": f"User {i}"}}},
-            "satisfaction_rating": {"score": "unoffered"}, **extra}
+    return {
+        "id": i,
+        "subject": f"Subject {i}",
+        "description": "Body",
+        "status": "open",
+        "priority": "normal",
+        "created_at": f"2026-10-0{i % 9 + 1}T10:00:00Z",
+        "updated_at": f"2026-10-0{i % 9 + 1}T11:00:00Z",
+        "via": {
+            "channel": "email",
+            "source": {"from": {"address": f"user{i}@example.com", "name": f"User {i}"}},
+        },
+        "satisfaction_rating": {"score": "unoffered"},
+        **extra,
+    }
 
 
 class ScriptedApi:
@@ -44,8 +54,13 @@ class ScriptedApi:
 
     def __call__(self, request: Request) -> Response:
         cursor = request.args.get(self.cursor_arg)
-        self.requests.append({"cursor": cursor, "args": dict(request.args),
-                              "auth": request.headers.get("Authorization")})
+        self.requests.append(
+            {
+                "cursor": cursor,
+                "args": dict(request.args),
+                "auth": request.headers.get("Authorization"),
+            }
+        )
         pending = self.faults.get(cursor)
         if pending:
             fault = pending.pop(0)
@@ -60,16 +75,23 @@ def zendesk_pages(n: int) -> dict[str | None, dict]:
     pages: dict[str | None, dict] = {}
     for p in range(1, n + 1):
         key = None if p == 1 else f"c{p - 1}"
-        pages[key] = {"tickets": [ticket(2 * p - 1), ticket(2 * p)], "after_cursor": f"c{p}",
-                      "end_of_stream": p == n}
+        pages[key] = {
+            "tickets": [ticket(2 * p - 1), ticket(2 * p)],
+            "after_cursor": f"c{p}",
+            "end_of_stream": p == n,
+        }
     return pages
 
 
 def zendesk(httpserver, api: ScriptedApi, **kwargs) -> ZendeskTicketsSource:
     httpserver.expect_request(ZENDESK_PATH).respond_with_handler(api)
-    return ZendeskTicketsSource(name="zendesk", base_url=httpserver.url_for("/").rstrip("/"),
-                                auth=HttpAuth(bearer_token_secret="test-api-token"),
-                                http=kwargs.pop("http", FAST), **kwargs)
+    return ZendeskTicketsSource(
+        name="zendesk",
+        base_url=httpserver.url_for("/").rstrip("/"),
+        auth=HttpAuth(bearer_token_secret="test-api-token"),
+        http=kwargs.pop("http", FAST),
+        **kwargs,
+    )
 
 
 def test_zendesk_reads_every_page_with_bearer_auth_and_keeps_the_last_cursor(httpserver):
@@ -136,14 +158,21 @@ def test_401_fails_at_once_naming_source_and_endpoint_but_not_the_token(httpserv
 def test_persistent_5xx_gives_up_after_the_bounded_attempts(httpserver):
     api = ScriptedApi(zendesk_pages(1))
     api.faults[None] = [Response("down", status=502)] * 10
-    with pytest.raises(SourceError, match=rf"zendesk: GET {ZENDESK_PATH} still failing after 4 attempts \(HTTP 502\)"):
+    with pytest.raises(
+        SourceError,
+        match=rf"zendesk: GET {ZENDESK_PATH} still failing after 4 attempts \(HTTP 502\)",
+    ):
         zendesk(httpserver, api).extract({}, False)
     assert len(api.requests) == 4
 
 
 def test_duplicate_page_yields_each_ticket_once(httpserver):
     pages = zendesk_pages(3)
-    pages["c2"] = {**pages["c1"], "after_cursor": "c3", "end_of_stream": True}  # page 2 served again
+    pages["c2"] = {
+        **pages["c1"],
+        "after_cursor": "c3",
+        "end_of_stream": True,
+    }  # page 2 served again
     api = ScriptedApi(pages)
     got = zendesk(httpserver, api).extract({}, False)
     assert list(got.frame["ticket_id"]) == ["1", "2", "3", "4"]
@@ -156,8 +185,13 @@ def test_empty_stream_gives_zero_rows_and_keeps_the_cursor(httpserver):
 
 
 def test_unknown_fields_are_ignored_and_counted(httpserver):
-    pages = {None: {"tickets": [ticket(1, brand_new_field=1), ticket(2, brand_new_field=2)],
-                    "after_cursor": "c1", "end_of_stream": True}}
+    pages = {
+        None: {
+            "tickets": [ticket(1, brand_new_field=1), ticket(2, brand_new_field=2)],
+            "after_cursor": "c1",
+            "end_of_stream": True,
+        }
+    }
     got = zendesk(httpserver, ScriptedApi(pages)).extract({}, False)
     assert got.unknown_fields["brand_new_field"] == 2
     assert "brand_new_field" not in got.frame.columns
@@ -166,30 +200,52 @@ def test_unknown_fields_are_ignored_and_counted(httpserver):
 def test_missing_required_field_fails_the_source_naming_it(httpserver):
     broken = ticket(2)
     del broken["status"]
-    pages = {None: {"tickets": [ticket(1)], "after_cursor": "c1", "end_of_stream": False},
-             "c1": {"tickets": [broken], "after_cursor": "c2", "end_of_stream": True}}
-    with pytest.raises(Exception, match=r"zendesk: required field 'status' \(for tickets.status\) is missing from record 1 of page 2"):
+    pages = {
+        None: {"tickets": [ticket(1)], "after_cursor": "c1", "end_of_stream": False},
+        "c1": {"tickets": [broken], "after_cursor": "c2", "end_of_stream": True},
+    }
+    with pytest.raises(
+        Exception,
+        match=r"zendesk: required field 'status' \(for tickets.status\) is missing from record 1 of page 2",
+    ):
         zendesk(httpserver, ScriptedApi(pages)).extract({}, False)
 
 
 def contact(i: int, updated: str) -> dict:
-    return {"id": str(i), "properties": {"email": f"c{i}@example.com", "firstname": "Ann",
-                                         "lastname": f"Lee{i}", "createdate": "2025-01-01T00:00:00Z"},
-            "createdAt": "2025-01-01T00:00:00Z", "updatedAt": updated, "archived": False}
+    return {
+        "id": str(i),
+        "properties": {
+            "email": f"c{i}@example.com",
+            "firstname": "Ann",
+            "lastname": f"Lee{i}",
+            "createdate": "2025-01-01T00:00:00Z",
+        },
+        "createdAt": "2025-01-01T00:00:00Z",
+        "updatedAt": updated,
+        "archived": False,
+    }
 
 
 def hubspot(httpserver, pages) -> tuple[HubSpotObjectsSource, ScriptedApi]:
     api = ScriptedApi(pages, cursor_arg="after")
     httpserver.expect_request("/crm/v3/objects/contacts").respond_with_handler(api)
-    source = HubSpotObjectsSource(name="hubspot", base_url=httpserver.url_for("/").rstrip("/"),
-                                  auth=HttpAuth(basic_auth_secret="test-basic-auth"), http=FAST)
+    source = HubSpotObjectsSource(
+        name="hubspot",
+        base_url=httpserver.url_for("/").rstrip("/"),
+        auth=HttpAuth(basic_auth_secret="test-basic-auth"),
+        http=FAST,
+    )
     return source, api
 
 
 def test_hubspot_after_paging_and_watermark_with_records_at_the_same_instant(httpserver):
-    pages = {None: {"results": [contact(1, "2026-10-01T00:00:00Z"), contact(2, "2026-10-05T00:00:00Z")],
-                    "paging": {"next": {"after": "2"}}},
-             "2": {"results": [contact(3, "2026-10-05T00:00:00Z"), contact(4, "2026-10-06T00:00:00Z")]}}
+    pages = {
+        None: {
+            "results": [contact(1, "2026-10-01T00:00:00Z"), contact(2, "2026-10-05T00:00:00Z")],
+            "paging": {"next": {"after": "2"}},
+        },
+        "2": {"results": [contact(3, "2026-10-05T00:00:00Z"), contact(4, "2026-10-06T00:00:00Z")]},
+    }
     source, api = hubspot(httpserver, pages)
     first = source.extract({}, False)
     assert list(first.frame["customer_id"]) == ["1", "2", "3", "4"]
@@ -209,28 +265,50 @@ def test_hubspot_watermark_in_the_future_reads_nothing_and_warns(httpserver):
     assert "in the future" in got.warnings[0]
 
 
-POST_COLUMNS = {"post_id": "id", "platform": "network", "author_handle": "author.handle",
-                "author_display_name": "author.name", "text": "body", "posted_at": "published",
-                "reply_to_id": "parent", "likes": "stats.likes", "shares": "stats.shares",
-                "author_followers": "author.followers"}
+POST_COLUMNS = {
+    "post_id": "id",
+    "platform": "network",
+    "author_handle": "author.handle",
+    "author_display_name": "author.name",
+    "text": "body",
+    "posted_at": "published",
+    "reply_to_id": "parent",
+    "likes": "stats.likes",
+    "shares": "stats.shares",
+    "author_followers": "author.followers",
+}
 
 
 def post(i: int) -> dict:
-    return {"id": f"X{i}", "network": "twitter", "body": f"post {i}",
-            "published": f"2026-10-0{i}T10:00:00Z", "parent": None,
-            "author": {"handle": f"h{i}", "name": "N", "followers": 10},
-            "stats": {"likes": i, "shares": 0}}
+    return {
+        "id": f"X{i}",
+        "network": "twitter",
+        "body": f"post {i}",
+        "published": f"2026-10-0{i}T10:00:00Z",
+        "parent": None,
+        "author": {"handle": f"h{i}", "name": "N", "followers": 10},
+        "stats": {"likes": i, "shares": 0},
+    }
 
 
 def test_json_api_cursor_paging_by_json_paths(httpserver):
-    pages = {None: {"data": {"items": [post(1), post(2)]}, "meta": {"next": "n1"}},
-             "n1": {"data": {"items": [post(3)]}, "meta": {"next": None}}}
+    pages = {
+        None: {"data": {"items": [post(1), post(2)]}, "meta": {"next": "n1"}},
+        "n1": {"data": {"items": [post(3)]}, "meta": {"next": None}},
+    }
     api = ScriptedApi(pages, cursor_arg="next")
     httpserver.expect_request("/mentions").respond_with_handler(api)
-    source = JsonApiSource(name="listening", dataset="social_posts", url=httpserver.url_for("/mentions"),
-                           records_path="$.data.items[*]", next_cursor_path="$.meta.next",
-                           cursor_param="next", columns=POST_COLUMNS, http=FAST,
-                           watermark_column="posted_at")
+    source = JsonApiSource(
+        name="listening",
+        dataset="social_posts",
+        url=httpserver.url_for("/mentions"),
+        records_path="$.data.items[*]",
+        next_cursor_path="$.meta.next",
+        cursor_param="next",
+        columns=POST_COLUMNS,
+        http=FAST,
+        watermark_column="posted_at",
+    )
     got = source.extract({"watermark": "2026-10-02T10:00:00+00:00"}, False)
     assert list(got.frame["post_id"]) == ["X2", "X3"]
     assert got.frame.loc[0, "author_handle"] == "h2" and got.frame.loc[0, "likes"] == "2"
@@ -247,8 +325,15 @@ def test_json_api_page_number_paging_stops_on_an_empty_page(httpserver):
         return Response(json.dumps({"data": items}), content_type="application/json")
 
     httpserver.expect_request("/export").respond_with_handler(handler)
-    source = JsonApiSource(name="export", dataset="social_posts", url=httpserver.url_for("/export"),
-                           paging="page", page_size=50, columns=POST_COLUMNS, http=FAST)
+    source = JsonApiSource(
+        name="export",
+        dataset="social_posts",
+        url=httpserver.url_for("/export"),
+        paging="page",
+        page_size=50,
+        columns=POST_COLUMNS,
+        http=FAST,
+    )
     got = source.extract({}, False)
     assert list(got.frame["post_id"]) == ["X1", "X2"]
     assert calls == [(1, "50"), (2, "50"), (3, "50")]

@@ -23,11 +23,17 @@ def crm_database(database_url):
     engine = make_engine(database_url)
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS crm_orders"))
-        conn.execute(text("CREATE TABLE crm_orders (ref VARCHAR(20) PRIMARY KEY, cust VARCHAR(20), "
-                          "placed TIMESTAMP, total FLOAT, coupon VARCHAR(20))"))
+        conn.execute(
+            text(
+                "CREATE TABLE crm_orders (ref VARCHAR(20) PRIMARY KEY, cust VARCHAR(20), "
+                "placed TIMESTAMP, total FLOAT, coupon VARCHAR(20))"
+            )
+        )
         for ref, cust, placed, total in ORDERS:
-            conn.execute(text("INSERT INTO crm_orders VALUES (:r, :c, :p, :t, NULL)"),
-                         {"r": ref, "c": cust, "p": placed, "t": total})
+            conn.execute(
+                text("INSERT INTO crm_orders VALUES (:r, :c, :p, :t, NULL)"),
+                {"r": ref, "c": cust, "p": placed, "t": total},
+            )
     yield database_url, engine
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS crm_orders"))
@@ -35,9 +41,19 @@ def crm_database(database_url):
 
 
 def orders_source(url: str, **kwargs) -> SqlSource:
-    return SqlSource(name="crm-orders", dataset="orders", url=url, watermark_column="placed",
-                     columns={"order_id": "ref", "customer_id": "cust", "ordered_at": "placed",
-                              "amount": "total"}, **kwargs)
+    return SqlSource(
+        name="crm-orders",
+        dataset="orders",
+        url=url,
+        watermark_column="placed",
+        columns={
+            "order_id": "ref",
+            "customer_id": "cust",
+            "ordered_at": "placed",
+            "amount": "total",
+        },
+        **kwargs,
+    )
 
 
 def test_sql_table_incremental_without_skipping_rows_at_the_same_instant(crm_database):
@@ -48,21 +64,31 @@ def test_sql_table_incremental_without_skipping_rows_at_the_same_instant(crm_dat
     assert first.frame.loc[0, "ordered_at"].startswith("2026-10-01")
     assert first.unknown_fields["coupon"] == 3
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO crm_orders VALUES ('O4', 'C2', '2026-10-02 10:00:00', 5, NULL)"))
+        conn.execute(
+            text("INSERT INTO crm_orders VALUES ('O4', 'C2', '2026-10-02 10:00:00', 5, NULL)")
+        )
     second = source.extract(first.state, False)
-    assert sorted(second.frame["order_id"]) == ["O2", "O3", "O4"]  # the watermark instant is re-read
+    assert sorted(second.frame["order_id"]) == [
+        "O2",
+        "O3",
+        "O4",
+    ]  # the watermark instant is re-read
 
 
 def test_sql_query_source(crm_database):
     url, _ = crm_database
-    source = orders_source(url, query="SELECT ref, cust, placed, total FROM crm_orders WHERE total > 15")
+    source = orders_source(
+        url, query="SELECT ref, cust, placed, total FROM crm_orders WHERE total > 15"
+    )
     got = source.extract({}, False)
     assert list(got.frame["order_id"]) == ["O2", "O3"]
 
 
 def test_sql_watermark_in_the_future_reads_nothing(crm_database):
     url, _ = crm_database
-    got = orders_source(url, table="crm_orders").extract({"watermark": "2999-01-01T00:00:00"}, False)
+    got = orders_source(url, table="crm_orders").extract(
+        {"watermark": "2999-01-01T00:00:00"}, False
+    )
     assert len(got.frame) == 0 and "in the future" in got.warnings[0]
 
 
@@ -78,15 +104,26 @@ def test_sql_url_with_password_is_refused():
 
 
 def test_file_sources_map_columns_for_csv_jsonl_and_parquet(tmp_path):
-    frame = pd.DataFrame({"ref": ["O1", "O2"], "cust": ["C1", "C2"],
-                          "placed": ["2026-10-01T10:00:00Z", "2026-10-03T10:00:00Z"], "total": ["1.5", "2"]})
+    frame = pd.DataFrame(
+        {
+            "ref": ["O1", "O2"],
+            "cust": ["C1", "C2"],
+            "placed": ["2026-10-01T10:00:00Z", "2026-10-03T10:00:00Z"],
+            "total": ["1.5", "2"],
+        }
+    )
     frame.to_csv(tmp_path / "o.csv", index=False)
     frame.to_json(tmp_path / "o.jsonl", orient="records", lines=True)
     frame.to_parquet(tmp_path / "o.parquet")
     columns = {"order_id": "ref", "customer_id": "cust", "ordered_at": "placed", "amount": "total"}
     for name in ("o.csv", "o.jsonl", "o.parquet"):
-        source = FileSource(name="f", dataset="orders", path=str(tmp_path / name), columns=columns,
-                            watermark_column="ordered_at")
+        source = FileSource(
+            name="f",
+            dataset="orders",
+            path=str(tmp_path / name),
+            columns=columns,
+            watermark_column="ordered_at",
+        )
         got = source.extract({"watermark": "2026-10-02T00:00:00+00:00"}, False)
         assert list(got.frame["order_id"]) == ["O2"], name
         assert got.frame.loc[got.frame.index[0], "amount"] == "2", name
@@ -95,7 +132,9 @@ def test_file_sources_map_columns_for_csv_jsonl_and_parquet(tmp_path):
 
 def test_sources_file_errors_name_the_entry_and_field(tmp_path):
     path = tmp_path / "sources.yaml"
-    path.write_text("sources:\n  - kind: zendesk_tickets\n    name: zd\n  - kind: carrier_pigeon\n    name: x\n")
+    path.write_text(
+        "sources:\n  - kind: zendesk_tickets\n    name: zd\n  - kind: carrier_pigeon\n    name: x\n"
+    )
     with pytest.raises(ValueError, match=r"sources.yaml: entry 1 \(zd\): base_url: Field required"):
         load_sources_file(path)
     path.write_text("sources:\n  - kind: carrier_pigeon\n    name: x\n")
@@ -107,4 +146,10 @@ def test_example_sources_file_parses():
     from pathlib import Path
 
     sources = load_sources_file(Path(__file__).parents[1] / "deployments" / "sources.example.yaml")
-    assert {s.kind for s in sources} == {"files", "sql", "zendesk_tickets", "hubspot_objects", "json_api"}
+    assert {s.kind for s in sources} == {
+        "files",
+        "sql",
+        "zendesk_tickets",
+        "hubspot_objects",
+        "json_api",
+    }

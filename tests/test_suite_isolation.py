@@ -18,7 +18,11 @@ from tests.conftest import POSTGRES_SERVER_URL
 REPO = Path(__file__).resolve().parents[1]
 # The database tests that used to collide on a shared database: concurrent claims, publishing,
 # migrations (which drop and recreate tables).
-SHARED_DATABASE_TESTS = ["tests/test_work_queues.py", "tests/test_publish.py", "tests/test_migrations.py"]
+SHARED_DATABASE_TESTS = [
+    "tests/test_work_queues.py",
+    "tests/test_publish.py",
+    "tests/test_migrations.py",
+]
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 
@@ -33,11 +37,24 @@ def _databases() -> set[str]:
 def test_two_sessions_at_once_both_pass_and_leave_no_database_behind(postgres_url):
     before = _databases()
     assert make_url(postgres_url).database in before  # this session's own
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "postgresql",
-               *SHARED_DATABASE_TESTS]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        "postgresql",
+        *SHARED_DATABASE_TESTS,
+    ]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    sessions = [subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    sessions = [
+        subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for _ in range(2)
+    ]
     outputs = [s.communicate(timeout=900)[0] for s in sessions]
     for session, output in zip(sessions, outputs, strict=True):
         assert session.returncode == 0, output[-4000:]

@@ -15,8 +15,9 @@ def test_triggers_catch_customers_leaving_around_the_cutoff_earlier_and_more_pre
     spec = SampleSpec(customers=2000, seed=11)
     tables = generate_sample(spec)
     summary = summarize_transactions(tables["orders"], spec.as_of)
-    scores = score_customer_value(summary, fit_bgnbd(summary), fit_gamma_gamma(summary),
-                                  ValueModelConfig()).merge(summary, on="customer_id")
+    scores = score_customer_value(
+        summary, fit_bgnbd(summary), fit_gamma_gamma(summary), ValueModelConfig()
+    ).merge(summary, on="customer_id")
     scores = scores.merge(detect_retention_triggers(scores, TriggerConfig()), on="customer_id")
     truth = tables["truth_customers"].set_index("customer_id")
     cutoff = spec.history_days
@@ -26,7 +27,8 @@ def test_triggers_catch_customers_leaving_around_the_cutoff_earlier_and_more_pre
     triggered = scores[scores["latency_breach"] & ~scores["lapsed"]]
     by_trigger = triggered.sort_values(["value_at_risk", "customer_id"], ascending=[False, True])
     by_silence = scores[scores["frequency"] >= 2].sort_values(
-        ["days_since_last", "customer_id"], ascending=[False, True])
+        ["days_since_last", "customer_id"], ascending=[False, True]
+    )
     top_trigger = by_trigger.head(QUEUE_SIZE).set_index("customer_id")
     top_silence = by_silence.head(QUEUE_SIZE).set_index("customer_id")
     precision_trigger = leaving.loc[top_trigger.index].mean()

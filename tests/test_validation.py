@@ -18,21 +18,28 @@ def raw_orders(rows: list[tuple[str, str, str, str]]) -> pd.DataFrame:
 
 
 def validate_orders(raw: pd.DataFrame, max_reject_share: float = 0.5):
-    return validate_dataset(stage_dataset(raw, CONTRACTS["orders"]), CONTRACTS["orders"], AS_OF,
-                            {"customers": {"C1", "C2"}}, max_reject_share)
+    return validate_dataset(
+        stage_dataset(raw, CONTRACTS["orders"]),
+        CONTRACTS["orders"],
+        AS_OF,
+        {"customers": {"C1", "C2"}},
+        max_reject_share,
+    )
 
 
 def test_bad_rows_are_quarantined_with_reasons_and_good_rows_kept():
-    raw = raw_orders([
-        ("O1", "C1", "2026-10-01T10:00:00Z", "12.50"),
-        ("O2", "C1", "2026-10-02T10:00:00Z", "abc"),
-        ("O3", "C9", "2026-10-03T10:00:00Z", "5"),
-        ("O4", "C2", "2099-01-01T00:00:00Z", "5"),
-        ("O5", "C2", "2026-10-05T10:00:00Z", "-3"),
-        ("O6", "C2", "2026-10-06T10:00:00Z", "7"),
-        ("O7", "C2", "2026-10-07T10:00:00Z", "8"),
-        ("O8", "C1", "2026-10-08T10:00:00Z", "9"),
-    ])
+    raw = raw_orders(
+        [
+            ("O1", "C1", "2026-10-01T10:00:00Z", "12.50"),
+            ("O2", "C1", "2026-10-02T10:00:00Z", "abc"),
+            ("O3", "C9", "2026-10-03T10:00:00Z", "5"),
+            ("O4", "C2", "2099-01-01T00:00:00Z", "5"),
+            ("O5", "C2", "2026-10-05T10:00:00Z", "-3"),
+            ("O6", "C2", "2026-10-06T10:00:00Z", "7"),
+            ("O7", "C2", "2026-10-07T10:00:00Z", "8"),
+            ("O8", "C1", "2026-10-08T10:00:00Z", "9"),
+        ]
+    )
     result = validate_orders(raw)
     assert result.breaches == []
     assert list(result.valid["order_id"]) == ["O1", "O6", "O7", "O8"]
@@ -52,9 +59,13 @@ def test_missing_column_is_a_breach_naming_dataset_and_column():
 
 
 def test_reject_share_over_threshold_is_a_breach_with_example_ids():
-    raw = raw_orders([("O1", "C1", "2026-10-01T10:00:00Z", "1"),
-                      ("O2", "C1", "2026-10-01T10:00:00Z", "x"),
-                      ("O3", "C1", "2026-10-01T10:00:00Z", "y")])
+    raw = raw_orders(
+        [
+            ("O1", "C1", "2026-10-01T10:00:00Z", "1"),
+            ("O2", "C1", "2026-10-01T10:00:00Z", "x"),
+            ("O3", "C1", "2026-10-01T10:00:00Z", "y"),
+        ]
+    )
     result = validate_orders(raw, max_reject_share=0.05)
     assert len(result.breaches) == 1
     assert result.breaches[0].startswith("orders: 66.7% of rows rejected (threshold 5%)")
@@ -64,30 +75,48 @@ def test_reject_share_over_threshold_is_a_breach_with_example_ids():
 def test_stale_orders_breach_freshness():
     raw = raw_orders([("O1", "C1", "2026-01-01T10:00:00Z", "1")])
     result = validate_orders(raw)
-    assert result.breaches == ["orders: newest ordered_at is 303 days old at 2026-10-31 (freshness limit 30 days)"]
+    assert result.breaches == [
+        "orders: newest ordered_at is 303 days old at 2026-10-31 (freshness limit 30 days)"
+    ]
 
 
 def test_dataset_level_checks_count_with_the_expectations():
     fresh = validate_orders(raw_orders([("O1", "C1", "2026-10-30T10:00:00Z", "1")]))
     stale = validate_orders(raw_orders([("O1", "C1", "2026-01-01T10:00:00Z", "1")]))
-    rejecting = validate_orders(raw_orders([("O1", "C1", "2026-10-30T10:00:00Z", "1"),
-                                            ("O2", "C1", "2026-10-30T10:00:00Z", "x")]), 0.05)
-    missing = validate_orders(raw_orders([("O1", "C1", "2026-10-30T10:00:00Z", "1")]).drop(columns="amount"))
+    rejecting = validate_orders(
+        raw_orders(
+            [("O1", "C1", "2026-10-30T10:00:00Z", "1"), ("O2", "C1", "2026-10-30T10:00:00Z", "x")]
+        ),
+        0.05,
+    )
+    missing = validate_orders(
+        raw_orders([("O1", "C1", "2026-10-30T10:00:00Z", "1")]).drop(columns="amount")
+    )
 
     def checks(result):
-        return {r["expectation"]: (r["success"], r["unexpected_count"]) for r in result.expectations
-                if not r["expectation"].startswith(("expect_", "references_"))}
+        return {
+            r["expectation"]: (r["success"], r["unexpected_count"])
+            for r in result.expectations
+            if not r["expectation"].startswith(("expect_", "references_"))
+        }
 
     assert checks(fresh) == {"reject_share_at_most_threshold": (True, 0), "freshness": (True, 0)}
     assert checks(stale) == {"reject_share_at_most_threshold": (True, 0), "freshness": (False, 0)}
-    assert checks(rejecting) == {"reject_share_at_most_threshold": (False, 1), "freshness": (True, 0)}
+    assert checks(rejecting) == {
+        "reject_share_at_most_threshold": (False, 1),
+        "freshness": (True, 0),
+    }
     assert checks(missing) == {"columns_present": (False, 0)}
 
 
 def test_duplicate_keys_quarantine_every_conflicting_row():
-    raw = raw_orders([("O1", "C1", "2026-10-01T10:00:00Z", "1"),
-                      ("O1", "C2", "2026-10-02T10:00:00Z", "2"),
-                      ("O2", "C2", "2026-10-02T10:00:00Z", "2")])
+    raw = raw_orders(
+        [
+            ("O1", "C1", "2026-10-01T10:00:00Z", "1"),
+            ("O1", "C2", "2026-10-02T10:00:00Z", "2"),
+            ("O2", "C2", "2026-10-02T10:00:00Z", "2"),
+        ]
+    )
     result = validate_orders(raw, max_reject_share=1.0)
     assert list(result.valid["order_id"]) == ["O2"]
     assert list(result.rejected["row_key"]) == ["O1", "O1"]
@@ -100,9 +129,20 @@ def test_unknown_columns_are_ignored_and_reported():
 
 
 def test_hostile_text_is_kept_as_is():
-    text = "'; DROP TABLE orders; -- =HYPERLINK(\"x\") <script>alert(1)</script> 🙂 مرحبا"
-    raw = pd.DataFrame([{"idea_id": "I1", "author_email": "", "author_handle": "h", "title": text,
-                         "body": text, "votes": "1", "created_at": "2026-10-01T00:00:00Z"}])
+    text = '\'; DROP TABLE orders; -- =HYPERLINK("x") <script>alert(1)</script> 🙂 مرحبا'
+    raw = pd.DataFrame(
+        [
+            {
+                "idea_id": "I1",
+                "author_email": "",
+                "author_handle": "h",
+                "title": text,
+                "body": text,
+                "votes": "1",
+                "created_at": "2026-10-01T00:00:00Z",
+            }
+        ]
+    )
     result = validate_dataset(stage_dataset(raw, CONTRACTS["ideas"]), CONTRACTS["ideas"], AS_OF)
     assert result.valid["title"].tolist() == [text]
 

@@ -38,7 +38,9 @@ def edit_orders(exports, change) -> pd.DataFrame:
 
 
 def run(exports, url, **kwargs) -> dict:
-    return nightly(NightlyParameters(data_location=str(exports), database_url=url, as_of=AS_OF, **kwargs))
+    return nightly(
+        NightlyParameters(data_location=str(exports), database_url=url, as_of=AS_OF, **kwargs)
+    )
 
 
 def test_three_percent_bad_rows_are_quarantined_and_the_run_publishes(company):
@@ -47,9 +49,9 @@ def test_three_percent_bad_rows_are_quarantined_and_the_run_publishes(company):
 
     def spoil(orders):
         n = int(len(orders) * 0.03)
-        rows = orders.index[::len(orders) // n][:n]
-        orders.loc[rows[0::3], "amount"] = "12,50"               # wrong type
-        orders.loc[rows[1::3], "order_id"] = ""                  # null key
+        rows = orders.index[:: len(orders) // n][:n]
+        orders.loc[rows[0::3], "amount"] = "12,50"  # wrong type
+        orders.loc[rows[1::3], "order_id"] = ""  # null key
         orders.loc[rows[2::3], "ordered_at"] = "2099-01-01T00:00:00Z"
         bad["n"] = len(rows)
         bad["type"] = set(orders.loc[rows[0::3], "order_id"])
@@ -58,17 +60,26 @@ def test_three_percent_bad_rows_are_quarantined_and_the_run_publishes(company):
 
     orders = edit_orders(exports, spoil)
     summary = run(exports, url)
-    assert summary["datasets"]["orders"] == {"read": len(orders), "valid": len(orders) - bad["n"],
-                                            "quarantined": bad["n"], "released": 0, "unknown_columns": 0}
+    assert summary["datasets"]["orders"] == {
+        "read": len(orders),
+        "valid": len(orders) - bad["n"],
+        "quarantined": bad["n"],
+        "released": 0,
+        "unknown_columns": 0,
+    }
     engine = make_engine(url)
     entries = list_quarantine(engine, "orders")
     engine.dispose()
     assert len(entries) == bad["n"] and set(entries["status"]) == {"quarantined"}
     reasons = entries.set_index("row_key")["failed_expectations"]
-    assert all(reasons[k] == "cast:amount,expect_column_values_to_not_be_null:amount" for k in bad["type"])
+    assert all(
+        reasons[k] == "cast:amount,expect_column_values_to_not_be_null:amount" for k in bad["type"]
+    )
     null_key = entries["failed_expectations"] == "expect_column_values_to_not_be_null:order_id"
     assert null_key.sum() == bad["null_keys"]
-    assert (entries["failed_expectations"] == "expect_column_values_to_be_between:ordered_at").sum() > 0
+    assert (
+        entries["failed_expectations"] == "expect_column_values_to_be_between:ordered_at"
+    ).sum() > 0
 
 
 def test_forty_percent_bad_rows_fail_the_run_keep_quarantine_and_leave_queues(company):
@@ -77,7 +88,10 @@ def test_forty_percent_bad_rows_fail_the_run_keep_quarantine_and_leave_queues(co
     engine = make_engine(url)
     before = queue_fingerprint(engine)
     edit_orders(exports, lambda o: o.assign(amount=o["amount"].where(o.index % 5 >= 2, "x")))
-    with pytest.raises(ContractBreachError, match=r"orders: 40\.0% of rows rejected \(threshold 5%\); most common failure cast:amount; example row ids: O"):
+    with pytest.raises(
+        ContractBreachError,
+        match=r"orders: 40\.0% of rows rejected \(threshold 5%\); most common failure cast:amount; example row ids: O",
+    ):
         run(exports, url)
     assert queue_fingerprint(engine) == before
     assert len(list_quarantine(engine, "orders")) > 0  # kept although the run failed
@@ -93,11 +107,17 @@ def test_per_dataset_threshold_lets_a_noisy_dataset_through(company):
     assert summary["datasets"]["orders"]["quarantined"] > 0
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("order_id,customer_id,ordered_at,amount\n", "orders: no rows"),
-    ("", "orders: missing column(s) order_id, customer_id, ordered_at, amount"),
-    ("order_id,customer_id,ordered_at\nO1,C000001,2026-10-01T00:00:00Z\n", "orders: missing column(s) amount"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("order_id,customer_id,ordered_at,amount\n", "orders: no rows"),
+        ("", "orders: missing column(s) order_id, customer_id, ordered_at, amount"),
+        (
+            "order_id,customer_id,ordered_at\nO1,C000001,2026-10-01T00:00:00Z\n",
+            "orders: missing column(s) amount",
+        ),
+    ],
+)
 def test_empty_or_incomplete_files_breach_the_contract(company, content, message):
     exports, url = company
     (exports / "crm" / "orders.csv").write_text(content)
@@ -113,7 +133,9 @@ def re_escape(text: str) -> str:
 
 def test_orders_for_unknown_customers_are_quarantined_by_reference(company):
     exports, url = company
-    edit_orders(exports, lambda o: o.assign(customer_id=o["customer_id"].where(o.index != 3, "C999999")))
+    edit_orders(
+        exports, lambda o: o.assign(customer_id=o["customer_id"].where(o.index != 3, "C999999"))
+    )
     summary = run(exports, url)
     engine = make_engine(url)
     entries = list_quarantine(engine, "orders")
@@ -125,21 +147,34 @@ def test_orders_for_unknown_customers_are_quarantined_by_reference(company):
 def test_a_stale_dataset_fails_its_own_task_with_the_reason_and_counts_as_failed(company):
     exports, url = company
     with pytest.raises(ContractBreachError, match="freshness limit"):
-        nightly(NightlyParameters(data_location=str(exports), database_url=url,
-                                  as_of=date(2027, 3, 1)))
+        nightly(
+            NightlyParameters(data_location=str(exports), database_url=url, as_of=date(2027, 3, 1))
+        )
     with get_client(sync_client=True) as client:
         from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
         from prefect.client.schemas.sorting import FlowRunSort
 
         flow_run = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)[0]
-        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])))
-        validation = [a for a in client.read_latest_artifacts() if a.key == "patronage-validation"][0]
-    states = {t.name: (t.state.type.value, t.state.message) for t in tasks if t.name.startswith("validate-")}
+        tasks = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id]))
+        )
+        validation = [a for a in client.read_latest_artifacts() if a.key == "patronage-validation"][
+            0
+        ]
+    states = {
+        t.name: (t.state.type.value, t.state.message)
+        for t in tasks
+        if t.name.startswith("validate-")
+    }
     assert flow_run.state.type.value == "FAILED"
     assert states["validate-orders"][0] == "FAILED"
-    assert states["validate-orders"][1].startswith("orders: newest ordered_at is 122 days old at 2027-03-01")
+    assert states["validate-orders"][1].startswith(
+        "orders: newest ordered_at is 122 days old at 2027-03-01"
+    )
     assert states["validate-customers"][0] == "COMPLETED"
-    orders_row = next(line for line in validation.data.splitlines() if line.startswith("| orders |"))
+    orders_row = next(
+        line for line in validation.data.splitlines() if line.startswith("| orders |")
+    )
     assert orders_row.split("|")[3].strip() == "1"  # expectations failed: the freshness check
     assert "`orders`: `freshness` on `ordered_at`" in validation.data
 
@@ -157,7 +192,9 @@ def test_validation_artifact_reports_each_dataset(company):
 
 def test_operator_fix_is_revalidated_released_and_keeps_applying(company, tmp_path):
     exports, url = company
-    orders = edit_orders(exports, lambda o: o.assign(amount=o["amount"].where(o.index != 5, "twelve")))
+    orders = edit_orders(
+        exports, lambda o: o.assign(amount=o["amount"].where(o.index != 5, "twelve"))
+    )
     first = run(exports, url)
     assert first["datasets"]["orders"]["quarantined"] == 1
     engine = make_engine(url)
@@ -167,12 +204,19 @@ def test_operator_fix_is_revalidated_released_and_keeps_applying(company, tmp_pa
     assert entry["row"]["amount"] == "twelve"
     entry["row"]["amount"] = "12.00"
     fix_file.write_text(json.dumps(entry) + "\n")
-    result = CliRunner().invoke(app, ["quarantine", "fix", "--file", str(fix_file), "--database-url", url])
+    result = CliRunner().invoke(
+        app, ["quarantine", "fix", "--file", str(fix_file), "--database-url", url]
+    )
     assert result.exit_code == 0, result.output
 
     second = run(exports, url)
-    assert second["datasets"]["orders"] == {"read": len(orders), "valid": len(orders), "quarantined": 0,
-                                            "released": 1, "unknown_columns": 0}
+    assert second["datasets"]["orders"] == {
+        "read": len(orders),
+        "valid": len(orders),
+        "quarantined": 0,
+        "released": 1,
+        "unknown_columns": 0,
+    }
     third = run(exports, url)  # the source still sends the bad row: the fix keeps applying
     assert third["datasets"]["orders"]["valid"] == len(orders)
     entries = list_quarantine(engine, "orders")
@@ -195,7 +239,7 @@ def test_fix_file_errors_name_file_and_line(company, tmp_path):
 
 def test_hostile_text_is_stored_verbatim_and_escaped_when_shown(company):
     exports, url = company
-    hostile = "[bold red]'; DROP TABLE ideas; -- =HYPERLINK(\"http://x\") <script>x</script> 🚀 שלום"
+    hostile = '[bold red]\'; DROP TABLE ideas; -- =HYPERLINK("http://x") <script>x</script> 🚀 שלום'
     ideas_path = exports / "ideas" / "ideas.csv"
     ideas = pd.read_csv(ideas_path, dtype=str, keep_default_na=False)
     ideas.loc[:, "title"] = ideas["title"].where(ideas.index != 0, hostile)

@@ -16,31 +16,47 @@ from tasks.transforms.bgnbd import (
 )
 from tasks.transforms.gamma_gamma import GammaGammaParams, expected_average_order_value
 
-PARAMS = BgNbdParams(r=0.5, alpha=10.0, a=0.8, b=2.5, log_likelihood=0, n_customers=0, converged=True)
+PARAMS = BgNbdParams(
+    r=0.5, alpha=10.0, a=0.8, b=2.5, log_likelihood=0, n_customers=0, converged=True
+)
 
 
 def test_log_likelihood_matches_closed_form_for_a_single_customer():
     r, alpha, a, b = 0.5, 10.0, 0.8, 2.5
     x, t_x, T = 2.0, 20.0, 40.0
     # FHL (2005) eq. 6, written out term by term.
-    first = (special.gamma(r + x) * alpha**r / special.gamma(r)
-             * special.gamma(a + b) * special.gamma(b + x)
-             / (special.gamma(b) * special.gamma(a + b + x)))
-    expected = math.log(first * ((alpha + T) ** -(r + x)
-                                 + a / (b + x - 1) * (alpha + t_x) ** -(r + x)))
-    got = bgnbd_log_likelihood(np.array([r, alpha, a, b]), np.array([x]), np.array([t_x]), np.array([T]))
+    first = (
+        special.gamma(r + x)
+        * alpha**r
+        / special.gamma(r)
+        * special.gamma(a + b)
+        * special.gamma(b + x)
+        / (special.gamma(b) * special.gamma(a + b + x))
+    )
+    expected = math.log(
+        first * ((alpha + T) ** -(r + x) + a / (b + x - 1) * (alpha + t_x) ** -(r + x))
+    )
+    got = bgnbd_log_likelihood(
+        np.array([r, alpha, a, b]), np.array([x]), np.array([t_x]), np.array([T])
+    )
     assert got[0] == pytest.approx(expected, rel=1e-12)
 
 
 def test_log_likelihood_is_finite_for_zero_frequency_and_huge_age():
-    got = bgnbd_log_likelihood(np.array([0.5, 10.0, 0.8, 2.5]), np.array([0.0, 0.0]),
-                               np.array([0.0, 0.0]), np.array([30.0, 1e7]))
+    got = bgnbd_log_likelihood(
+        np.array([0.5, 10.0, 0.8, 2.5]),
+        np.array([0.0, 0.0]),
+        np.array([0.0, 0.0]),
+        np.array([30.0, 1e7]),
+    )
     assert np.all(np.isfinite(got))
     assert got[0] == pytest.approx(0.5 * math.log(10 / 40))  # r·log(α/(α+T))
 
 
 def test_probability_alive_is_one_without_repeats_and_falls_with_silence():
-    p = probability_alive(PARAMS, np.array([0, 3, 3]), np.array([0, 30, 30]), np.array([50, 40, 200]))
+    p = probability_alive(
+        PARAMS, np.array([0, 3, 3]), np.array([0, 30, 30]), np.array([50, 40, 200])
+    )
     assert p[0] == 1.0
     odds = 0.8 / (2.5 + 3 - 1) * ((10 + 200) / (10 + 30)) ** 3.5
     assert p[2] == pytest.approx(1 / (1 + odds), rel=1e-12)
@@ -94,8 +110,13 @@ def test_bgnbd_reproduces_fader_hardie_lee_2005_on_cdnow():
     summary = pd.read_csv(DATA / "cdnow_customers_summary.csv")
     fit = fit_bgnbd(summary)
     assert fit.converged and fit.n_customers == 2357
-    for got, published in ((fit.r, 0.243), (fit.alpha, 4.414), (fit.a, 0.793), (fit.b, 2.426),
-                           (fit.log_likelihood, -9582.4)):
+    for got, published in (
+        (fit.r, 0.243),
+        (fit.alpha, 4.414),
+        (fit.a, 0.793),
+        (fit.b, 2.426),
+        (fit.log_likelihood, -9582.4),
+    ):
         assert got == pytest.approx(published, rel=0.01)
     # The paper's worked example: x = 2, t_x = 30.43, T = 38.86 weeks → 1.226 purchases in 39 weeks.
     published = BgNbdParams(0.243, 4.414, 0.793, 2.426, 0, 0, True)
@@ -109,7 +130,8 @@ def test_gamma_gamma_reproduces_fader_hardie_lee_2005b_on_cdnow():
 
     data = pd.read_csv(DATA / "cdnow_customers_summary_with_transactions.csv")
     summary = data.rename(columns={"x": "frequency", "zbar": "monetary_value"}).assign(
-        total_revenue=0.0, n_orders=1)
+        total_revenue=0.0, n_orders=1
+    )
     fit = fit_gamma_gamma(summary)
     assert fit.converged and fit.n_customers == 946
     for got, published in ((fit.p, 6.25), (fit.q, 3.74), (fit.v, 15.44)):
@@ -143,7 +165,8 @@ def test_gamma_gamma_fit_is_the_likelihood_maximum():
 
     data = pd.read_csv(DATA / "cdnow_customers_summary_with_transactions.csv")
     summary = data.rename(columns={"x": "frequency", "zbar": "monetary_value"}).assign(
-        total_revenue=0.0, n_orders=1)
+        total_revenue=0.0, n_orders=1
+    )
     fit = fit_gamma_gamma(summary)
     repeat = summary[summary["frequency"] > 0]
     x, m = repeat["frequency"].to_numpy(float), repeat["monetary_value"].to_numpy(float)

@@ -11,8 +11,14 @@ CUSTOMERS = DatasetContract(
     grain="one row per CRM customer",
     keys=("customer_id",),
     columns={
-        "customer_id": "str", "name": "str", "email": "str", "phone": "str", "city": "str",
-        "account_owner": "str", "social_handles": "str", "signup_date": "date",
+        "customer_id": "str",
+        "name": "str",
+        "email": "str",
+        "phone": "str",
+        "city": "str",
+        "account_owner": "str",
+        "social_handles": "str",
+        "signup_date": "date",
     },
     required=("customer_id", "signup_date"),
     build_expectations=lambda: [

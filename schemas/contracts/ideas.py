@@ -9,8 +9,13 @@ IDEAS = DatasetContract(
     grain="one row per ideation-board entry",
     keys=("idea_id",),
     columns={
-        "idea_id": "str", "author_email": "str", "author_handle": "str", "title": "str",
-        "body": "str", "votes": "int", "created_at": "timestamp",
+        "idea_id": "str",
+        "author_email": "str",
+        "author_handle": "str",
+        "title": "str",
+        "body": "str",
+        "votes": "int",
+        "created_at": "timestamp",
     },
     required=("idea_id", "title", "created_at"),
     build_expectations=lambda: [

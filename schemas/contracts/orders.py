@@ -11,7 +11,9 @@ ORDERS = DatasetContract(
     columns={"order_id": "str", "customer_id": "str", "ordered_at": "timestamp", "amount": "float"},
     required=("order_id", "customer_id", "ordered_at", "amount"),
     build_expectations=lambda: [
-        gx.expectations.ExpectColumnValuesToBeBetween(column="amount", min_value=0, max_value=1_000_000),
+        gx.expectations.ExpectColumnValuesToBeBetween(
+            column="amount", min_value=0, max_value=1_000_000
+        ),
     ],
     references={"customer_id": ("customers", "customer_id")},
     timestamp_column="ordered_at",

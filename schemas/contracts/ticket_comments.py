@@ -9,7 +9,10 @@ TICKET_COMMENTS = DatasetContract(
     grain="one row per ticket comment",
     keys=("comment_id",),
     columns={
-        "comment_id": "str", "ticket_id": "str", "author_type": "str", "body": "str",
+        "comment_id": "str",
+        "ticket_id": "str",
+        "author_type": "str",
+        "body": "str",
         "created_at": "timestamp",
     },
     required=("comment_id", "ticket_id", "author_type", "created_at"),

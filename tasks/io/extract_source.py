@@ -8,7 +8,9 @@ from tasks.io.sources import Extraction, SourceConfig
 
 
 @task(retries=2, retry_delay_seconds=10, task_run_name="extract-{source.name}")
-def extract_source(source: SourceConfig, state: dict[str, str | None], full_refresh: bool) -> Extraction:
+def extract_source(
+    source: SourceConfig, state: dict[str, str | None], full_refresh: bool
+) -> Extraction:
     """Read what the source has for us; a retry starts again from the stored state.
 
     Rows are keyed, so reading a page twice never duplicates anything downstream.
@@ -17,8 +19,12 @@ def extract_source(source: SourceConfig, state: dict[str, str | None], full_refr
     extraction = source.extract(state, full_refresh)
     for warning in extraction.warnings:
         logger.warning(warning)
-    logger.info("%s → %s: %d rows (%s), %d unknown field occurrence(s) ignored", source.name,
-                source.dataset, len(extraction.frame),
-                "incremental" if extraction.incremental else "snapshot",
-                sum(extraction.unknown_fields.values()))
+    logger.info(
+        "%s → %s: %d rows (%s), %d unknown field occurrence(s) ignored",
+        source.name,
+        source.dataset,
+        len(extraction.frame),
+        "incremental" if extraction.incremental else "snapshot",
+        sum(extraction.unknown_fields.values()),
+    )
     return extraction

@@ -15,5 +15,6 @@ from tasks.transforms.ideation_queue import OVERRIDE_COLUMNS
 def read_idea_overrides(database_url: str, database_password_secret: str | None) -> pd.DataFrame:
     """Every merge and split on record (an empty frame before the first publish)."""
     query = select(*(idea_overrides.c[c] for c in OVERRIDE_COLUMNS))
-    return read_if_published(database_url, database_password_secret, idea_overrides.name,
-                             query, OVERRIDE_COLUMNS)
+    return read_if_published(
+        database_url, database_password_secret, idea_overrides.name, query, OVERRIDE_COLUMNS
+    )

@@ -18,15 +18,24 @@ from tasks.transforms.probable_links import LINK_COLUMNS
 def read_identity_links(database_url: str, database_password_secret: str | None) -> pd.DataFrame:
     """Every link earlier runs made (an empty frame before the first publish)."""
     query = select(*(identity_links.c[c] for c in LINK_COLUMNS))
-    return read_if_published(database_url, database_password_secret, identity_links.name,
-                             query, LINK_COLUMNS)
+    return read_if_published(
+        database_url, database_password_secret, identity_links.name, query, LINK_COLUMNS
+    )
 
 
 def save_identity_links(conn: Connection, links: pd.DataFrame, run_id: str, now: datetime) -> None:
     """Insert new links and mark kept ones as seen by this run; the first run and the customer
     of a kept link never change."""
-    rows = [{"identity_key": r.identity_key, "customer_id": r.customer_id, "method": r.method,
-             "match_probability": float(r.match_probability), "first_run_id": run_id,
-             "last_run_id": run_id, "linked_at": now}
-            for r in links[LINK_COLUMNS].itertuples(index=False)]
+    rows = [
+        {
+            "identity_key": r.identity_key,
+            "customer_id": r.customer_id,
+            "method": r.method,
+            "match_probability": float(r.match_probability),
+            "first_run_id": run_id,
+            "last_run_id": run_id,
+            "linked_at": now,
+        }
+        for r in links[LINK_COLUMNS].itertuples(index=False)
+    ]
     upsert(conn, identity_links, rows, ["identity_key"], ["last_run_id"])

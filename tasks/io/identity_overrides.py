@@ -17,15 +17,23 @@ DECISIONS = ("must_link", "cannot_link")
 
 
 @task(retries=2, retry_delay_seconds=10)
-def read_identity_overrides(database_url: str, database_password_secret: str | None) -> pd.DataFrame:
+def read_identity_overrides(
+    database_url: str, database_password_secret: str | None
+) -> pd.DataFrame:
     """Every decision on record (an empty frame before the first publish)."""
     query = select(*(identity_overrides.c[c] for c in OVERRIDE_COLUMNS))
-    return read_if_published(database_url, database_password_secret, identity_overrides.name,
-                             query, OVERRIDE_COLUMNS)
+    return read_if_published(
+        database_url, database_password_secret, identity_overrides.name, query, OVERRIDE_COLUMNS
+    )
 
 
-def record_identity_decision(engine: Engine, identity_key: str, customer_id: str, decision: str,
-                             decided_by: str | None = None) -> None:
+def record_identity_decision(
+    engine: Engine,
+    identity_key: str,
+    customer_id: str,
+    decision: str,
+    decided_by: str | None = None,
+) -> None:
     """Store (or change) a decision; the next run links accordingly."""
     if decision not in DECISIONS:
         raise ValueError(f"decision must be one of {', '.join(DECISIONS)}, not {decision!r}")
@@ -33,7 +41,18 @@ def record_identity_decision(engine: Engine, identity_key: str, customer_id: str
         raise ValueError(f"identity_key {identity_key!r} must look like 'email:…' or 'twitter:…'")
     ensure_schema(engine)
     with engine.begin() as conn:
-        upsert(conn, identity_overrides, [{
-            "identity_key": identity_key.lower(), "customer_id": customer_id, "decision": decision,
-            "decided_by": decided_by, "decided_at": datetime.now(UTC).replace(tzinfo=None),
-        }], ["identity_key", "customer_id"], ["decision", "decided_by", "decided_at"])
+        upsert(
+            conn,
+            identity_overrides,
+            [
+                {
+                    "identity_key": identity_key.lower(),
+                    "customer_id": customer_id,
+                    "decision": decision,
+                    "decided_by": decided_by,
+                    "decided_at": datetime.now(UTC).replace(tzinfo=None),
+                }
+            ],
+            ["identity_key", "customer_id"],
+            ["decision", "decided_by", "decided_at"],
+        )

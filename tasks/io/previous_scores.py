@@ -15,5 +15,6 @@ from tasks.transforms.retention_triggers import PREVIOUS_COLUMNS
 def read_previous_scores(database_url: str, database_password_secret: str | None) -> pd.DataFrame:
     """One row per customer scored before: ``p_alive`` and since when each trigger is active."""
     query = select(*(customer_scores.c[c] for c in PREVIOUS_COLUMNS))
-    return read_if_published(database_url, database_password_secret, customer_scores.name, query,
-                             PREVIOUS_COLUMNS)
+    return read_if_published(
+        database_url, database_password_secret, customer_scores.name, query, PREVIOUS_COLUMNS
+    )

@@ -30,20 +30,27 @@ from tasks.transforms.case_episodes import EXISTING_COLUMNS, assign_case_episode
 from tasks.validate_export import row_fingerprint
 
 
-def soft_close_missing(conn: Connection, table: Table, key: str, current: set[str],
-                       untouched_status: str, reason: str) -> int:
+def soft_close_missing(
+    conn: Connection, table: Table, key: str, current: set[str], untouched_status: str, reason: str
+) -> int:
     """Close open items this run no longer produces, unless a person has taken them up."""
     key_col = table.c[key]
-    untouched = (table.c.pipeline_state == "open", table.c.status == untouched_status,
-                 table.c.assignee.is_(None))
+    untouched = (
+        table.c.pipeline_state == "open",
+        table.c.status == untouched_status,
+        table.c.assignee.is_(None),
+    )
     candidates = conn.execute(select(key_col).where(*untouched)).scalars().all()
     stale = sorted(set(candidates) - current)
     closed = 0
     for start in range(0, len(stale), CHUNK):
         # Conditions again in the UPDATE: a worker may claim an item between the read and the
         # write; PostgreSQL then waits for the claim and re-checks the row, skipping it.
-        closed += conn.execute(update(table).where(key_col.in_(stale[start:start + CHUNK]), *untouched)
-                               .values(pipeline_state="closed", closed_reason=reason)).rowcount
+        closed += conn.execute(
+            update(table)
+            .where(key_col.in_(stale[start : start + CHUNK]), *untouched)
+            .values(pipeline_state="closed", closed_reason=reason)
+        ).rowcount
     return closed
 
 
@@ -62,67 +69,140 @@ def quarantine_rows(frame: pd.DataFrame, run_id: str, seen_at: datetime) -> list
     """Rows for the quarantine table; the fingerprint keeps one row per distinct raw row."""
     out = []
     for row in frame.itertuples(index=False):
-        out.append({
-            "dataset": row.dataset, "source": row.source, "row_key": row.row_key,
-            "row_fingerprint": row_fingerprint(row.raw_row),
-            "failed_expectations": ",".join(row.reasons),
-            "raw_row": json.dumps(row.raw_row, sort_keys=True, ensure_ascii=False),
-            "first_run_id": run_id, "first_seen": seen_at, "last_run_id": run_id,
-            "status": "quarantined",
-        })
+        out.append(
+            {
+                "dataset": row.dataset,
+                "source": row.source,
+                "row_key": row.row_key,
+                "row_fingerprint": row_fingerprint(row.raw_row),
+                "failed_expectations": ",".join(row.reasons),
+                "raw_row": json.dumps(row.raw_row, sort_keys=True, ensure_ascii=False),
+                "first_run_id": run_id,
+                "first_seen": seen_at,
+                "last_run_id": run_id,
+                "status": "quarantined",
+            }
+        )
     return out
 
 
-def write_quarantine(conn: Connection, quarantined: pd.DataFrame, run_id: str, now: datetime,
-                     released_ids: Sequence[int] = (), refailed: pd.DataFrame | None = None) -> None:
+def write_quarantine(
+    conn: Connection,
+    quarantined: pd.DataFrame,
+    run_id: str,
+    now: datetime,
+    released_ids: Sequence[int] = (),
+    refailed: pd.DataFrame | None = None,
+) -> None:
     """Keep every rejected row (never deleted); mark operator fixes as released or failed again.
 
     A row seen before keeps its first run and status; its latest reasons and run are updated.
     """
-    upsert(conn, quarantine, quarantine_rows(quarantined, run_id, now),
-           ["dataset", "row_fingerprint"], ["failed_expectations", "last_run_id"])
+    upsert(
+        conn,
+        quarantine,
+        quarantine_rows(quarantined, run_id, now),
+        ["dataset", "row_fingerprint"],
+        ["failed_expectations", "last_run_id"],
+    )
     for start in range(0, len(released_ids), CHUNK):
-        conn.execute(update(quarantine).where(quarantine.c.id.in_(list(released_ids)[start:start + CHUNK]))
-                     .values(status="released", released_run_id=run_id, last_run_id=run_id))
+        conn.execute(
+            update(quarantine)
+            .where(quarantine.c.id.in_(list(released_ids)[start : start + CHUNK]))
+            .values(status="released", released_run_id=run_id, last_run_id=run_id)
+        )
     if refailed is not None:
         for row in refailed.itertuples(index=False):
-            conn.execute(update(quarantine).where(quarantine.c.id == int(row.quarantine_id))
-                         .values(status="quarantined", last_run_id=run_id,
-                                 failed_expectations=",".join(row.reasons)))
+            conn.execute(
+                update(quarantine)
+                .where(quarantine.c.id == int(row.quarantine_id))
+                .values(
+                    status="quarantined",
+                    last_run_id=run_id,
+                    failed_expectations=",".join(row.reasons),
+                )
+            )
 
 
-SCORE_COLUMNS = ["customer_id", "p_alive", "expected_clv", "clv_if_retained", "value_at_risk",
-                 "value_tier", "rfm_segment", "latency_since", "alive_drop_since"]
+SCORE_COLUMNS = [
+    "customer_id",
+    "p_alive",
+    "expected_clv",
+    "clv_if_retained",
+    "value_at_risk",
+    "value_tier",
+    "rfm_segment",
+    "latency_since",
+    "alive_drop_since",
+]
 
 
-def save_scores(conn: Connection, scores: pd.DataFrame, model: dict, run_id: str, as_of: date,
-                now: datetime) -> None:
+def save_scores(
+    conn: Connection, scores: pd.DataFrame, model: dict, run_id: str, as_of: date, now: datetime
+) -> None:
     """Keep this run's fit (one row) and each customer's latest scores for the next run."""
-    conn.execute(model_runs.insert().values(
-        run_id=run_id, as_of=as_of, bgnbd_r=model["r"], bgnbd_alpha=model["alpha"],
-        bgnbd_a=model["a"], bgnbd_b=model["b"], bgnbd_log_likelihood=model["bgnbd_ll"],
-        bgnbd_method=model["bgnbd_method"], gamma_gamma_p=model["gamma_gamma_p"],
-        gamma_gamma_q=model["gamma_gamma_q"], gamma_gamma_v=model["gamma_gamma_v"],
-        gamma_gamma_log_likelihood=_plain(model["gamma_gamma_ll"]),
-        gamma_gamma_method=model["gamma_gamma_method"], n_customers=model["n_customers"],
-        n_repeat_customers=model["n_repeat_customers"], created_at=now))
+    conn.execute(
+        model_runs.insert().values(
+            run_id=run_id,
+            as_of=as_of,
+            bgnbd_r=model["r"],
+            bgnbd_alpha=model["alpha"],
+            bgnbd_a=model["a"],
+            bgnbd_b=model["b"],
+            bgnbd_log_likelihood=model["bgnbd_ll"],
+            bgnbd_method=model["bgnbd_method"],
+            gamma_gamma_p=model["gamma_gamma_p"],
+            gamma_gamma_q=model["gamma_gamma_q"],
+            gamma_gamma_v=model["gamma_gamma_v"],
+            gamma_gamma_log_likelihood=_plain(model["gamma_gamma_ll"]),
+            gamma_gamma_method=model["gamma_gamma_method"],
+            n_customers=model["n_customers"],
+            n_repeat_customers=model["n_repeat_customers"],
+            created_at=now,
+        )
+    )
     rows = records(scores[SCORE_COLUMNS].assign(as_of=as_of, run_id=run_id))
     for row in rows:
         for col in ("latency_since", "alive_drop_since"):
             if isinstance(row[col], datetime):
                 row[col] = row[col].date()
-    upsert(conn, customer_scores, rows, ["customer_id"],
-           [c for c in SCORE_COLUMNS if c != "customer_id"] + ["as_of", "run_id"])
+    upsert(
+        conn,
+        customer_scores,
+        rows,
+        ["customer_id"],
+        [c for c in SCORE_COLUMNS if c != "customer_id"] + ["as_of", "run_id"],
+    )
 
 
 RETENTION_PIPELINE_COLUMNS = [
-    "customer_id", "value_tier", "clv", "value_at_risk", "priority_score", "priority_rank",
-    "reason_codes", "evidence", "goal", "playbook", "owner", "due_date", "pipeline_state",
+    "customer_id",
+    "value_tier",
+    "clv",
+    "value_at_risk",
+    "priority_score",
+    "priority_rank",
+    "reason_codes",
+    "evidence",
+    "goal",
+    "playbook",
+    "owner",
+    "due_date",
+    "pipeline_state",
     "closed_reason",
 ]
 IDEATION_PIPELINE_COLUMNS = [
-    "title", "n_mentions", "n_supporters", "customer_supporters", "stakeholder_supporters",
-    "votes", "priority_score", "priority_rank", "first_seen", "last_activity", "pipeline_state",
+    "title",
+    "n_mentions",
+    "n_supporters",
+    "customer_supporters",
+    "stakeholder_supporters",
+    "votes",
+    "priority_score",
+    "priority_rank",
+    "first_seen",
+    "last_activity",
+    "pipeline_state",
     "closed_reason",
 ]
 
@@ -136,29 +216,50 @@ def existing_cases(conn: Connection) -> pd.DataFrame:
 def replace_supporters(conn: Connection, supporters: pd.DataFrame, idea_keys: set[str]) -> int:
     """Make each published idea's supporters exactly this run's: upsert them and remove pairs
     no longer behind the idea (a split, a changed clustering). Returns pairs removed."""
-    upsert(conn, idea_supporters, records(supporters), ["idea_key", "supporter_id"],
-           ["supporter_kind", "weight", "conversation_id"])
+    upsert(
+        conn,
+        idea_supporters,
+        records(supporters),
+        ["idea_key", "supporter_id"],
+        ["supporter_kind", "weight", "conversation_id"],
+    )
     current = set(zip(supporters["idea_key"], supporters["supporter_id"], strict=True))
     keys = sorted(idea_keys)
     stale: list[tuple[str, str]] = []
     for start in range(0, len(keys), CHUNK):
-        pairs = conn.execute(select(idea_supporters.c.idea_key, idea_supporters.c.supporter_id)
-                             .where(idea_supporters.c.idea_key.in_(keys[start:start + CHUNK]))).all()
+        pairs = conn.execute(
+            select(idea_supporters.c.idea_key, idea_supporters.c.supporter_id).where(
+                idea_supporters.c.idea_key.in_(keys[start : start + CHUNK])
+            )
+        ).all()
         stale += [tuple(p) for p in pairs if tuple(p) not in current]
     for idea_key, supporter_id in stale:
-        conn.execute(delete(idea_supporters).where(idea_supporters.c.idea_key == idea_key,
-                                                   idea_supporters.c.supporter_id == supporter_id))
+        conn.execute(
+            delete(idea_supporters).where(
+                idea_supporters.c.idea_key == idea_key,
+                idea_supporters.c.supporter_id == supporter_id,
+            )
+        )
     return len(stale)
 
 
-def publish_to_engine(engine: Engine, run_id: str, flow_run_id: str | None, as_of: date,
-                      retention: pd.DataFrame, ideation: pd.DataFrame,
-                      supporters: pd.DataFrame, quarantined: pd.DataFrame,
-                      extractions: Sequence[Extraction] = (), released_ids: Sequence[int] = (),
-                      refailed: pd.DataFrame | None = None, scores: pd.DataFrame | None = None,
-                      model: dict | None = None,
-                      identity_links: pd.DataFrame | None = None,
-                      reopen_after_days: int = 30) -> dict[str, int]:
+def publish_to_engine(
+    engine: Engine,
+    run_id: str,
+    flow_run_id: str | None,
+    as_of: date,
+    retention: pd.DataFrame,
+    ideation: pd.DataFrame,
+    supporters: pd.DataFrame,
+    quarantined: pd.DataFrame,
+    extractions: Sequence[Extraction] = (),
+    released_ids: Sequence[int] = (),
+    refailed: pd.DataFrame | None = None,
+    scores: pd.DataFrame | None = None,
+    model: dict | None = None,
+    identity_links: pd.DataFrame | None = None,
+    reopen_after_days: int = 30,
+) -> dict[str, int]:
     """Publish everything in one transaction; on any error nothing of this run is kept.
 
     Incremental sources' rows and cursors/watermarks are saved in the same transaction, so a
@@ -174,24 +275,43 @@ def publish_to_engine(engine: Engine, run_id: str, flow_run_id: str | None, as_o
         # behind another publish (PostgreSQL), instead of interleaving with them.
         lock_for_writing(conn)
         # An idea a person merged away stays closed even if the clustering still finds it.
-        merged = set(conn.execute(select(ideation_items.c.idea_key)
-                                  .where(ideation_items.c.merged_into.is_not(None))).scalars())
+        merged = set(
+            conn.execute(
+                select(ideation_items.c.idea_key).where(ideation_items.c.merged_into.is_not(None))
+            ).scalars()
+        )
         ideation = ideation[~ideation["idea_key"].isin(merged)]
         supporters = supporters[~supporters["idea_key"].isin(merged)]
-        retention = retention.assign(case_id=assign_case_episodes(
-            retention, existing_cases(conn), now, reopen_after_days))
-        retention_rows = records(retention.assign(pipeline_state="open", closed_reason=None,
-                                                  opened_at=now))
-        idea_rows = records(ideation.assign(pipeline_state="open", closed_reason=None, opened_at=now))
+        retention = retention.assign(
+            case_id=assign_case_episodes(retention, existing_cases(conn), now, reopen_after_days)
+        )
+        retention_rows = records(
+            retention.assign(pipeline_state="open", closed_reason=None, opened_at=now)
+        )
+        idea_rows = records(
+            ideation.assign(pipeline_state="open", closed_reason=None, opened_at=now)
+        )
         upsert(conn, retention_cases, retention_rows, ["case_id"], RETENTION_PIPELINE_COLUMNS)
         upsert(conn, ideation_items, idea_rows, ["idea_key"], IDEATION_PIPELINE_COLUMNS)
-        counts["supporters_removed"] = replace_supporters(conn, supporters, set(ideation["idea_key"]))
+        counts["supporters_removed"] = replace_supporters(
+            conn, supporters, set(ideation["idea_key"])
+        )
         counts["retention_closed"] = soft_close_missing(
-            conn, retention_cases, "case_id", set(retention["case_id"]), "open",
-            "no longer at risk or below the queue cut-off")
+            conn,
+            retention_cases,
+            "case_id",
+            set(retention["case_id"]),
+            "open",
+            "no longer at risk or below the queue cut-off",
+        )
         counts["ideation_closed"] = soft_close_missing(
-            conn, ideation_items, "idea_key", set(ideation["idea_key"]), "new",
-            "no longer produced (merged or below the queue cut-off)")
+            conn,
+            ideation_items,
+            "idea_key",
+            set(ideation["idea_key"]),
+            "new",
+            "no longer produced (merged or below the queue cut-off)",
+        )
         write_quarantine(conn, quarantined, run_id, now, released_ids, refailed)
         save_source_progress(conn, list(extractions), run_id, now)
         if scores is not None and model is not None:
@@ -199,49 +319,94 @@ def publish_to_engine(engine: Engine, run_id: str, flow_run_id: str | None, as_o
         if identity_links is not None:
             save_identity_links(conn, identity_links, run_id, now)
             counts["identity_links"] = len(identity_links)
-        counts.update(retention=len(retention), ideation=len(ideation),
-                      supporters=len(supporters), quarantined=len(quarantined),
-                      released=len(released_ids))
-        conn.execute(publish_runs.insert().values(
-            run_id=run_id, flow_run_id=flow_run_id, as_of=as_of, published_at=now,
-            counts=json.dumps(counts, sort_keys=True)))
+        counts.update(
+            retention=len(retention),
+            ideation=len(ideation),
+            supporters=len(supporters),
+            quarantined=len(quarantined),
+            released=len(released_ids),
+        )
+        conn.execute(
+            publish_runs.insert().values(
+                run_id=run_id,
+                flow_run_id=flow_run_id,
+                as_of=as_of,
+                published_at=now,
+                counts=json.dumps(counts, sort_keys=True),
+            )
+        )
     return counts
 
 
 @task(retries=2, retry_delay_seconds=10)
-def publish_queues(database_url: str, database_password_secret: str | None, run_id: str,
-                   flow_run_id: str | None, as_of: date, retention: pd.DataFrame,
-                   ideation: pd.DataFrame, supporters: pd.DataFrame,
-                   quarantined: pd.DataFrame, extractions: list[Extraction],
-                   released_ids: list[int], refailed: pd.DataFrame, scores: pd.DataFrame,
-                   model: dict, identity_links: pd.DataFrame | None = None,
-                   reopen_after_days: int = 30) -> dict[str, object]:
+def publish_queues(
+    database_url: str,
+    database_password_secret: str | None,
+    run_id: str,
+    flow_run_id: str | None,
+    as_of: date,
+    retention: pd.DataFrame,
+    ideation: pd.DataFrame,
+    supporters: pd.DataFrame,
+    quarantined: pd.DataFrame,
+    extractions: list[Extraction],
+    released_ids: list[int],
+    refailed: pd.DataFrame,
+    scores: pd.DataFrame,
+    model: dict,
+    identity_links: pd.DataFrame | None = None,
+    reopen_after_days: int = 30,
+) -> dict[str, object]:
     """Upsert both queues, soft-close what is gone, keep quarantine, audit the run."""
     engine = make_engine(database_url, load_secret(database_password_secret))
     try:
         ensure_schema(engine)
         before = queue_fingerprint(engine)
-        counts = publish_to_engine(engine, run_id, flow_run_id, as_of, retention, ideation,
-                                   supporters, quarantined, extractions, released_ids, refailed,
-                                   scores, model, identity_links, reopen_after_days)
+        counts = publish_to_engine(
+            engine,
+            run_id,
+            flow_run_id,
+            as_of,
+            retention,
+            ideation,
+            supporters,
+            quarantined,
+            extractions,
+            released_ids,
+            refailed,
+            scores,
+            model,
+            identity_links,
+            reopen_after_days,
+        )
         after = queue_fingerprint(engine)
     finally:
         engine.dispose()
-    get_run_logger().info("Published %s retention cases and %s ideas (queues changed: %s)",
-                          counts["retention"], counts["ideation"], before != after)
+    get_run_logger().info(
+        "Published %s retention cases and %s ideas (queues changed: %s)",
+        counts["retention"],
+        counts["ideation"],
+        before != after,
+    )
     return {**counts, "fingerprint_before": before, "fingerprint_after": after}
 
 
 @task(retries=2, retry_delay_seconds=10)
-def record_quarantine(database_url: str, database_password_secret: str | None, run_id: str,
-                      quarantined: pd.DataFrame, refailed: pd.DataFrame) -> int:
+def record_quarantine(
+    database_url: str,
+    database_password_secret: str | None,
+    run_id: str,
+    quarantined: pd.DataFrame,
+    refailed: pd.DataFrame,
+) -> int:
     """Keep a failed run's rejected rows (its queues are not touched): they are never lost."""
     engine = make_engine(database_url, load_secret(database_password_secret))
     try:
         ensure_schema(engine)
         with engine.begin() as conn:
-            write_quarantine(conn, quarantined, run_id, datetime.now(UTC).replace(tzinfo=None),
-                             refailed=refailed)
+            write_quarantine(
+                conn, quarantined, run_id, datetime.now(UTC).replace(tzinfo=None), refailed=refailed
+            )
     finally:
         engine.dispose()
     return len(quarantined)

@@ -18,12 +18,29 @@ FIX_COLUMNS = ["quarantine_id", "dataset", "row_fingerprint", "row"]
 def read_quarantine_fixes(database_url: str, database_password_secret: str | None) -> pd.DataFrame:
     """Operator fixes (``fixed``, and ``released`` ones, which keep applying while the source
     still sends the row they replaced): one row per quarantine entry with its corrected row."""
-    query = (select(quarantine.c.id, quarantine.c.dataset, quarantine.c.row_fingerprint,
-                    quarantine.c.fixed_row)
-             .where(quarantine.c.status.in_(["fixed", "released"]), quarantine.c.fixed_row.is_not(None))
-             .order_by(quarantine.c.id))
-    rows = read_if_published(database_url, database_password_secret, quarantine.name, query,
-                             ["id", "dataset", "row_fingerprint", "fixed_row"])
-    return pd.DataFrame({"quarantine_id": rows["id"].astype("int64"), "dataset": rows["dataset"],
-                         "row_fingerprint": rows["row_fingerprint"],
-                         "row": [json.loads(r) for r in rows["fixed_row"]]}, columns=FIX_COLUMNS)
+    query = (
+        select(
+            quarantine.c.id,
+            quarantine.c.dataset,
+            quarantine.c.row_fingerprint,
+            quarantine.c.fixed_row,
+        )
+        .where(quarantine.c.status.in_(["fixed", "released"]), quarantine.c.fixed_row.is_not(None))
+        .order_by(quarantine.c.id)
+    )
+    rows = read_if_published(
+        database_url,
+        database_password_secret,
+        quarantine.name,
+        query,
+        ["id", "dataset", "row_fingerprint", "fixed_row"],
+    )
+    return pd.DataFrame(
+        {
+            "quarantine_id": rows["id"].astype("int64"),
+            "dataset": rows["dataset"],
+            "row_fingerprint": rows["row_fingerprint"],
+            "row": [json.loads(r) for r in rows["fixed_row"]],
+        },
+        columns=FIX_COLUMNS,
+    )

@@ -32,7 +32,9 @@ def parse_export(data: bytes, fmt: str, where: str) -> pd.DataFrame:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ExportReadError(f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+        raise ExportReadError(
+            f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from exc
     records = []
     # split on "\n" only: str.splitlines would also split on U+2028 inside JSON strings
     for line_no, line in enumerate(text.split("\n"), start=1):

@@ -25,14 +25,23 @@ def render_run_summary(summary: dict) -> str:
         "|---|---:|---:|---:|---:|",
     ]
     for name, d in summary["datasets"].items():
-        lines.append(f"| {name} | {d['read']} | {d['valid']} | {d['quarantined']} | {d['unknown_columns']} |")
+        lines.append(
+            f"| {name} | {d['read']} | {d['valid']} | {d['quarantined']} | {d['unknown_columns']} |"
+        )
     if summary.get("sources"):
-        lines += ["", "## Sources", "", "| source | dataset | rows | mode | unknown fields ignored | warnings |",
-                  "|---|---|---:|---|---:|---:|"]
+        lines += [
+            "",
+            "## Sources",
+            "",
+            "| source | dataset | rows | mode | unknown fields ignored | warnings |",
+            "|---|---|---:|---|---:|---:|",
+        ]
         for name, src in summary["sources"].items():
             mode = "incremental" if src["incremental"] else "snapshot"
-            lines.append(f"| {name} | {src['dataset']} | {src['rows']} | {mode} | "
-                         f"{src['unknown_fields']} | {src['warnings']} |")
+            lines.append(
+                f"| {name} | {src['dataset']} | {src['rows']} | {mode} | "
+                f"{src['unknown_fields']} | {src['warnings']} |"
+            )
     lines += ["", "## Stages", "", "| stage | rows out | seconds |", "|---|---:|---:|"]
     for name, s in summary["stages"].items():
         lines.append(f"| {name} | {s['rows']} | {s['seconds']:.2f} |")
@@ -41,17 +50,37 @@ def render_run_summary(summary: dict) -> str:
         lines.append(f"| {name} | {n} |")
     fit = summary.get("model")
     if fit:
-        lines += ["", "## Value model", "",
-                  f"BG/NBD ({fit['bgnbd_method']}): r={fit['r']:.4g}, α={fit['alpha']:.4g}, "
-                  f"a={fit['a']:.4g}, b={fit['b']:.4g}, log-likelihood {fit['bgnbd_ll']:.1f} "
-                  f"on {fit['n_customers']} customers"]
+        lines += [
+            "",
+            "## Value model",
+            "",
+            f"BG/NBD ({fit['bgnbd_method']}): r={fit['r']:.4g}, α={fit['alpha']:.4g}, "
+            f"a={fit['a']:.4g}, b={fit['b']:.4g}, log-likelihood {fit['bgnbd_ll']:.1f} "
+            f"on {fit['n_customers']} customers",
+        ]
     return "\n".join(lines) + "\n"
 
 
-RETENTION_ARTIFACT_COLUMNS = ["priority_rank", "case_id", "customer_id", "value_tier",
-                              "priority_score", "value_at_risk", "reason_codes", "owner", "due_date"]
-IDEATION_ARTIFACT_COLUMNS = ["priority_rank", "idea_key", "n_supporters", "customer_supporters",
-                             "stakeholder_supporters", "votes", "priority_score"]
+RETENTION_ARTIFACT_COLUMNS = [
+    "priority_rank",
+    "case_id",
+    "customer_id",
+    "value_tier",
+    "priority_score",
+    "value_at_risk",
+    "reason_codes",
+    "owner",
+    "due_date",
+]
+IDEATION_ARTIFACT_COLUMNS = [
+    "priority_rank",
+    "idea_key",
+    "n_supporters",
+    "customer_supporters",
+    "stakeholder_supporters",
+    "votes",
+    "priority_score",
+]
 
 
 def top_rows(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
@@ -59,34 +88,55 @@ def top_rows(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
     for col in top.columns:
         if top[col].dtype == object:
             top[col] = top[col].astype(str)
-    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
-            for row in top.to_dict("records")]
+    return [
+        {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+        for row in top.to_dict("records")
+    ]
 
 
 @task
 def report_run(summary: dict, retention: pd.DataFrame, ideation: pd.DataFrame) -> None:
     """Create the run summary and top-20 table artifacts."""
-    create_markdown_artifact(render_run_summary(summary), key="patronage-run-summary",
-                             description="Rows per stage, quarantine, queue sizes, timings")
-    create_table_artifact(top_rows(retention, RETENTION_ARTIFACT_COLUMNS),
-                          key="patronage-retention-top", description="Top 20 retention cases (ids only)")
-    create_table_artifact(top_rows(ideation, IDEATION_ARTIFACT_COLUMNS),
-                          key="patronage-ideation-top", description="Top 20 ideas (ids only)")
+    create_markdown_artifact(
+        render_run_summary(summary),
+        key="patronage-run-summary",
+        description="Rows per stage, quarantine, queue sizes, timings",
+    )
+    create_table_artifact(
+        top_rows(retention, RETENTION_ARTIFACT_COLUMNS),
+        key="patronage-retention-top",
+        description="Top 20 retention cases (ids only)",
+    )
+    create_table_artifact(
+        top_rows(ideation, IDEATION_ARTIFACT_COLUMNS),
+        key="patronage-ideation-top",
+        description="Top 20 ideas (ids only)",
+    )
 
 
 def render_validation(outcomes: dict, breaches: list[str]) -> str:
     """Markdown for the validation artifact: expectation counts, quarantine, breaches. No row data."""
-    lines = ["# Patronage validation", "",
-             "| dataset | expectations passed | failed | rows quarantined | fixes released | fixes failing again |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "# Patronage validation",
+        "",
+        "| dataset | expectations passed | failed | rows quarantined | fixes released | fixes failing again |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     failures: list[str] = []
     for name, outcome in outcomes.items():
         results = outcome.validation.expectations
         passed = sum(r["success"] for r in results)
-        lines.append(f"| {name} | {passed} | {len(results) - passed} | {len(outcome.quarantined)} | "
-                     f"{len(outcome.released_ids)} | {len(outcome.refailed)} |")
-        failures += [f"- `{name}`: `{r['expectation']}`" + (f" on `{r['column']}`" if r["column"] else "")
-                     + f" ({r['unexpected_count']} rows)" for r in results if not r["success"]]
+        lines.append(
+            f"| {name} | {passed} | {len(results) - passed} | {len(outcome.quarantined)} | "
+            f"{len(outcome.released_ids)} | {len(outcome.refailed)} |"
+        )
+        failures += [
+            f"- `{name}`: `{r['expectation']}`"
+            + (f" on `{r['column']}`" if r["column"] else "")
+            + f" ({r['unexpected_count']} rows)"
+            for r in results
+            if not r["success"]
+        ]
     if failures:
         lines += ["", "## Failed expectations", "", *failures]
     lines += ["", "## Contract breaches", ""]
@@ -97,8 +147,11 @@ def render_validation(outcomes: dict, breaches: list[str]) -> str:
 @task
 def report_validation(outcomes: dict, breaches: list[str], data_docs_dir: str | None) -> None:
     """The validation artifact (also for runs that fail their contracts), and Data Docs if asked."""
-    create_markdown_artifact(render_validation(outcomes, breaches), key="patronage-validation",
-                             description="Expectations passed/failed and rows quarantined per dataset")
+    create_markdown_artifact(
+        render_validation(outcomes, breaches),
+        key="patronage-validation",
+        description="Expectations passed/failed and rows quarantined per dataset",
+    )
     if data_docs_dir:
         from tasks.transforms.validate_dataset import build_data_docs
 
@@ -116,8 +169,12 @@ def emit_contract_breaches(outcomes: dict, breaches: list[str]) -> None:
         outcome = outcomes.get(dataset)
         emit_event(
             CONTRACT_BREACHED_EVENT,
-            resource={"prefect.resource.id": f"patronage.dataset.{dataset}",
-                      "prefect.resource.name": dataset},
-            payload={"breaches": mine,
-                     "rows_quarantined": 0 if outcome is None else len(outcome.quarantined)},
+            resource={
+                "prefect.resource.id": f"patronage.dataset.{dataset}",
+                "prefect.resource.name": dataset,
+            },
+            payload={
+                "breaches": mine,
+                "rows_quarantined": 0 if outcome is None else len(outcome.quarantined),
+            },
         )

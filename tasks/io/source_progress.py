@@ -17,26 +17,44 @@ from tasks.io.sql_upsert import upsert
 
 
 @task(retries=2, retry_delay_seconds=10)
-def read_source_progress(database_url: str, database_password_secret: str | None,
-                         datasets: list[str]) -> tuple[dict[str, dict], dict[str, pd.DataFrame]]:
+def read_source_progress(
+    database_url: str, database_password_secret: str | None, datasets: list[str]
+) -> tuple[dict[str, dict], dict[str, pd.DataFrame]]:
     """Stored state per source, and stored rows per dataset (text cells), for incremental merges."""
     if not datasets:  # only snapshot sources: nothing to resume, and no database to touch
         return {}, {}
     state_rows = read_if_published(
-        database_url, database_password_secret, source_state.name,
+        database_url,
+        database_password_secret,
+        source_state.name,
         select(source_state.c.source_name, source_state.c.cursor, source_state.c.watermark),
-        ["source_name", "cursor", "watermark"])
-    states = {r.source_name: {"cursor": r.cursor, "watermark": r.watermark}
-              for r in state_rows.itertuples(index=False)}
+        ["source_name", "cursor", "watermark"],
+    )
+    states = {
+        r.source_name: {"cursor": r.cursor, "watermark": r.watermark}
+        for r in state_rows.itertuples(index=False)
+    }
     payloads = read_if_published(
-        database_url, database_password_secret, source_rows.name,
+        database_url,
+        database_password_secret,
+        source_rows.name,
         select(source_rows.c.dataset, source_rows.c.payload)
-        .where(source_rows.c.dataset.in_(datasets)).order_by(source_rows.c.dataset, source_rows.c.row_key),
-        ["dataset", "payload"])
-    stored = {dataset: pd.DataFrame([json.loads(p) for p in payloads.loc[payloads["dataset"] == dataset, "payload"]],
-                                    dtype=object) for dataset in datasets}
-    get_run_logger().info("Stored progress: %d source state(s), %s stored rows", len(states),
-                          {d: len(f) for d, f in stored.items()})
+        .where(source_rows.c.dataset.in_(datasets))
+        .order_by(source_rows.c.dataset, source_rows.c.row_key),
+        ["dataset", "payload"],
+    )
+    stored = {
+        dataset: pd.DataFrame(
+            [json.loads(p) for p in payloads.loc[payloads["dataset"] == dataset, "payload"]],
+            dtype=object,
+        )
+        for dataset in datasets
+    }
+    get_run_logger().info(
+        "Stored progress: %d source state(s), %s stored rows",
+        len(states),
+        {d: len(f) for d, f in stored.items()},
+    )
     return states, stored
 
 
@@ -49,8 +67,9 @@ def merge_incremental(stored: pd.DataFrame | None, new: pd.DataFrame, dataset: s
     return merged.drop_duplicates(list(CONTRACTS[dataset].keys), keep="last").reset_index(drop=True)
 
 
-def save_source_progress(conn: Connection, extractions: list[Extraction], run_id: str,
-                         now: datetime) -> None:
+def save_source_progress(
+    conn: Connection, extractions: list[Extraction], run_id: str, now: datetime
+) -> None:
     """Upsert incremental rows and advance each source's state (inside the publish transaction)."""
     for extraction in extractions:
         if not extraction.incremental:
@@ -58,11 +77,35 @@ def save_source_progress(conn: Connection, extractions: list[Extraction], run_id
         frame = extraction.frame
         if len(frame):
             keys = CONTRACTS[extraction.dataset].row_keys(frame)
-            rows = [{"dataset": extraction.dataset, "row_key": key, "source_name": extraction.source,
-                     "payload": json.dumps(record, ensure_ascii=False, sort_keys=True), "run_id": run_id}
-                    for key, record in zip(keys, frame.to_dict("records"), strict=True)]
-            upsert(conn, source_rows, rows, ["dataset", "row_key"], ["source_name", "payload", "run_id"])
-        upsert(conn, source_state, [{
-            "source_name": extraction.source, "cursor": extraction.state.get("cursor"),
-            "watermark": extraction.state.get("watermark"), "run_id": run_id, "updated_at": now,
-        }], ["source_name"], ["cursor", "watermark", "run_id", "updated_at"])
+            rows = [
+                {
+                    "dataset": extraction.dataset,
+                    "row_key": key,
+                    "source_name": extraction.source,
+                    "payload": json.dumps(record, ensure_ascii=False, sort_keys=True),
+                    "run_id": run_id,
+                }
+                for key, record in zip(keys, frame.to_dict("records"), strict=True)
+            ]
+            upsert(
+                conn,
+                source_rows,
+                rows,
+                ["dataset", "row_key"],
+                ["source_name", "payload", "run_id"],
+            )
+        upsert(
+            conn,
+            source_state,
+            [
+                {
+                    "source_name": extraction.source,
+                    "cursor": extraction.state.get("cursor"),
+                    "watermark": extraction.state.get("watermark"),
+                    "run_id": run_id,
+                    "updated_at": now,
+                }
+            ],
+            ["source_name"],
+            ["cursor", "watermark", "run_id", "updated_at"],
+        )

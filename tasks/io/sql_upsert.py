@@ -32,8 +32,13 @@ def _insert(conn: Connection, table: Table):
     return dialect.insert(table)
 
 
-def upsert(conn: Connection, table: Table, rows: list[dict], keys: Iterable[str],
-           update_columns: Iterable[str] | None) -> None:
+def upsert(
+    conn: Connection,
+    table: Table,
+    rows: list[dict],
+    keys: Iterable[str],
+    update_columns: Iterable[str] | None,
+) -> None:
     """Insert rows; on key conflict update only ``update_columns`` (None: leave the row as is).
 
     One compiled statement executed for all rows (SQLAlchemy batches them into multi-row
@@ -47,5 +52,6 @@ def upsert(conn: Connection, table: Table, rows: list[dict], keys: Iterable[str]
         stmt = stmt.on_conflict_do_nothing(index_elements=keys)
     else:
         stmt = stmt.on_conflict_do_update(
-            index_elements=keys, set_={c: stmt.excluded[c] for c in update_columns})
+            index_elements=keys, set_={c: stmt.excluded[c] for c in update_columns}
+        )
     conn.execute(stmt, rows)

@@ -36,13 +36,19 @@ class BgNbdParams:
     method: str = "mle"
 
 
-def bgnbd_log_likelihood(params: np.ndarray, frequency: np.ndarray, recency: np.ndarray,
-                         T: np.ndarray) -> np.ndarray:
+def bgnbd_log_likelihood(
+    params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray
+) -> np.ndarray:
     """Per-customer BG/NBD log-likelihood for ``params = (r, alpha, a, b)``."""
     r, alpha, a, b = params
     x, t_x = frequency, recency
     a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
-    a2 = special.gammaln(a + b) + special.gammaln(b + x) - special.gammaln(b) - special.gammaln(a + b + x)
+    a2 = (
+        special.gammaln(a + b)
+        + special.gammaln(b + x)
+        - special.gammaln(b)
+        - special.gammaln(a + b + x)
+    )
     a3 = -(r + x) * np.log(alpha + T)
     with np.errstate(divide="ignore", invalid="ignore"):
         a4 = np.where(
@@ -76,24 +82,39 @@ def _negative_mean_log_likelihood(x: np.ndarray, t_x: np.ndarray, T: np.ndarray)
         a3 = -r_x * log_aT
         a4 = np.log(a) - np.log(b_x1)[x_i] - r_x * log_atx + no_repeat
         both = np.logaddexp(a3, a4)
-        per_frequency = (special.gammaln(r + x_u) + special.gammaln(b + x_u)
-                         - special.gammaln(a + b + x_u)) @ x_count
-        total = (per_frequency + n * (special.gammaln(a + b) - special.gammaln(b)
-                                      - special.gammaln(r) + r * np.log(alpha)) + both.sum())
+        per_frequency = (
+            special.gammaln(r + x_u) + special.gammaln(b + x_u) - special.gammaln(a + b + x_u)
+        ) @ x_count
+        total = (
+            per_frequency
+            + n
+            * (special.gammaln(a + b) - special.gammaln(b) - special.gammaln(r) + r * np.log(alpha))
+            + both.sum()
+        )
         if not np.isfinite(total):
             return 1e12, np.zeros(4)
         w4 = np.exp(a4 - both)  # share of the "dropped out after the last purchase" branch
         w3 = 1.0 - w4
         w4_by_x = np.bincount(x_i, weights=w4, minlength=len(x_u))
         dg_abx = special.digamma(a + b + x_u) @ x_count
-        d_r = (special.digamma(r + x_u) @ x_count - n * special.digamma(r) + n * np.log(alpha)
-               - (w3 @ log_aT) - (w4 @ log_atx))
+        d_r = (
+            special.digamma(r + x_u) @ x_count
+            - n * special.digamma(r)
+            + n * np.log(alpha)
+            - (w3 @ log_aT)
+            - (w4 @ log_atx)
+        )
         inv_aT = (1.0 / (alpha + T_u))[T_i]
         inv_atx = (1.0 / (alpha + tx_u))[tx_i]
         d_alpha = n * r / alpha - r_x @ (w3 * inv_aT + w4 * inv_atx)
         d_a = n * special.digamma(a + b) - dg_abx + w4_by_x.sum() / a
-        d_b = (n * special.digamma(a + b) + special.digamma(b + x_u) @ x_count - n * special.digamma(b)
-               - dg_abx - (w4_by_x / b_x1).sum())
+        d_b = (
+            n * special.digamma(a + b)
+            + special.digamma(b + x_u) @ x_count
+            - n * special.digamma(b)
+            - dg_abx
+            - (w4_by_x / b_x1).sum()
+        )
         grad = -np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b]) / n
         return float(-total / n), grad
 
@@ -114,8 +135,14 @@ def fit_bgnbd(summary: pd.DataFrame, max_iter: int = 500) -> BgNbdParams:
         raise ValueError("fit_bgnbd: no customers with purchases to fit the model on")
 
     objective = _negative_mean_log_likelihood(x, t_x, T)
-    result = optimize.minimize(objective, x0=np.zeros(4), jac=True, method="L-BFGS-B",
-                               bounds=[(-10, 10)] * 4, options={"maxiter": max_iter})
+    result = optimize.minimize(
+        objective,
+        x0=np.zeros(4),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-10, 10)] * 4,
+        options={"maxiter": max_iter},
+    )
     r, alpha, a, b = np.exp(result.x)
     ll = float(bgnbd_log_likelihood(np.exp(result.x), x, t_x, T).sum())
     if result.success and np.isfinite(ll):
@@ -130,20 +157,28 @@ def fit_bgnbd(summary: pd.DataFrame, max_iter: int = 500) -> BgNbdParams:
 def _log_dropout_odds(p: BgNbdParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
     """log of a/(b+x-1) * ((alpha+T)/(alpha+t_x))^(r+x): the odds of having dropped out."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        odds = (np.log(p.a) - np.log(np.maximum(p.b + x - 1, 1e-300))
-                + (p.r + x) * (np.log(p.alpha + T) - np.log(p.alpha + t_x)))
+        odds = (
+            np.log(p.a)
+            - np.log(np.maximum(p.b + x - 1, 1e-300))
+            + (p.r + x) * (np.log(p.alpha + T) - np.log(p.alpha + t_x))
+        )
     return np.where(x > 0, odds, -np.inf)
 
 
-def probability_alive(p: BgNbdParams, frequency: np.ndarray, recency: np.ndarray,
-                      T: np.ndarray) -> np.ndarray:
+def probability_alive(
+    p: BgNbdParams, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray
+) -> np.ndarray:
     """P(still alive | x, t_x, T); exactly 1 for customers without repeat purchases."""
-    return special.expit(-_log_dropout_odds(p, np.asarray(frequency, float),
-                                            np.asarray(recency, float), np.asarray(T, float)))
+    return special.expit(
+        -_log_dropout_odds(
+            p, np.asarray(frequency, float), np.asarray(recency, float), np.asarray(T, float)
+        )
+    )
 
 
-def expected_purchases_if_alive(p: BgNbdParams, t: float, frequency: np.ndarray,
-                                T: np.ndarray) -> np.ndarray:
+def expected_purchases_if_alive(
+    p: BgNbdParams, t: float, frequency: np.ndarray, T: np.ndarray
+) -> np.ndarray:
     """Expected purchases in the next ``t`` days for a customer who is still alive."""
     x = np.asarray(frequency, float)
     T = np.asarray(T, float)
@@ -155,8 +190,10 @@ def expected_purchases_if_alive(p: BgNbdParams, t: float, frequency: np.ndarray,
     return (p.a + p.b + x - 1) / (p.a - 1) * (1 - np.exp(log_ratio) * hyp)
 
 
-def expected_purchases(p: BgNbdParams, t: float, frequency: np.ndarray, recency: np.ndarray,
-                       T: np.ndarray) -> np.ndarray:
+def expected_purchases(
+    p: BgNbdParams, t: float, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray
+) -> np.ndarray:
     """Conditional expected purchases in the next ``t`` days (Fader, Hardie & Lee 2005, eq. 10)."""
     return probability_alive(p, frequency, recency, T) * expected_purchases_if_alive(
-        p, t, frequency, T)
+        p, t, frequency, T
+    )

@@ -11,8 +11,9 @@ import pandas as pd
 EXISTING_COLUMNS = ["case_id", "customer_id", "status", "opened_at", "resolved_at"]
 
 
-def assign_case_episodes(produced: pd.DataFrame, existing: pd.DataFrame, now: datetime,
-                         reopen_after_days: int) -> pd.Series:
+def assign_case_episodes(
+    produced: pd.DataFrame, existing: pd.DataFrame, now: datetime, reopen_after_days: int
+) -> pd.Series:
     """The case id each produced case is published under.
 
     Args:
@@ -42,5 +43,8 @@ def assign_case_episodes(produced: pd.DataFrame, existing: pd.DataFrame, now: da
             return last["case_id"]
         return f"RET-{customer_id}-{episodes[customer_id] + 1}"
 
-    return pd.Series([case_for(c, d) for c, d in zip(produced["customer_id"], produced["case_id"], strict=True)],
-                     index=produced.index, name="case_id")
+    return pd.Series(
+        [case_for(c, d) for c, d in zip(produced["customer_id"], produced["case_id"], strict=True)],
+        index=produced.index,
+        name="case_id",
+    )

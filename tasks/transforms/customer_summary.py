@@ -8,8 +8,17 @@ import duckdb
 import pandas as pd
 
 SUMMARY_COLUMNS = [
-    "customer_id", "frequency", "recency", "T", "monetary_value", "first_purchase",
-    "last_purchase", "n_orders", "total_revenue", "typical_interval_days", "days_since_last",
+    "customer_id",
+    "frequency",
+    "recency",
+    "T",
+    "monetary_value",
+    "first_purchase",
+    "last_purchase",
+    "n_orders",
+    "total_revenue",
+    "typical_interval_days",
+    "days_since_last",
 ]
 
 

@@ -12,22 +12,33 @@ from tasks.transforms.gamma_gamma import GammaGammaParams, expected_average_orde
 PERIOD_DAYS = 30
 
 
-def clv_if_retained(bgnbd: BgNbdParams, expected_aov: np.ndarray, frequency: np.ndarray,
-                    T: np.ndarray, horizon_days: int, annual_discount_rate: float) -> np.ndarray:
+def clv_if_retained(
+    bgnbd: BgNbdParams,
+    expected_aov: np.ndarray,
+    frequency: np.ndarray,
+    T: np.ndarray,
+    horizon_days: int,
+    annual_discount_rate: float,
+) -> np.ndarray:
     """Discounted value over the horizon for a customer who stays (30-day periods)."""
     monthly_rate = (1 + annual_discount_rate) ** (PERIOD_DAYS / 365) - 1
     value = np.zeros(len(frequency))
     previous = np.zeros(len(frequency))
     for period in range(1, int(np.ceil(horizon_days / PERIOD_DAYS)) + 1):
         cumulative = expected_purchases_if_alive(
-            bgnbd, min(period * PERIOD_DAYS, horizon_days), frequency, T)
+            bgnbd, min(period * PERIOD_DAYS, horizon_days), frequency, T
+        )
         value += (cumulative - previous) * expected_aov / (1 + monthly_rate) ** period
         previous = cumulative
     return value
 
 
-def score_customer_value(summary: pd.DataFrame, bgnbd: BgNbdParams, gamma_gamma: GammaGammaParams,
-                         config: ValueModelConfig) -> pd.DataFrame:
+def score_customer_value(
+    summary: pd.DataFrame,
+    bgnbd: BgNbdParams,
+    gamma_gamma: GammaGammaParams,
+    config: ValueModelConfig,
+) -> pd.DataFrame:
     """Apply fitted models to each customer. Works per partition of customers: no global state.
 
     ``expected_clv`` is what the customer is expected to bring (P(alive) included);
@@ -39,15 +50,17 @@ def score_customer_value(summary: pd.DataFrame, bgnbd: BgNbdParams, gamma_gamma:
     p_alive = probability_alive(bgnbd, x, t_x, T)
     aov = expected_average_order_value(gamma_gamma, x, summary["monetary_value"].to_numpy(float))
     retained = clv_if_retained(bgnbd, aov, x, T, config.horizon_days, config.annual_discount_rate)
-    return pd.DataFrame({
-        "customer_id": summary["customer_id"].to_numpy(),
-        "p_alive": p_alive,
-        "expected_purchases_90d": p_alive * expected_purchases_if_alive(bgnbd, 90, x, T),
-        "expected_aov": aov,
-        "clv_if_retained": retained,
-        "expected_clv": p_alive * retained,
-        "value_at_risk": retained * (1 - p_alive),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": summary["customer_id"].to_numpy(),
+            "p_alive": p_alive,
+            "expected_purchases_90d": p_alive * expected_purchases_if_alive(bgnbd, 90, x, T),
+            "expected_aov": aov,
+            "clv_if_retained": retained,
+            "expected_clv": p_alive * retained,
+            "value_at_risk": retained * (1 - p_alive),
+        }
+    )
 
 
 def assign_value_tiers(scores: pd.DataFrame, config: ValueModelConfig) -> pd.Series:
@@ -65,7 +78,9 @@ def assign_value_tiers(scores: pd.DataFrame, config: ValueModelConfig) -> pd.Ser
     low_past = ordered["total_revenue"] < ordered["total_revenue"].median()
     pool = ordered[(tier == "low") & low_past]
     potential_rank = pool["clv_if_retained"].rank(ascending=False, method="first")
-    tier[potential_rank[potential_rank <= np.ceil(config.high_potential_share * n)].index] = "high_potential"
+    tier[potential_rank[potential_rank <= np.ceil(config.high_potential_share * n)].index] = (
+        "high_potential"
+    )
     rest = ordered[tier == "low"]
     core_rank = rest["expected_clv"].rank(ascending=False, method="first")
     tier[core_rank[core_rank <= np.ceil(config.core_share * n)].index] = "core"

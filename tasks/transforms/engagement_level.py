@@ -9,8 +9,9 @@ import pandas as pd
 LEVELS = ["observing", "following", "endorsing", "contributing", "owning", "leading"]
 
 
-def engagement_levels(conversations: pd.DataFrame, threads: pd.DataFrame,
-                      idea_supporters: pd.DataFrame | None = None) -> pd.DataFrame:
+def engagement_levels(
+    conversations: pd.DataFrame, threads: pd.DataFrame, idea_supporters: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Place every speaker on the ladder by what they did, highest rung reached:
 
       * following — speaks to or about the company at all;
@@ -43,12 +44,19 @@ def engagement_levels(conversations: pd.DataFrame, threads: pd.DataFrame,
     people["endorses"] = (people["intent"] == "praise") | (~people["starts"] & ~negative)
     people["contributes"] = (people["intent"] == "suggestion") | ~people["starts"]
     people["owns"] = people["conversation_id"].isin(backed) | (
-        people["starts"] & people["thread_degree"].isin(["objective", "community"]))
+        people["starts"] & people["thread_degree"].isin(["objective", "community"])
+    )
     people["leads"] = people["starts"] & (people["thread_degree"] == "community")
     rung = people.groupby("person_id").agg(
-        endorsing=("endorses", "any"), contributing=("contributes", "any"),
-        owning=("owns", "any"), community_threads=("leads", "sum"))
+        endorsing=("endorses", "any"),
+        contributing=("contributes", "any"),
+        owning=("owns", "any"),
+        community_threads=("leads", "sum"),
+    )
     rung["leading"] = rung["community_threads"] >= 2
-    level = np.select([rung["leading"], rung["owning"], rung["contributing"], rung["endorsing"]],
-                      ["leading", "owning", "contributing", "endorsing"], default="following")
+    level = np.select(
+        [rung["leading"], rung["owning"], rung["contributing"], rung["endorsing"]],
+        ["leading", "owning", "contributing", "endorsing"],
+        default="following",
+    )
     return pd.DataFrame({"person_id": rung.index, "engagement_level": level})

@@ -10,19 +10,37 @@ import pandas as pd
 # Checked in this order; the first intent whose cue matches wins. A churn threat is also a
 # complaint, but the stronger signal is the one a retention team must see.
 INTENT_CUES: list[tuple[str, re.Pattern[str]]] = [
-    ("churn_threat", re.compile(
-        r"\b(cancel(?:l?ing)?\s+my|close my account|switch(?:ing)? to|last time i buy|"
-        r"i am done with|i'm done with|considering (?:other|leaving)|not order again|"
-        r"leaving|won't (?:buy|order) again)", re.I)),
-    ("complaint", re.compile(
-        r"\b(broken|damaged|late delivery|were late|slow|disappoint\w*|not happy|refund|"
-        r"nobody (?:is )?(?:answer|repl)\w*|worst|let(?:ting)? me down|not impressed|"
-        r"still waiting)", re.I)),
-    ("suggestion", re.compile(
-        r"\b(suggest\w*|please add|would be great|would love|feature request|wish|please offer|"
-        r"please give us|add an?|offer|start an?)\b", re.I)),
+    (
+        "churn_threat",
+        re.compile(
+            r"\b(cancel(?:l?ing)?\s+my|close my account|switch(?:ing)? to|last time i buy|"
+            r"i am done with|i'm done with|considering (?:other|leaving)|not order again|"
+            r"leaving|won't (?:buy|order) again)",
+            re.I,
+        ),
+    ),
+    (
+        "complaint",
+        re.compile(
+            r"\b(broken|damaged|late delivery|were late|slow|disappoint\w*|not happy|refund|"
+            r"nobody (?:is )?(?:answer|repl)\w*|worst|let(?:ting)? me down|not impressed|"
+            r"still waiting)",
+            re.I,
+        ),
+    ),
+    (
+        "suggestion",
+        re.compile(
+            r"\b(suggest\w*|please add|would be great|would love|feature request|wish|please offer|"
+            r"please give us|add an?|offer|start an?)\b",
+            re.I,
+        ),
+    ),
     ("question", re.compile(r"\?|\b(how do|does anyone|do you|can i|could you)\b", re.I)),
-    ("praise", re.compile(r"\b(love|great|thanks|thank you|awesome|favourite|never disappoint)", re.I)),
+    (
+        "praise",
+        re.compile(r"\b(love|great|thanks|thank you|awesome|favourite|never disappoint)", re.I),
+    ),
 ]
 
 

@@ -22,14 +22,21 @@ class GammaGammaParams:
     method: str = "mle"
 
 
-def gamma_gamma_log_likelihood(params: np.ndarray, frequency: np.ndarray,
-                               monetary: np.ndarray) -> np.ndarray:
+def gamma_gamma_log_likelihood(
+    params: np.ndarray, frequency: np.ndarray, monetary: np.ndarray
+) -> np.ndarray:
     """Per-customer log-likelihood of mean spend ``monetary`` over ``frequency`` purchases."""
     p, q, v = params
     x, m = frequency, monetary
-    return (special.gammaln(p * x + q) - special.gammaln(p * x) - special.gammaln(q)
-            + q * np.log(v) + (p * x - 1) * np.log(m) + p * x * np.log(x)
-            - (p * x + q) * np.log(x * m + v))
+    return (
+        special.gammaln(p * x + q)
+        - special.gammaln(p * x)
+        - special.gammaln(q)
+        + q * np.log(v)
+        + (p * x - 1) * np.log(m)
+        + p * x * np.log(x)
+        - (p * x + q) * np.log(x * m + v)
+    )
 
 
 def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaParams:
@@ -53,21 +60,36 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaParams:
         xm_v = x * m + v
         log_xmv = np.log(xm_v)
         px_q = p * x + q
-        total = ((special.gammaln(p * x_u + q) - special.gammaln(p * x_u)) @ x_count
-                 - n * special.gammaln(q) + n * q * np.log(v)
-                 + p * log_m_sum - log_m_total + p * x_log_x - px_q @ log_xmv)
+        total = (
+            (special.gammaln(p * x_u + q) - special.gammaln(p * x_u)) @ x_count
+            - n * special.gammaln(q)
+            + n * q * np.log(v)
+            + p * log_m_sum
+            - log_m_total
+            + p * x_log_x
+            - px_q @ log_xmv
+        )
         if not np.isfinite(total):
             return 1e12, np.zeros(3)
         dg_pxq = special.digamma(p * x_u + q)
-        d_p = ((x_u * (dg_pxq - special.digamma(p * x_u))) @ x_count + log_m_sum + x_log_x
-               - x @ log_xmv)
+        d_p = (
+            (x_u * (dg_pxq - special.digamma(p * x_u))) @ x_count
+            + log_m_sum
+            + x_log_x
+            - x @ log_xmv
+        )
         d_q = dg_pxq @ x_count - n * special.digamma(q) + n * np.log(v) - log_xmv.sum()
         d_v = n * q / v - (px_q / xm_v).sum()
         return float(-total / n), -np.array([d_p * p, d_q * q, d_v * v]) / n
 
     x0 = np.log([1.0, 2.0, max(float(np.mean(m)), 1.0)])
-    result = optimize.minimize(objective, x0=x0, jac=True, method="L-BFGS-B",
-                               bounds=[(-10, 10), (np.log(1.01), 10), (-10, 20)])
+    result = optimize.minimize(
+        objective,
+        x0=x0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-10, 10), (np.log(1.01), 10), (-10, 20)],
+    )
     params = np.exp(result.x)
     ll = float(gamma_gamma_log_likelihood(params, x, m).sum())
     if result.success and np.isfinite(ll):
@@ -76,8 +98,9 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaParams:
     return GammaGammaParams(1.0, 3.0, 2.0 * mean, float("nan"), n, False, "heuristic")
 
 
-def expected_average_order_value(g: GammaGammaParams, frequency: np.ndarray,
-                                 monetary: np.ndarray) -> np.ndarray:
+def expected_average_order_value(
+    g: GammaGammaParams, frequency: np.ndarray, monetary: np.ndarray
+) -> np.ndarray:
     """E[mean spend | x, m_x]: shrinks each customer's mean towards the population mean."""
     x = np.asarray(frequency, float)
     m = np.where(x > 0, np.asarray(monetary, float), 0.0)

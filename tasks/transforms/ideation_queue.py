@@ -19,11 +19,60 @@ from scipy.sparse.csgraph import connected_components
 from patronage.config import IdeationConfig
 
 STOPWORDS = frozenset(
-    ["a", "an", "the", "to", "for", "of", "in", "on", "at", "my", "me", "i", "we", "us", "our", "you", "your", "it", "is", "be", "would", "could", "please", "give", "add", "let", "and", "or", "with", "by", "per", "more", "less", "really", "so", "this", "that", "suggestion"]
+    [
+        "a",
+        "an",
+        "the",
+        "to",
+        "for",
+        "of",
+        "in",
+        "on",
+        "at",
+        "my",
+        "me",
+        "i",
+        "we",
+        "us",
+        "our",
+        "you",
+        "your",
+        "it",
+        "is",
+        "be",
+        "would",
+        "could",
+        "please",
+        "give",
+        "add",
+        "let",
+        "and",
+        "or",
+        "with",
+        "by",
+        "per",
+        "more",
+        "less",
+        "really",
+        "so",
+        "this",
+        "that",
+        "suggestion",
+    ]
 )
-IDEA_COLUMNS = ["idea_key", "title", "n_mentions", "n_supporters", "customer_supporters",
-                "stakeholder_supporters", "votes", "priority_score", "priority_rank",
-                "first_seen", "last_activity"]
+IDEA_COLUMNS = [
+    "idea_key",
+    "title",
+    "n_mentions",
+    "n_supporters",
+    "customer_supporters",
+    "stakeholder_supporters",
+    "votes",
+    "priority_score",
+    "priority_rank",
+    "first_seen",
+    "last_activity",
+]
 SUPPORTER_COLUMNS = ["idea_key", "supporter_id", "supporter_kind", "weight", "conversation_id"]
 OVERRIDE_COLUMNS = ["subject", "decision", "target"]
 
@@ -33,8 +82,9 @@ def idea_key_of(conversation_id: str) -> str:
     return "IDEA-" + conversation_id.replace(":", "-")
 
 
-def apply_idea_overrides(conversation_ids: list[str], labels: np.ndarray,
-                         overrides: pd.DataFrame | None) -> list[str]:
+def apply_idea_overrides(
+    conversation_ids: list[str], labels: np.ndarray, overrides: pd.DataFrame | None
+) -> list[str]:
     """Idea keys for clustered mentions, with people's splits and merges applied.
 
     Args:
@@ -67,7 +117,7 @@ def apply_idea_overrides(conversation_ids: list[str], labels: np.ndarray,
         while key in into:
             key = into[key]
             if key in path:  # a cycle (not made through the API): its smallest key wins
-                return min(path[path.index(key):])
+                return min(path[path.index(key) :])
             path.append(key)
         return key
 
@@ -88,18 +138,24 @@ def cluster_ideas(texts: list[str], threshold: float) -> np.ndarray:
     n = len(texts)
     if n == 0:
         return np.zeros(0, dtype=int)
-    scores = process.cdist(texts, texts, scorer=fuzz.token_set_ratio, score_cutoff=threshold,
-                           dtype=np.uint8, workers=1)
+    scores = process.cdist(
+        texts, texts, scorer=fuzz.token_set_ratio, score_cutoff=threshold, dtype=np.uint8, workers=1
+    )
     rows, cols = np.nonzero(scores)
     graph = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     return labels
 
 
-def build_ideation_queue(conversations: pd.DataFrame, customers: pd.DataFrame,
-                         stakeholders: pd.DataFrame, as_of: date, config: IdeationConfig,
-                         size: int, overrides: pd.DataFrame | None = None
-                         ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def build_ideation_queue(
+    conversations: pd.DataFrame,
+    customers: pd.DataFrame,
+    stakeholders: pd.DataFrame,
+    as_of: date,
+    config: IdeationConfig,
+    size: int,
+    overrides: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Cluster ideas and suggestions into items and rank them by who backs them.
 
     Args:
@@ -114,16 +170,22 @@ def build_ideation_queue(conversations: pd.DataFrame, customers: pd.DataFrame,
     Returns:
         ``(items, supporters)``: one row per idea, and one row per (idea, supporter).
     """
-    members = conversations[
-        ((conversations["source"] == "ideas") | (conversations["intent"] == "suggestion"))
-        & ~conversations["is_brand"]
-    ].sort_values(["occurred_at", "conversation_id"], kind="stable").copy()
+    members = (
+        conversations[
+            ((conversations["source"] == "ideas") | (conversations["intent"] == "suggestion"))
+            & ~conversations["is_brand"]
+        ]
+        .sort_values(["occurred_at", "conversation_id"], kind="stable")
+        .copy()
+    )
     if members.empty:
         return pd.DataFrame(columns=IDEA_COLUMNS), pd.DataFrame(columns=SUPPORTER_COLUMNS)
     members["norm"] = members["text"].map(normalize_idea_text)
     labels = cluster_ideas(members["norm"].tolist(), config.merge_threshold)
     # The key is the earliest member's id: new members join without renaming the idea.
-    members["idea_key"] = apply_idea_overrides(members["conversation_id"].tolist(), labels, overrides)
+    members["idea_key"] = apply_idea_overrides(
+        members["conversation_id"].tolist(), labels, overrides
+    )
 
     clv = customers.set_index("customer_id")["expected_clv"]
     influence = stakeholders.set_index("stakeholder_id")["influence"]
@@ -135,9 +197,11 @@ def build_ideation_queue(conversations: pd.DataFrame, customers: pd.DataFrame,
         1 + np.log1p(members["customer_id"].map(clv).fillna(0).clip(lower=0)),
         1 + members["stakeholder_id"].map(influence).fillna(0) / 4,
     )
-    supporters = (members.dropna(subset=["supporter_id"])
-                  .sort_values(["idea_key", "supporter_id", "occurred_at"], kind="stable")
-                  .drop_duplicates(["idea_key", "supporter_id"]))
+    supporters = (
+        members.dropna(subset=["supporter_id"])
+        .sort_values(["idea_key", "supporter_id", "occurred_at"], kind="stable")
+        .drop_duplicates(["idea_key", "supporter_id"])
+    )
     recent_since = pd.Timestamp(as_of) - pd.Timedelta(days=config.momentum_days)
     supporters = supporters.assign(recent=supporters["occurred_at"] >= recent_since)
 
@@ -149,25 +213,47 @@ def build_ideation_queue(conversations: pd.DataFrame, customers: pd.DataFrame,
         stakeholder_supporters=("supporter_kind", lambda k: int((k == "stakeholder").sum())),
     )
     board = members[members["source"] == "ideas"]
-    items = members.groupby("idea_key").agg(
-        n_mentions=("conversation_id", "size"),
-        first_seen=("occurred_at", "min"), last_activity=("occurred_at", "max"),
-    ).join(per_idea, how="left")
-    items["votes"] = board.groupby("idea_key")["likes"].sum().reindex(items.index).fillna(0).astype(int)
+    items = (
+        members.groupby("idea_key")
+        .agg(
+            n_mentions=("conversation_id", "size"),
+            first_seen=("occurred_at", "min"),
+            last_activity=("occurred_at", "max"),
+        )
+        .join(per_idea, how="left")
+    )
+    items["votes"] = (
+        board.groupby("idea_key")["likes"].sum().reindex(items.index).fillna(0).astype(int)
+    )
     # Title: the board title with the most votes, else the earliest mention.
     titled = members.assign(is_board=members["source"] == "ideas").sort_values(
-        ["is_board", "likes", "occurred_at"], ascending=[False, False, True], kind="stable")
+        ["is_board", "likes", "occurred_at"], ascending=[False, False, True], kind="stable"
+    )
     items["title"] = titled.groupby("idea_key")["text"].first()
-    items = items.fillna({"weight": 0.0, "recent_weight": 0.0, "n_supporters": 0,
-                          "customer_supporters": 0, "stakeholder_supporters": 0})
+    items = items.fillna(
+        {
+            "weight": 0.0,
+            "recent_weight": 0.0,
+            "n_supporters": 0,
+            "customer_supporters": 0,
+            "stakeholder_supporters": 0,
+        }
+    )
     momentum = (items["recent_weight"] / items["weight"].where(items["weight"] > 0)).fillna(0)
-    items["priority_score"] = (items["weight"] * (1 + momentum) + 0.5 * np.log1p(items["votes"])).round(4)
-    items = items.reset_index().sort_values(["priority_score", "idea_key"], ascending=[False, True],
-                                            kind="stable").head(size)
+    items["priority_score"] = (
+        items["weight"] * (1 + momentum) + 0.5 * np.log1p(items["votes"])
+    ).round(4)
+    items = (
+        items.reset_index()
+        .sort_values(["priority_score", "idea_key"], ascending=[False, True], kind="stable")
+        .head(size)
+    )
     items["priority_rank"] = np.arange(1, len(items) + 1)
     for col in ("n_supporters", "customer_supporters", "stakeholder_supporters"):
         items[col] = items[col].astype(int)
     supporters = supporters[supporters["idea_key"].isin(items["idea_key"])]
     supporters = supporters.assign(weight=supporters["weight"].round(4))
-    return (items[IDEA_COLUMNS].reset_index(drop=True),
-            supporters[SUPPORTER_COLUMNS].reset_index(drop=True))
+    return (
+        items[IDEA_COLUMNS].reset_index(drop=True),
+        supporters[SUPPORTER_COLUMNS].reset_index(drop=True),
+    )

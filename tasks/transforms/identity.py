@@ -94,8 +94,9 @@ def email_key(email: object) -> str | None:
     return f"email:{normalized}" if normalized else None
 
 
-def customer_identity_keys(customers: pd.DataFrame, tickets: pd.DataFrame,
-                           phone_region: str = "US") -> pd.DataFrame:
+def customer_identity_keys(
+    customers: pd.DataFrame, tickets: pd.DataFrame, phone_region: str = "US"
+) -> pd.DataFrame:
     """Every key that deterministically identifies a customer.
 
     Args:
@@ -109,32 +110,50 @@ def customer_identity_keys(customers: pd.DataFrame, tickets: pd.DataFrame,
         that came in through a social handle and whose requester email is a customer's. Keys
         that point at more than one customer are dropped: ambiguity is not a link.
     """
-    email_keys = pd.DataFrame({
-        "identity_key": customers["email"].map(email_key), "customer_id": customers["customer_id"],
-        "method": "email",
-    }).dropna(subset=["identity_key"])
+    email_keys = pd.DataFrame(
+        {
+            "identity_key": customers["email"].map(email_key),
+            "customer_id": customers["customer_id"],
+            "method": "email",
+        }
+    ).dropna(subset=["identity_key"])
     phones = customers["phone"] if "phone" in customers else pd.Series(None, index=customers.index)
-    phone_keys = pd.DataFrame({
-        "identity_key": phones.map(lambda p: phone_key(p, phone_region)),
-        "customer_id": customers["customer_id"], "method": "phone",
-    }).dropna(subset=["identity_key"])
+    phone_keys = pd.DataFrame(
+        {
+            "identity_key": phones.map(lambda p: phone_key(p, phone_region)),
+            "customer_id": customers["customer_id"],
+            "method": "phone",
+        }
+    ).dropna(subset=["identity_key"])
     handles = customers[["customer_id", "social_handles"]].dropna()
     handles = handles.assign(entry=handles["social_handles"].str.split(r"[;,]\s*")).explode("entry")
     handles = handles[handles["entry"].fillna("").str.contains(":", regex=False)]
     platform_handle = handles["entry"].str.split(":", n=1, expand=True) if len(handles) else None
-    crm_handle_keys = pd.DataFrame({
-        "identity_key": [normalize_handle(h, p) for p, h in platform_handle.itertuples(index=False)]
-        if platform_handle is not None else [],
-        "customer_id": handles["customer_id"].to_numpy(), "method": "crm_handle",
-    })
-    email_to_customer = email_keys.drop_duplicates("identity_key", keep=False).set_index("identity_key")["customer_id"]
+    crm_handle_keys = pd.DataFrame(
+        {
+            "identity_key": [
+                normalize_handle(h, p) for p, h in platform_handle.itertuples(index=False)
+            ]
+            if platform_handle is not None
+            else [],
+            "customer_id": handles["customer_id"].to_numpy(),
+            "method": "crm_handle",
+        }
+    )
+    email_to_customer = email_keys.drop_duplicates("identity_key", keep=False).set_index(
+        "identity_key"
+    )["customer_id"]
     via = tickets[tickets["via_handle"].fillna("") != ""]
-    ticket_handle_keys = pd.DataFrame({
-        "identity_key": via["via_handle"].map(normalize_handle),
-        "customer_id": via["requester_email"].map(email_key).map(email_to_customer),
-        "method": "ticket_handle",
-    }).dropna()
-    keys = pd.concat([email_keys, phone_keys, crm_handle_keys, ticket_handle_keys], ignore_index=True)
+    ticket_handle_keys = pd.DataFrame(
+        {
+            "identity_key": via["via_handle"].map(normalize_handle),
+            "customer_id": via["requester_email"].map(email_key).map(email_to_customer),
+            "method": "ticket_handle",
+        }
+    ).dropna()
+    keys = pd.concat(
+        [email_keys, phone_keys, crm_handle_keys, ticket_handle_keys], ignore_index=True
+    )
     keys = keys.drop_duplicates(["identity_key", "customer_id"])
     return keys.drop_duplicates("identity_key", keep=False).reset_index(drop=True)
 
@@ -155,74 +174,129 @@ def apply_identity_overrides(keys: pd.DataFrame, overrides: pd.DataFrame) -> pd.
         return keys
     cannot = overrides[overrides["decision"] == "cannot_link"]
     blocked = set(zip(cannot["identity_key"], cannot["customer_id"], strict=True))
-    kept = keys[[(k, c) not in blocked for k, c in zip(keys["identity_key"], keys["customer_id"], strict=True)]]
+    kept = keys[
+        [
+            (k, c) not in blocked
+            for k, c in zip(keys["identity_key"], keys["customer_id"], strict=True)
+        ]
+    ]
     must = overrides[overrides["decision"] == "must_link"]
-    pinned = pd.DataFrame({"identity_key": must["identity_key"], "customer_id": must["customer_id"],
-                           "method": "manual"})
+    pinned = pd.DataFrame(
+        {
+            "identity_key": must["identity_key"],
+            "customer_id": must["customer_id"],
+            "method": "manual",
+        }
+    )
     if "match_probability" in keys:
         pinned["match_probability"] = 1.0
     kept = kept[~kept["identity_key"].isin(set(pinned["identity_key"]))]
     return pd.concat([kept, pinned], ignore_index=True).reset_index(drop=True)
 
 
-def build_conversations(social_posts: pd.DataFrame, tickets: pd.DataFrame,
-                        ticket_comments: pd.DataFrame, ideas: pd.DataFrame,
-                        phone_region: str = "US") -> pd.DataFrame:
+def build_conversations(
+    social_posts: pd.DataFrame,
+    tickets: pd.DataFrame,
+    ticket_comments: pd.DataFrame,
+    ideas: pd.DataFrame,
+    phone_region: str = "US",
+) -> pd.DataFrame:
     """Stack every source into one conversations table with a deterministic author key.
 
     A ticket's author is its requester's email, else (a call) the requester's phone number.
     """
-    posts = pd.DataFrame({
-        "conversation_id": "post:" + social_posts["post_id"],
-        "source": "social_posts", "source_id": social_posts["post_id"],
-        "reply_to_id": social_posts["reply_to_id"].where(social_posts["reply_to_id"].fillna("") != "")
-        .map(lambda v: f"post:{v}" if isinstance(v, str) else None),
-        "author_key": [normalize_handle(h, p) for h, p in
-                       zip(social_posts["author_handle"], social_posts["platform"], strict=True)],
-        "text": social_posts["text"], "occurred_at": social_posts["posted_at"],
-        "followers": social_posts["author_followers"].fillna(0).astype("float64"),
-        "likes": social_posts["likes"].fillna(0).astype("float64"),
-        "shares": social_posts["shares"].fillna(0).astype("float64"),
-        "is_brand": is_brand_handle(social_posts["author_handle"]),
-    })
-    ticket_rows = pd.DataFrame({
-        "conversation_id": "ticket:" + tickets["ticket_id"],
-        "source": "tickets", "source_id": tickets["ticket_id"], "reply_to_id": None,
-        "author_key": tickets["requester_email"].map(email_key).fillna(
-            (tickets["requester_phone"] if "requester_phone" in tickets else pd.Series(None, index=tickets.index))
-            .map(lambda p: phone_key(p, phone_region))),
-        "text": tickets["subject"].fillna("") + ". " + tickets["body"].fillna(""),
-        "occurred_at": tickets["created_at"], "followers": 0.0, "likes": 0.0, "shares": 0.0,
-        "is_brand": False,
-    })
+    posts = pd.DataFrame(
+        {
+            "conversation_id": "post:" + social_posts["post_id"],
+            "source": "social_posts",
+            "source_id": social_posts["post_id"],
+            "reply_to_id": social_posts["reply_to_id"]
+            .where(social_posts["reply_to_id"].fillna("") != "")
+            .map(lambda v: f"post:{v}" if isinstance(v, str) else None),
+            "author_key": [
+                normalize_handle(h, p)
+                for h, p in zip(
+                    social_posts["author_handle"], social_posts["platform"], strict=True
+                )
+            ],
+            "text": social_posts["text"],
+            "occurred_at": social_posts["posted_at"],
+            "followers": social_posts["author_followers"].fillna(0).astype("float64"),
+            "likes": social_posts["likes"].fillna(0).astype("float64"),
+            "shares": social_posts["shares"].fillna(0).astype("float64"),
+            "is_brand": is_brand_handle(social_posts["author_handle"]),
+        }
+    )
+    ticket_rows = pd.DataFrame(
+        {
+            "conversation_id": "ticket:" + tickets["ticket_id"],
+            "source": "tickets",
+            "source_id": tickets["ticket_id"],
+            "reply_to_id": None,
+            "author_key": tickets["requester_email"]
+            .map(email_key)
+            .fillna(
+                (
+                    tickets["requester_phone"]
+                    if "requester_phone" in tickets
+                    else pd.Series(None, index=tickets.index)
+                ).map(lambda p: phone_key(p, phone_region))
+            ),
+            "text": tickets["subject"].fillna("") + ". " + tickets["body"].fillna(""),
+            "occurred_at": tickets["created_at"],
+            "followers": 0.0,
+            "likes": 0.0,
+            "shares": 0.0,
+            "is_brand": False,
+        }
+    )
     requester_of = ticket_rows.set_index("source_id")["author_key"]
     from_requester = ticket_comments[ticket_comments["author_type"] == "requester"]
-    comment_rows = pd.DataFrame({
-        "conversation_id": "comment:" + from_requester["comment_id"],
-        "source": "ticket_comments", "source_id": from_requester["comment_id"],
-        "reply_to_id": "ticket:" + from_requester["ticket_id"],
-        "author_key": from_requester["ticket_id"].map(requester_of),
-        "text": from_requester["body"], "occurred_at": from_requester["created_at"],
-        "followers": 0.0, "likes": 0.0, "shares": 0.0, "is_brand": False,
-    })
+    comment_rows = pd.DataFrame(
+        {
+            "conversation_id": "comment:" + from_requester["comment_id"],
+            "source": "ticket_comments",
+            "source_id": from_requester["comment_id"],
+            "reply_to_id": "ticket:" + from_requester["ticket_id"],
+            "author_key": from_requester["ticket_id"].map(requester_of),
+            "text": from_requester["body"],
+            "occurred_at": from_requester["created_at"],
+            "followers": 0.0,
+            "likes": 0.0,
+            "shares": 0.0,
+            "is_brand": False,
+        }
+    )
     idea_email_key = ideas["author_email"].map(email_key)
     handle_key = ideas["author_handle"].map(lambda h: normalize_handle(h, "ideas"))
-    idea_rows = pd.DataFrame({
-        "conversation_id": "idea:" + ideas["idea_id"],
-        "source": "ideas", "source_id": ideas["idea_id"], "reply_to_id": None,
-        "author_key": idea_email_key.fillna(handle_key),
-        "text": ideas["title"], "occurred_at": ideas["created_at"], "followers": 0.0,
-        "likes": ideas["votes"].fillna(0).astype("float64"), "shares": 0.0, "is_brand": False,
-    })
+    idea_rows = pd.DataFrame(
+        {
+            "conversation_id": "idea:" + ideas["idea_id"],
+            "source": "ideas",
+            "source_id": ideas["idea_id"],
+            "reply_to_id": None,
+            "author_key": idea_email_key.fillna(handle_key),
+            "text": ideas["title"],
+            "occurred_at": ideas["created_at"],
+            "followers": 0.0,
+            "likes": ideas["votes"].fillna(0).astype("float64"),
+            "shares": 0.0,
+            "is_brand": False,
+        }
+    )
     frames = [f for f in (posts, ticket_rows, comment_rows, idea_rows) if len(f)]
     conversations = pd.concat(frames, ignore_index=True)
-    conversations["author_key"] = conversations["author_key"].astype("object").where(
-        conversations["author_key"].notna(), None)
+    conversations["author_key"] = (
+        conversations["author_key"]
+        .astype("object")
+        .where(conversations["author_key"].notna(), None)
+    )
     return conversations.sort_values("conversation_id", kind="stable").reset_index(drop=True)
 
 
-def link_conversations_to_customers(conversations: pd.DataFrame,
-                                    identity_keys: pd.DataFrame) -> pd.DataFrame:
+def link_conversations_to_customers(
+    conversations: pd.DataFrame, identity_keys: pd.DataFrame
+) -> pd.DataFrame:
     """Attach ``customer_id``, ``link_method`` and ``link_probability`` by identity key (keys
     with ``match_probability``, as ``resolve_identity_keys`` gives them); other speakers get a
     stakeholder id."""

@@ -17,7 +17,9 @@ def thread_ids(conversations: pd.DataFrame) -> pd.Series:
     """The root conversation of every row, following ``reply_to_id`` up to the thread's start."""
     parent = conversations.set_index("conversation_id")["reply_to_id"]
     parent = parent[parent.notna() & parent.isin(parent.index)]
-    root = pd.Series(conversations["conversation_id"].to_numpy(), index=conversations["conversation_id"])
+    root = pd.Series(
+        conversations["conversation_id"].to_numpy(), index=conversations["conversation_id"]
+    )
     for _ in range(50):  # threads deeper than this are cut at 50 levels
         up = root.map(parent)
         moved = up.notna()
@@ -51,8 +53,12 @@ def interaction_degrees(conversations: pd.DataFrame) -> pd.DataFrame:
     frame = conversations.assign(thread_id=thread_ids(conversations))
     frame = frame.sort_values(["thread_id", "occurred_at", "conversation_id"], kind="stable")
     starters = frame.groupby("thread_id").head(1).set_index("thread_id")
-    frame = frame.join(starters[["author_key", "intent"]].rename(
-        columns={"author_key": "starter", "intent": "starter_intent"}), on="thread_id")
+    frame = frame.join(
+        starters[["author_key", "intent"]].rename(
+            columns={"author_key": "starter", "intent": "starter_intent"}
+        ),
+        on="thread_id",
+    )
     by_starter = (frame["author_key"] == frame["starter"]) & ~frame["is_brand"]
     brand = frame["is_brand"].astype(bool)
     # The starter speaking after the company: a reply to it. Before any company reply: an ask.
@@ -60,27 +66,39 @@ def interaction_degrees(conversations: pd.DataFrame) -> pd.DataFrame:
     after_brand = by_starter & first_brand.notna() & (frame["occurred_at"] > first_brand)
     unanswered_ask = by_starter & (first_brand.isna() | (frame["occurred_at"] < first_brand))
     others = ~by_starter & ~brand
-    threads = pd.DataFrame({
-        "n_items": frame.groupby("thread_id").size(),
-        "participants": frame[~brand].groupby("thread_id")["author_key"].nunique(),
-        "company_replied": brand.groupby(frame["thread_id"]).any(),
-        "starter_answered": after_brand.groupby(frame["thread_id"]).any(),
-        "starter_follow_ups": unanswered_ask.groupby(frame["thread_id"]).sum() - 1,
-        "others": others.groupby(frame["thread_id"]).sum(),
-        "negative_start": starters["intent"].isin(NEGATIVE_INTENTS),
-    }).fillna({"participants": 0})
+    threads = pd.DataFrame(
+        {
+            "n_items": frame.groupby("thread_id").size(),
+            "participants": frame[~brand].groupby("thread_id")["author_key"].nunique(),
+            "company_replied": brand.groupby(frame["thread_id"]).any(),
+            "starter_answered": after_brand.groupby(frame["thread_id"]).any(),
+            "starter_follow_ups": unanswered_ask.groupby(frame["thread_id"]).sum() - 1,
+            "others": others.groupby(frame["thread_id"]).sum(),
+            "negative_start": starters["intent"].isin(NEGATIVE_INTENTS),
+        }
+    ).fillna({"participants": 0})
     t = threads
     degree = np.select(
-        [t["participants"] >= 3,
-         t["company_replied"] & t["starter_answered"],
-         ~t["company_replied"] & ((t["starter_follow_ups"] >= 1) | (t["others"] >= 1)),
-         t["n_items"] >= 2,
-         t["negative_start"]],
+        [
+            t["participants"] >= 3,
+            t["company_replied"] & t["starter_answered"],
+            ~t["company_replied"] & ((t["starter_follow_ups"] >= 1) | (t["others"] >= 1)),
+            t["n_items"] >= 2,
+            t["negative_start"],
+        ],
         ["community", "objective", "social_pressure", "skewed", "venting"],
         default="monologue",
     )
     threads["interaction_degree"] = degree
     threads["participants"] = threads["participants"].astype(int)
     threads["starter_follow_ups"] = threads["starter_follow_ups"].clip(lower=0).astype(int)
-    return threads.reset_index()[["thread_id", "n_items", "participants", "company_replied",
-                                  "starter_follow_ups", "interaction_degree"]]
+    return threads.reset_index()[
+        [
+            "thread_id",
+            "n_items",
+            "participants",
+            "company_replied",
+            "starter_follow_ups",
+            "interaction_degree",
+        ]
+    ]

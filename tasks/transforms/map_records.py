@@ -35,8 +35,13 @@ def _root(path: str) -> str:
     return path.lstrip("$.").split(".", 1)[0].split("[", 1)[0]
 
 
-def map_records(records: Iterable[dict], dataset: str, columns: dict[str, str | list[str]],
-                source: str, where: str = "") -> tuple[pd.DataFrame, Counter]:
+def map_records(
+    records: Iterable[dict],
+    dataset: str,
+    columns: dict[str, str | list[str]],
+    source: str,
+    where: str = "",
+) -> tuple[pd.DataFrame, Counter]:
     """Turn records into a frame of strings with the dataset's staging columns.
 
     Args:
@@ -57,8 +62,11 @@ def map_records(records: Iterable[dict], dataset: str, columns: dict[str, str | 
             the record's position, the field and the column.
     """
     contract = CONTRACTS[dataset]
-    known_roots = {_root(p) for paths in columns.values()
-                   for p in ([paths] if isinstance(paths, str) else paths)}
+    known_roots = {
+        _root(p)
+        for paths in columns.values()
+        for p in ([paths] if isinstance(paths, str) else paths)
+    }
     unknown: Counter = Counter()
     rows = []
     for position, record in enumerate(records, start=1):
@@ -71,7 +79,8 @@ def map_records(records: Iterable[dict], dataset: str, columns: dict[str, str | 
                 if not found and column in contract.required and _root(path) not in record:
                     raise MissingFieldError(
                         f"{source}: required field '{path}' (for {dataset}.{column}) is missing "
-                        f"from record {position}{' of ' + where if where else ''}")
+                        f"from record {position}{' of ' + where if where else ''}"
+                    )
                 parts.append(_text(found[0].value) if found else "")
             row[column] = " ".join(p for p in parts if p)
         rows.append(row)

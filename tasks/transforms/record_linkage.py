@@ -55,10 +55,18 @@ def _comparison(cl, spec: FieldComparison):
     return cl.LevenshteinAtThresholds(spec.field, [1, 2])
 
 
-def link_records(left: pd.DataFrame, right: pd.DataFrame, comparisons: list[FieldComparison],
-                 blocking: list[list[str]], threshold: float = 0.9, id_column: str = "unique_id",
-                 seed: int = 1, training_blocking: list[list[str]] | None = None,
-                 prior_rules: list[list[str]] | None = None, prior_recall: float = 0.8) -> pd.DataFrame:
+def link_records(
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    comparisons: list[FieldComparison],
+    blocking: list[list[str]],
+    threshold: float = 0.9,
+    id_column: str = "unique_id",
+    seed: int = 1,
+    training_blocking: list[list[str]] | None = None,
+    prior_rules: list[list[str]] | None = None,
+    prior_recall: float = 0.8,
+) -> pd.DataFrame:
     """Link ``right`` records to ``left`` records with a Fellegi–Sunter model.
 
     The model is trained on the data itself (no labels): the prior from the blocking rules,
@@ -96,42 +104,63 @@ def link_records(left: pd.DataFrame, right: pd.DataFrame, comparisons: list[Fiel
     fields = [c.field for c in comparisons]
     training = training_blocking or blocking
     prior = prior_rules or blocking
-    columns = list(dict.fromkeys([id_column, *fields,
-                                  *(f for rule in [*blocking, *training, *prior] for f in rule)]))
+    columns = list(
+        dict.fromkeys(
+            [id_column, *fields, *(f for rule in [*blocking, *training, *prior] for f in rule)]
+        )
+    )
     missing = sorted({f for f in columns if f not in left.columns or f not in right.columns})
     if missing:
         raise ValueError(f"link_records: column(s) {', '.join(missing)} must be in both tables")
     db = DuckDBAPI()
     rules = [block_on(*rule) for rule in blocking]
     settings = SettingsCreator(
-        link_type="link_only", unique_id_column_name=id_column,
+        link_type="link_only",
+        unique_id_column_name=id_column,
         comparisons=[_comparison(cl, c) for c in comparisons],
-        blocking_rules_to_generate_predictions=rules, retain_intermediate_calculation_columns=False,
+        blocking_rules_to_generate_predictions=rules,
+        retain_intermediate_calculation_columns=False,
     )
-    linker = Linker([db.register(left[columns].astype(object), dataset_display_name="records_left"),
-                     db.register(right[columns].astype(object), dataset_display_name="records_right")],
-                    settings, log_level="ERROR")
+    linker = Linker(
+        [
+            db.register(left[columns].astype(object), dataset_display_name="records_left"),
+            db.register(right[columns].astype(object), dataset_display_name="records_right"),
+        ],
+        settings,
+        log_level="ERROR",
+    )
     from splink.internals.exceptions import EMTrainingException
 
     try:
         linker.training.estimate_probability_two_random_records_match(
-            [block_on(*rule) for rule in prior], recall=prior_recall)
+            [block_on(*rule) for rule in prior], recall=prior_recall
+        )
         linker.training.estimate_u_using_random_sampling(max_pairs=2e5, seed=seed)
         for rule in training:
             linker.training.estimate_parameters_using_expectation_maximisation(block_on(*rule))
     except (EMTrainingException, ValueError) as exc:  # ValueError: a prior of 0 (no agreeing pair)
         raise InsufficientTrainingData(
             f"link_records: {len(left)} x {len(right)} records are too few to train the model "
-            f"({type(exc).__name__}); no pair agrees on a prior or training rule") from exc
-    predictions = linker.inference.predict(threshold_match_probability=threshold).as_pandas_dataframe()
+            f"({type(exc).__name__}); no pair agrees on a prior or training rule"
+        ) from exc
+    predictions = linker.inference.predict(
+        threshold_match_probability=threshold
+    ).as_pandas_dataframe()
     if predictions.empty:
         return pd.DataFrame(columns=["id_left", "id_right", "match_probability"])
     left_is_l = predictions["source_dataset_l"] == "records_left"
-    links = pd.DataFrame({
-        "id_left": predictions[f"{id_column}_l"].where(left_is_l, predictions[f"{id_column}_r"]),
-        "id_right": predictions[f"{id_column}_r"].where(left_is_l, predictions[f"{id_column}_l"]),
-        "match_probability": predictions["match_probability"],
-    })
-    links = links.sort_values(["id_right", "match_probability", "id_left"],
-                              ascending=[True, False, True], kind="stable")
+    links = pd.DataFrame(
+        {
+            "id_left": predictions[f"{id_column}_l"].where(
+                left_is_l, predictions[f"{id_column}_r"]
+            ),
+            "id_right": predictions[f"{id_column}_r"].where(
+                left_is_l, predictions[f"{id_column}_l"]
+            ),
+            "match_probability": predictions["match_probability"],
+        }
+    )
+    links = links.sort_values(
+        ["id_right", "match_probability", "id_left"], ascending=[True, False, True], kind="stable"
+    )
     return links.drop_duplicates("id_right").reset_index(drop=True)

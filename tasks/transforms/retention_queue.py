@@ -20,7 +20,10 @@ from patronage.config import TriggerConfig
 # Stated risk: what a conversation says about leaving, whatever the model thinks.
 STATED_RISK = {"churn_threat": 0.8, "complaint": 0.5, "rotting_ticket": 0.4}
 URGENCY_WEIGHTS = {
-    "churn_threat": 1.0, "complaint": 0.5, "rotting_ticket": 0.5, "latency_breach": 0.5,
+    "churn_threat": 1.0,
+    "complaint": 0.5,
+    "rotting_ticket": 0.5,
+    "latency_breach": 0.5,
     "alive_drop": 0.25,
 }
 CONVERSATION_REASONS = ("churn_threat", "complaint", "rotting_ticket")
@@ -34,8 +37,12 @@ SERVICE_LEVEL_DAYS: dict[str, dict[str, int]] = {
     "core": {"conversation": 3, "behaviour": 7},
     "low": {"conversation": 5, "behaviour": 14},
 }
-TEAM_BY_TIER = {"high_value": "team:key-accounts", "high_potential": "team:growth",
-                "core": "team:customer-care", "low": "team:customer-care"}
+TEAM_BY_TIER = {
+    "high_value": "team:key-accounts",
+    "high_potential": "team:growth",
+    "core": "team:customer-care",
+    "low": "team:customer-care",
+}
 PLAYBOOK = {
     "churn_threat": "Reply to the customer's public post within the service level and move it to a private channel",
     "complaint": "Acknowledge the complaint and fix its cause; confirm with the customer",
@@ -58,8 +65,9 @@ def _goal(reasons: list[str]) -> str:
     return "Secure the customer's next purchase within 30 days"
 
 
-def conversation_evidence(conversations: pd.DataFrame, tickets: pd.DataFrame, as_of: date,
-                          config: TriggerConfig) -> pd.DataFrame:
+def conversation_evidence(
+    conversations: pd.DataFrame, tickets: pd.DataFrame, as_of: date, config: TriggerConfig
+) -> pd.DataFrame:
     """Per customer: recent churn threats, complaints and rotting tickets, with their ids.
 
     Returns:
@@ -71,40 +79,61 @@ def conversation_evidence(conversations: pd.DataFrame, tickets: pd.DataFrame, as
     recent = conversations[
         conversations["customer_id"].notna()
         & conversations["intent"].isin(["churn_threat", "complaint"])
-        & (conversations["occurred_at"] >= since) & (conversations["occurred_at"] < cutoff_end)
+        & (conversations["occurred_at"] >= since)
+        & (conversations["occurred_at"] < cutoff_end)
     ]
     items = [
-        {"customer_id": row.customer_id, "kind": row.intent,
-         "evidence": {"conversation_id": row.conversation_id, "intent": row.intent,
-                      "cue": row.intent_cue, "sentiment": round(float(row.sentiment), 3),
-                      "interaction_degree": getattr(row, "interaction_degree", None),
-                      "occurred_at": row.occurred_at.date().isoformat()}}
+        {
+            "customer_id": row.customer_id,
+            "kind": row.intent,
+            "evidence": {
+                "conversation_id": row.conversation_id,
+                "intent": row.intent,
+                "cue": row.intent_cue,
+                "sentiment": round(float(row.sentiment), 3),
+                "interaction_degree": getattr(row, "interaction_degree", None),
+                "occurred_at": row.occurred_at.date().isoformat(),
+            },
+        }
         for row in recent.itertuples(index=False)
     ]
-    ticket_owner = conversations[conversations["source"] == "tickets"].set_index("source_id")["customer_id"]
+    ticket_owner = conversations[conversations["source"] == "tickets"].set_index("source_id")[
+        "customer_id"
+    ]
     open_tickets = tickets[tickets["status"].isin(OPEN_TICKET_STATUSES)].copy()
     open_tickets["customer_id"] = open_tickets["ticket_id"].map(ticket_owner)
     open_tickets["age_days"] = (cutoff_end - open_tickets["created_at"]).dt.days
-    rotting = open_tickets[open_tickets["customer_id"].notna()
-                           & (open_tickets["age_days"] > config.rotting_ticket_days)]
+    rotting = open_tickets[
+        open_tickets["customer_id"].notna()
+        & (open_tickets["age_days"] > config.rotting_ticket_days)
+    ]
     items += [
-        {"customer_id": row.customer_id, "kind": "rotting_ticket",
-         "evidence": {"ticket_id": row.ticket_id, "status": row.status,
-                      "priority": row.priority, "age_days": int(row.age_days)}}
+        {
+            "customer_id": row.customer_id,
+            "kind": "rotting_ticket",
+            "evidence": {
+                "ticket_id": row.ticket_id,
+                "status": row.status,
+                "priority": row.priority,
+                "age_days": int(row.age_days),
+            },
+        }
         for row in rotting.itertuples(index=False)
     ]
     if not items:
         return pd.DataFrame(columns=["customer_id", *CONVERSATION_REASONS, "evidence_items"])
     frame = pd.DataFrame(items).sort_values(["customer_id", "kind"], kind="stable")
     out = frame.groupby("customer_id", sort=True).agg(
-        kinds=("kind", lambda k: set(k)), evidence_items=("evidence", list))
+        kinds=("kind", lambda k: set(k)), evidence_items=("evidence", list)
+    )
     for reason in CONVERSATION_REASONS:
         out[reason] = out["kinds"].map(lambda k, r=reason: r in k)
     return out.drop(columns="kinds").reset_index()
 
 
-def build_retention_queue(customers: pd.DataFrame, evidence: pd.DataFrame, as_of: date,
-                          size: int) -> pd.DataFrame:
+def build_retention_queue(
+    customers: pd.DataFrame, evidence: pd.DataFrame, as_of: date, size: int
+) -> pd.DataFrame:
     """Fold triggers and conversation evidence into at most one case per customer, ranked.
 
     Args:
@@ -129,8 +158,9 @@ def build_retention_queue(customers: pd.DataFrame, evidence: pd.DataFrame, as_of
     urgency = urgency.where(~(frame["lapsed"] & behavioural_only), urgency * 0.25)
     frame["value_at_risk"] = frame["clv_if_retained"] * frame["p_leaving"]
     frame["priority_score"] = (frame["value_at_risk"] * urgency).round(4)
-    frame = frame.sort_values(["priority_score", "customer_id"], ascending=[False, True],
-                              kind="stable").head(size)
+    frame = frame.sort_values(
+        ["priority_score", "customer_id"], ascending=[False, True], kind="stable"
+    ).head(size)
     frame["priority_rank"] = np.arange(1, len(frame) + 1)
 
     def reasons_of(row: pd.Series) -> list[str]:
@@ -143,33 +173,50 @@ def build_retention_queue(customers: pd.DataFrame, evidence: pd.DataFrame, as_of
         tier = row["value_tier"]
         owner = row.get("account_owner")
         evidence_doc = {
-            "latency_ratio": None if pd.isna(row["latency_ratio"]) else round(float(row["latency_ratio"]), 2),
+            "latency_ratio": None
+            if pd.isna(row["latency_ratio"])
+            else round(float(row["latency_ratio"]), 2),
             "days_since_last_purchase": int(row["days_since_last"]),
-            "typical_interval_days": None if pd.isna(row["typical_interval_days"]) else round(float(row["typical_interval_days"]), 1),
+            "typical_interval_days": None
+            if pd.isna(row["typical_interval_days"])
+            else round(float(row["typical_interval_days"]), 1),
             "p_alive": round(float(row["p_alive"]), 3),
             "latency_since": _day(row.get("latency_since")),
             "alive_drop_since": _day(row.get("alive_drop_since")),
             "items": row["evidence_items"] if isinstance(row["evidence_items"], list) else [],
         }
-        rows.append({
-            "case_id": f"RET-{row['customer_id']}",
-            "customer_id": row["customer_id"],
-            "value_tier": tier,
-            "clv": round(float(row["clv_if_retained"]), 2),
-            "value_at_risk": round(float(row["value_at_risk"]), 2),
-            "priority_score": float(row["priority_score"]),
-            "priority_rank": int(row["priority_rank"]),
-            "reason_codes": ",".join(reasons),
-            "evidence": json.dumps(evidence_doc, sort_keys=True),
-            "goal": _goal(reasons),
-            "playbook": "\n".join(PLAYBOOK[r] for r in reasons),
-            "owner": owner if isinstance(owner, str) and owner else TEAM_BY_TIER[tier],
-            "due_date": as_of + timedelta(days=SERVICE_LEVEL_DAYS[tier][kind]),
-        })
+        rows.append(
+            {
+                "case_id": f"RET-{row['customer_id']}",
+                "customer_id": row["customer_id"],
+                "value_tier": tier,
+                "clv": round(float(row["clv_if_retained"]), 2),
+                "value_at_risk": round(float(row["value_at_risk"]), 2),
+                "priority_score": float(row["priority_score"]),
+                "priority_rank": int(row["priority_rank"]),
+                "reason_codes": ",".join(reasons),
+                "evidence": json.dumps(evidence_doc, sort_keys=True),
+                "goal": _goal(reasons),
+                "playbook": "\n".join(PLAYBOOK[r] for r in reasons),
+                "owner": owner if isinstance(owner, str) and owner else TEAM_BY_TIER[tier],
+                "due_date": as_of + timedelta(days=SERVICE_LEVEL_DAYS[tier][kind]),
+            }
+        )
     return pd.DataFrame(rows, columns=RETENTION_COLUMNS)
 
 
 RETENTION_COLUMNS = [
-    "case_id", "customer_id", "value_tier", "clv", "value_at_risk", "priority_score",
-    "priority_rank", "reason_codes", "evidence", "goal", "playbook", "owner", "due_date",
+    "case_id",
+    "customer_id",
+    "value_tier",
+    "clv",
+    "value_at_risk",
+    "priority_score",
+    "priority_rank",
+    "reason_codes",
+    "evidence",
+    "goal",
+    "playbook",
+    "owner",
+    "due_date",
 ]

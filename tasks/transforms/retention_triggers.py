@@ -12,9 +12,12 @@ from patronage.config import TriggerConfig
 PREVIOUS_COLUMNS = ["customer_id", "p_alive", "latency_since", "alive_drop_since"]
 
 
-def detect_retention_triggers(customers: pd.DataFrame, config: TriggerConfig,
-                              previous: pd.DataFrame | None = None,
-                              as_of: date | None = None) -> pd.DataFrame:
+def detect_retention_triggers(
+    customers: pd.DataFrame,
+    config: TriggerConfig,
+    previous: pd.DataFrame | None = None,
+    as_of: date | None = None,
+) -> pd.DataFrame:
     """Fire triggers on each customer's deviation from their own expected behaviour.
 
     A trigger that was already active in the previous run keeps its ``*_since`` date and does not
@@ -37,28 +40,42 @@ def detect_retention_triggers(customers: pd.DataFrame, config: TriggerConfig,
         ``alive_drop_since`` and ``newly_fired`` (comma-separated triggers new this run).
     """
     enough_history = customers["frequency"] >= config.min_repeat_purchases
-    ratio = (customers["days_since_last"] / customers["typical_interval_days"]).where(enough_history)
-    prev = (previous if previous is not None else pd.DataFrame(columns=PREVIOUS_COLUMNS))
+    ratio = (customers["days_since_last"] / customers["typical_interval_days"]).where(
+        enough_history
+    )
+    prev = previous if previous is not None else pd.DataFrame(columns=PREVIOUS_COLUMNS)
     prev = prev.set_index("customer_id").reindex(customers["customer_id"])
     change = customers["p_alive"].to_numpy() - prev["p_alive"].astype("float64").to_numpy()
-    out = pd.DataFrame({
-        "customer_id": customers["customer_id"].to_numpy(),
-        "latency_ratio": ratio.to_numpy(),
-        "latency_breach": (ratio > config.latency_multiple).fillna(False).astype(bool).to_numpy(),
-        "lapsed": (ratio > config.lapsed_multiple).fillna(False).astype(bool).to_numpy(),
-        "p_alive_change": change,
-    })
+    out = pd.DataFrame(
+        {
+            "customer_id": customers["customer_id"].to_numpy(),
+            "latency_ratio": ratio.to_numpy(),
+            "latency_breach": (ratio > config.latency_multiple)
+            .fillna(False)
+            .astype(bool)
+            .to_numpy(),
+            "lapsed": (ratio > config.lapsed_multiple).fillna(False).astype(bool).to_numpy(),
+            "p_alive_change": change,
+        }
+    )
     dropped = pd.Series(change < -config.alive_drop_points)
-    out["alive_drop"] = (enough_history.to_numpy()
-                         & ((customers["p_alive"].to_numpy() < config.alive_threshold) | dropped.to_numpy()))
+    out["alive_drop"] = enough_history.to_numpy() & (
+        (customers["p_alive"].to_numpy() < config.alive_threshold) | dropped.to_numpy()
+    )
     stamp = pd.Timestamp(as_of) if as_of else pd.NaT
     new: dict[str, np.ndarray] = {}
-    for trigger, since_col in (("latency_breach", "latency_since"), ("alive_drop", "alive_drop_since")):
+    for trigger, since_col in (
+        ("latency_breach", "latency_since"),
+        ("alive_drop", "alive_drop_since"),
+    ):
         before = pd.Series(pd.to_datetime(prev[since_col]).to_numpy())
         was_active = before.notna().to_numpy()
         out[since_col] = before.where(was_active, stamp).where(out[trigger], pd.NaT)
         new[trigger] = out[trigger].to_numpy() & ~was_active
     latency, alive = new["latency_breach"], new["alive_drop"]
-    out["newly_fired"] = (np.where(latency, "latency_breach", "") + np.where(latency & alive, ",", "")
-                          + np.where(alive, "alive_drop", ""))
+    out["newly_fired"] = (
+        np.where(latency, "latency_breach", "")
+        + np.where(latency & alive, ",", "")
+        + np.where(alive, "alive_drop", "")
+    )
     return out

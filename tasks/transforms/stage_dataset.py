@@ -46,8 +46,9 @@ def _cast(raw: pd.Series, kind: str) -> pd.Series:
     return numbers.astype("float64")
 
 
-def stage_dataset(raw: pd.DataFrame, contract: DatasetContract,
-                  rename: dict[str, str] | None = None) -> StagedDataset:
+def stage_dataset(
+    raw: pd.DataFrame, contract: DatasetContract, rename: dict[str, str] | None = None
+) -> StagedDataset:
     """Rename and cast a raw export; never drops a row.
 
     Args:

@@ -23,8 +23,16 @@ def score_stakeholders(conversations: pd.DataFrame) -> pd.DataFrame:
     """
     own = conversations[conversations["stakeholder_id"].notna()]
     if own.empty:
-        return pd.DataFrame(columns=["stakeholder_id", "n_conversations", "followers",
-                                     "engagement", "active_days", "influence"])
+        return pd.DataFrame(
+            columns=[
+                "stakeholder_id",
+                "n_conversations",
+                "followers",
+                "engagement",
+                "active_days",
+                "influence",
+            ]
+        )
     replies = conversations["reply_to_id"].dropna().value_counts()
     own = own.assign(
         replies_received=own["conversation_id"].map(replies).fillna(0),
@@ -33,11 +41,17 @@ def score_stakeholders(conversations: pd.DataFrame) -> pd.DataFrame:
     grouped = own.groupby("stakeholder_id", sort=True).agg(
         n_conversations=("conversation_id", "size"),
         followers=("followers", "max"),
-        likes=("likes", "sum"), shares=("shares", "sum"), replies=("replies_received", "sum"),
+        likes=("likes", "sum"),
+        shares=("shares", "sum"),
+        replies=("replies_received", "sum"),
         active_days=("day", "nunique"),
     )
     grouped["engagement"] = grouped["likes"] + grouped["shares"] + grouped["replies"]
-    grouped["influence"] = (np.log1p(grouped["followers"]) + np.log1p(grouped["engagement"])
-                            + np.log1p(grouped["active_days"]))
-    return grouped.reset_index()[["stakeholder_id", "n_conversations", "followers", "engagement",
-                                  "active_days", "influence"]]
+    grouped["influence"] = (
+        np.log1p(grouped["followers"])
+        + np.log1p(grouped["engagement"])
+        + np.log1p(grouped["active_days"])
+    )
+    return grouped.reset_index()[
+        ["stakeholder_id", "n_conversations", "followers", "engagement", "active_days", "influence"]
+    ]

@@ -77,10 +77,14 @@ def _run_suite(name: str, frame: pd.DataFrame, suite):
     definition_name = f"patronage.{name}"
     with contextlib.suppress(Exception):  # not there yet: GX raises its own not-found errors
         context.validation_definitions.delete(definition_name)
-    definition = context.validation_definitions.add(gx.ValidationDefinition(
-        name=definition_name, data=asset.get_batch_definition("whole"), suite=suite))
-    return definition.run(batch_parameters={"dataframe": frame},
-                          result_format={"result_format": "COMPLETE"})
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(
+            name=definition_name, data=asset.get_batch_definition("whole"), suite=suite
+        )
+    )
+    return definition.run(
+        batch_parameters={"dataframe": frame}, result_format={"result_format": "COMPLETE"}
+    )
 
 
 def build_data_docs(directory: str) -> str:
@@ -91,13 +95,20 @@ def build_data_docs(directory: str) -> str:
     """
     context, _ = _gx_context()
     site = "patronage"
-    if site not in {s.get("site_name", s) if isinstance(s, dict) else s
-                    for s in context.list_data_docs_sites()}:
-        context.add_data_docs_site(site, {
-            "class_name": "SiteBuilder",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": directory},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        })
+    if site not in {
+        s.get("site_name", s) if isinstance(s, dict) else s for s in context.list_data_docs_sites()
+    }:
+        context.add_data_docs_site(
+            site,
+            {
+                "class_name": "SiteBuilder",
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": directory,
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
     context.build_data_docs(site_names=[site])
     return os.path.join(directory, "index.html")
 
@@ -110,13 +121,21 @@ def _keys_of(frame: pd.DataFrame, contract: DatasetContract, index: list) -> lis
 
 
 def _check(name: str, column: str | None, success: bool, unexpected: int) -> dict:
-    return {"expectation": name, "column": column, "success": bool(success),
-            "unexpected_count": int(unexpected)}
+    return {
+        "expectation": name,
+        "column": column,
+        "success": bool(success),
+        "unexpected_count": int(unexpected),
+    }
 
 
-def validate_dataset(staged: StagedDataset, contract: DatasetContract, as_of: date,
-                     reference_keys: dict[str, set[str]] | None = None,
-                     max_reject_share: float | None = None) -> DatasetValidation:
+def validate_dataset(
+    staged: StagedDataset,
+    contract: DatasetContract,
+    as_of: date,
+    reference_keys: dict[str, set[str]] | None = None,
+    max_reject_share: float | None = None,
+) -> DatasetValidation:
     """Run the contract's suite, quarantine failing rows and list breaches.
 
     Args:
@@ -131,8 +150,9 @@ def validate_dataset(staged: StagedDataset, contract: DatasetContract, as_of: da
 
     frame = staged.frame
     threshold = contract.max_reject_share if max_reject_share is None else max_reject_share
-    reasons: dict[object, list[str]] = {idx: [f"cast:{c}" for c in cols]
-                                        for idx, cols in staged.cast_errors.items()}
+    reasons: dict[object, list[str]] = {
+        idx: [f"cast:{c}" for c in cols] for idx, cols in staged.cast_errors.items()
+    }
     breaches: list[str] = []
     results: list[dict] = []
     # Dataset-level checks are counted with the expectations, so a breach is never "0 failed".
@@ -147,23 +167,33 @@ def validate_dataset(staged: StagedDataset, contract: DatasetContract, as_of: da
         suite = contract.build_suite()
         if contract.timestamp_column:
             latest = pd.Timestamp(as_of) + pd.Timedelta(days=1) + FUTURE_TOLERANCE
-            suite.add_expectation(gx.expectations.ExpectColumnValuesToBeBetween(
-                column=contract.timestamp_column, max_value=latest.to_pydatetime()))
+            suite.add_expectation(
+                gx.expectations.ExpectColumnValuesToBeBetween(
+                    column=contract.timestamp_column, max_value=latest.to_pydatetime()
+                )
+            )
         outcome = _run_suite(contract.name, frame, suite)
         for res in outcome.results:
             cfg = res.expectation_config
             column = cfg.kwargs.get("column")
             failed_rows = res.result.get("unexpected_index_list") or []
-            results.append({"expectation": cfg.type, "column": column, "success": bool(res.success),
-                            "unexpected_count": len(failed_rows)})
+            results.append(
+                {
+                    "expectation": cfg.type,
+                    "column": column,
+                    "success": bool(res.success),
+                    "unexpected_count": len(failed_rows),
+                }
+            )
             if res.success:
                 continue
             if failed_rows:
                 for idx in failed_rows:
                     reasons.setdefault(idx, []).append(f"{cfg.type}:{column}")
             else:
-                breaches.append(f"{contract.name}: {cfg.type}"
-                                + (f" on {column}" if column else "") + " failed")
+                breaches.append(
+                    f"{contract.name}: {cfg.type}" + (f" on {column}" if column else "") + " failed"
+                )
         for column, (ref_dataset, _ref_column) in contract.references.items():
             known = (reference_keys or {}).get(ref_dataset)
             if known is None:
@@ -171,32 +201,46 @@ def validate_dataset(staged: StagedDataset, contract: DatasetContract, as_of: da
             orphans = frame.index[frame[column].notna() & ~frame[column].isin(known)]
             for idx in orphans:
                 reasons.setdefault(idx, []).append(f"references:{ref_dataset}.{column}")
-            results.append({"expectation": f"references_{ref_dataset}", "column": column,
-                            "success": len(orphans) == 0, "unexpected_count": len(orphans)})
+            results.append(
+                {
+                    "expectation": f"references_{ref_dataset}",
+                    "column": column,
+                    "success": len(orphans) == 0,
+                    "unexpected_count": len(orphans),
+                }
+            )
     rejected_idx = [idx for idx in frame.index if idx in reasons]
-    rejected = pd.DataFrame({
-        "row_index": rejected_idx,
-        "row_key": _keys_of(frame, contract, rejected_idx),
-        "reasons": [sorted(set(reasons[idx])) for idx in rejected_idx],
-    })
+    rejected = pd.DataFrame(
+        {
+            "row_index": rejected_idx,
+            "row_key": _keys_of(frame, contract, rejected_idx),
+            "reasons": [sorted(set(reasons[idx])) for idx in rejected_idx],
+        }
+    )
     valid = frame.drop(index=rejected_idx)
     if len(frame) and not breaches:
         share = len(rejected_idx) / len(frame)
-        results.append(_check("reject_share_at_most_threshold", None, share <= threshold,
-                              len(rejected_idx)))
+        results.append(
+            _check("reject_share_at_most_threshold", None, share <= threshold, len(rejected_idx))
+        )
         if share > threshold:
             examples = ", ".join(rejected["row_key"].head(5).replace("", "(no key)"))
             top = pd.Series([r for rs in rejected["reasons"] for r in rs]).value_counts().index[0]
             breaches.append(
                 f"{contract.name}: {share:.1%} of rows rejected (threshold {threshold:.0%}); "
-                f"most common failure {top}; example row ids: {examples}")
+                f"most common failure {top}; example row ids: {examples}"
+            )
         if contract.freshness_days is not None and contract.timestamp_column and len(valid):
             newest = valid[contract.timestamp_column].max()
             age = (pd.Timestamp(as_of) - newest.normalize()).days
-            results.append(_check("freshness", contract.timestamp_column,
-                                  age <= contract.freshness_days, 0))
+            results.append(
+                _check("freshness", contract.timestamp_column, age <= contract.freshness_days, 0)
+            )
             if age > contract.freshness_days:
-                breaches.append(f"{contract.name}: newest {contract.timestamp_column} is {age} days "
-                                f"old at {as_of} (freshness limit {contract.freshness_days} days)")
-    return DatasetValidation(contract.name, valid, rejected, results, breaches,
-                             staged.unknown_columns)
+                breaches.append(
+                    f"{contract.name}: newest {contract.timestamp_column} is {age} days "
+                    f"old at {as_of} (freshness limit {contract.freshness_days} days)"
+                )
+    return DatasetValidation(
+        contract.name, valid, rejected, results, breaches, staged.unknown_columns
+    )

@@ -15,7 +15,10 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-QUEUE_KEYS = {"retention_cases": ("retention", "case_id"), "ideation_items": ("ideation", "idea_key")}
+QUEUE_KEYS = {
+    "retention_cases": ("retention", "case_id"),
+    "ideation_items": ("ideation", "idea_key"),
+}
 
 
 def upgrade() -> None:
@@ -73,13 +76,26 @@ def upgrade() -> None:
     now = datetime.now(UTC).replace(tzinfo=None)
     for table_name, (queue, key) in QUEUE_KEYS.items():
         table = sa.table(table_name, sa.column(key), sa.column("notes"), sa.column("assignee"))
-        rows = conn.execute(sa.select(table.c[key], table.c.notes, table.c.assignee)
-                            .where(table.c.notes.is_not(None), table.c.notes != "")).all()
+        rows = conn.execute(
+            sa.select(table.c[key], table.c.notes, table.c.assignee).where(
+                table.c.notes.is_not(None), table.c.notes != ""
+            )
+        ).all()
         if rows:
-            op.bulk_insert(work_log, [
-                {"queue": queue, "item_key": item_key, "action": "note",
-                 "actor": assignee or "unknown (before migration 0002)", "detail": notes, "at": now}
-                for item_key, notes, assignee in rows])
+            op.bulk_insert(
+                work_log,
+                [
+                    {
+                        "queue": queue,
+                        "item_key": item_key,
+                        "action": "note",
+                        "actor": assignee or "unknown (before migration 0002)",
+                        "detail": notes,
+                        "at": now,
+                    }
+                    for item_key, notes, assignee in rows
+                ],
+            )
 
     with op.batch_alter_table("ideation_items", schema=None) as batch_op:
         batch_op.add_column(sa.Column("opened_at", sa.DateTime(), nullable=True))
@@ -104,22 +120,37 @@ def downgrade() -> None:
             batch_op.drop_column(column)
     with op.batch_alter_table("ideation_items", schema=None) as batch_op:
         batch_op.add_column(sa.Column("notes", sa.Text(), nullable=True))
-        for column in ("merged_into", "status_changed_at", "snoozed_until", "claimed_at", "opened_at"):
+        for column in (
+            "merged_into",
+            "status_changed_at",
+            "snoozed_until",
+            "claimed_at",
+            "opened_at",
+        ):
             batch_op.drop_column(column)
     # Notes go back onto their items, joined in order; the rest of the log has no place there.
-    log = sa.table("work_log", sa.column("queue"), sa.column("item_key"), sa.column("action"),
-                   sa.column("detail"), sa.column("id"))
+    log = sa.table(
+        "work_log",
+        sa.column("queue"),
+        sa.column("item_key"),
+        sa.column("action"),
+        sa.column("detail"),
+        sa.column("id"),
+    )
     notes: dict[tuple[str, str], list[str]] = {}
     for queue, item_key, detail in conn.execute(
-            sa.select(log.c.queue, log.c.item_key, log.c.detail)
-            .where(log.c.action == "note").order_by(log.c.id)):
+        sa.select(log.c.queue, log.c.item_key, log.c.detail)
+        .where(log.c.action == "note")
+        .order_by(log.c.id)
+    ):
         notes.setdefault((queue, item_key), []).append(detail or "")
     for table_name, (queue, key) in QUEUE_KEYS.items():
         table = sa.table(table_name, sa.column(key), sa.column("notes"))
         for (q, item_key), bodies in notes.items():
             if q == queue:
-                conn.execute(sa.update(table).where(table.c[key] == item_key)
-                             .values(notes="\n".join(bodies)))
+                conn.execute(
+                    sa.update(table).where(table.c[key] == item_key).values(notes="\n".join(bodies))
+                )
     op.drop_table("outbox")
     with op.batch_alter_table("work_log", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_work_log_item_key"))

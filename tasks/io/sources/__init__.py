@@ -25,8 +25,11 @@ AnySource = Annotated[
 ]
 
 SOURCE_KINDS: dict[str, type[SourceConfig]] = {
-    "files": FileSource, "sql": SqlSource, "zendesk_tickets": ZendeskTicketsSource,
-    "hubspot_objects": HubSpotObjectsSource, "json_api": JsonApiSource,
+    "files": FileSource,
+    "sql": SqlSource,
+    "zendesk_tickets": ZendeskTicketsSource,
+    "hubspot_objects": HubSpotObjectsSource,
+    "json_api": JsonApiSource,
 }
 
 
@@ -47,14 +50,19 @@ def parse_sources(entries: list[dict], where: str = "sources") -> list[SourceCon
     for position, entry in enumerate(entries, start=1):
         kind = entry.get("kind")
         if kind not in SOURCE_KINDS:
-            raise ValueError(f"{where}: entry {position} has unknown kind {kind!r}; "
-                             f"known: {', '.join(sorted(SOURCE_KINDS))}")
+            raise ValueError(
+                f"{where}: entry {position} has unknown kind {kind!r}; "
+                f"known: {', '.join(sorted(SOURCE_KINDS))}"
+            )
         try:
             parsed.append(TypeAdapter(SOURCE_KINDS[kind]).validate_python(entry))
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or kind}: {e['msg']}"
-                                 for e in exc.errors())
-            raise ValueError(f"{where}: entry {position} ({entry.get('name', kind)}): {problems}") from None
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or kind}: {e['msg']}" for e in exc.errors()
+            )
+            raise ValueError(
+                f"{where}: entry {position} ({entry.get('name', kind)}): {problems}"
+            ) from None
     names = [s.name for s in parsed]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -70,11 +78,24 @@ def load_sources_file(path: str | Path) -> list[SourceConfig]:
 
 def default_file_sources(data_location: str) -> list[SourceConfig]:
     """One file source per dataset in the standard export layout."""
-    return [FileSource(name=f"files-{dataset.replace('_', '-')}", dataset=dataset,
-                       path=str(Path(data_location) / rel)) for dataset, rel in RAW_LAYOUT.items()]
+    return [
+        FileSource(
+            name=f"files-{dataset.replace('_', '-')}",
+            dataset=dataset,
+            path=str(Path(data_location) / rel),
+        )
+        for dataset, rel in RAW_LAYOUT.items()
+    ]
 
 
 __all__ = [
-    "AnySource", "Extraction", "SOURCE_KINDS", "SourceConfig", "SourceError", "default_file_sources",
-    "load_sources_file", "parse_sources", "register_source_kind",
+    "AnySource",
+    "Extraction",
+    "SOURCE_KINDS",
+    "SourceConfig",
+    "SourceError",
+    "default_file_sources",
+    "load_sources_file",
+    "parse_sources",
+    "register_source_kind",
 ]

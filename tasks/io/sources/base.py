@@ -47,9 +47,19 @@ class SourceConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(..., pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Unique source name; keys its incremental state.")
-    dataset: DatasetName = Field(..., description="Staging dataset it feeds: customers, orders, social_posts, tickets, ticket_comments or ideas.")
-    columns: dict[str, str | list[str]] = Field(default_factory=dict, description="Staging column → source field (JSON path for APIs); unmapped columns keep their own name.")
+    name: str = Field(
+        ...,
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        description="Unique source name; keys its incremental state.",
+    )
+    dataset: DatasetName = Field(
+        ...,
+        description="Staging dataset it feeds: customers, orders, social_posts, tickets, ticket_comments or ideas.",
+    )
+    columns: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        description="Staging column → source field (JSON path for APIs); unmapped columns keep their own name.",
+    )
 
     @property
     def is_incremental(self) -> bool:
@@ -61,7 +71,9 @@ class SourceConfig(BaseModel):
         contract = CONTRACTS[self.dataset]
         return {column: self.columns.get(column, column) for column in contract.columns}
 
-    def extract(self, state: dict[str, str | None], full_refresh: bool) -> Extraction:  # pragma: no cover - abstract
+    def extract(
+        self, state: dict[str, str | None], full_refresh: bool
+    ) -> Extraction:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
@@ -76,8 +88,10 @@ def watermark_in_future(value: str | None, source: str) -> str | None:
     """A warning when a stored watermark lies in the future (clock skew, bad manual edit)."""
     stamp = parse_watermark(value)
     if stamp is not None and stamp > pd.Timestamp(datetime.now(UTC)) + pd.Timedelta(minutes=5):
-        return (f"{source}: stored watermark {stamp.isoformat()} is in the future; no rows read. "
-                "Check the source clock or run with full_refresh.")
+        return (
+            f"{source}: stored watermark {stamp.isoformat()} is in the future; no rows read. "
+            "Check the source clock or run with full_refresh."
+        )
     return None
 
 

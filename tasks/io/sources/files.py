@@ -24,21 +24,35 @@ class FileSource(SourceConfig):
     """A file export. ``columns`` maps staging columns to the file's own column names."""
 
     kind: Literal["files"] = "files"
-    path: str = Field(..., description="Local path or fsspec URL (s3://…, gcs://… where the library is installed).")
-    format: Literal["csv", "parquet", "jsonl"] | None = Field(None, description="File format; by default from the file's suffix.")
-    watermark_column: str | None = Field(None, description="Staging column with a timestamp: only rows at or after the stored watermark are read.")
+    path: str = Field(
+        ...,
+        description="Local path or fsspec URL (s3://…, gcs://… where the library is installed).",
+    )
+    format: Literal["csv", "parquet", "jsonl"] | None = Field(
+        None, description="File format; by default from the file's suffix."
+    )
+    watermark_column: str | None = Field(
+        None,
+        description="Staging column with a timestamp: only rows at or after the stored watermark are read.",
+    )
 
     def _read(self) -> pd.DataFrame:
-        fmt = self.format or {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl",
-                              ".ndjson": "jsonl"}.get(Path(self.path.split("?")[0]).suffix)
+        fmt = self.format or {
+            ".csv": "csv",
+            ".parquet": "parquet",
+            ".jsonl": "jsonl",
+            ".ndjson": "jsonl",
+        }.get(Path(self.path.split("?")[0]).suffix)
         if fmt is None:
             raise SourceError(f"{self.name}: cannot tell the format of {self.path}; set format")
         if "://" in self.path:
             try:
                 import fsspec
             except ImportError as exc:
-                raise SourceError(f"{self.name}: reading {self.path.split('://')[0]}:// URLs needs fsspec: "
-                                  "pip install fsspec (and the filesystem's package, e.g. s3fs)") from exc
+                raise SourceError(
+                    f"{self.name}: reading {self.path.split('://')[0]}:// URLs needs fsspec: "
+                    "pip install fsspec (and the filesystem's package, e.g. s3fs)"
+                ) from exc
             with fsspec.open(self.path, "rb") as handle:
                 data = handle.read()
         elif not Path(self.path).exists():
@@ -56,16 +70,25 @@ class FileSource(SourceConfig):
             raw = self._read()
         except (ExportReadError, FileNotFoundError) as exc:
             raise SourceError(f"{self.name}: {exc}") from exc
-        rename = {source: column for column, source in mapping.items()
-                  if isinstance(source, str) and source != column}
+        rename = {
+            source: column
+            for column, source in mapping.items()
+            if isinstance(source, str) and source != column
+        }
         frame = raw.rename(columns=rename)
         previous = None if full_refresh else state.get("watermark")
         if self.watermark_column is None:
             return Extraction(self.name, self.dataset, frame, {}, incremental=False)
         warning = watermark_in_future(previous, self.name)
         if warning:
-            return Extraction(self.name, self.dataset, frame.iloc[0:0], dict(state), True, warnings=[warning])
+            return Extraction(
+                self.name, self.dataset, frame.iloc[0:0], dict(state), True, warnings=[warning]
+            )
         frame = rows_since(frame, self.watermark_column, previous)
-        return Extraction(self.name, self.dataset, frame,
-                          {"watermark": advance_watermark(frame, self.watermark_column, previous)},
-                          incremental=True)
+        return Extraction(
+            self.name,
+            self.dataset,
+            frame,
+            {"watermark": advance_watermark(frame, self.watermark_column, previous)},
+            incremental=True,
+        )

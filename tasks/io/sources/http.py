@@ -31,6 +31,8 @@ def _logger() -> logging.Logger | logging.LoggerAdapter:
         return get_run_logger()
     except MissingContextError:
         return logging.getLogger("patronage.sources")
+
+
 MAX_RETRY_AFTER_SECONDS = 120.0
 
 
@@ -39,7 +41,9 @@ class HttpPolicy(BaseModel):
 
     timeout_seconds: float = Field(30.0, gt=0, description="Per-request timeout.")
     max_attempts: int = Field(6, ge=1, le=20, description="Attempts per page, the first included.")
-    backoff_initial_seconds: float = Field(1.0, ge=0, description="First backoff (exponential with full jitter).")
+    backoff_initial_seconds: float = Field(
+        1.0, ge=0, description="First backoff (exponential with full jitter)."
+    )
     backoff_max_seconds: float = Field(60.0, ge=0, description="Largest single backoff.")
 
 
@@ -47,7 +51,9 @@ class HttpAuth(BaseModel):
     """Names of Prefect Secret blocks; their values are loaded inside the extract task only."""
 
     bearer_token_secret: str | None = Field(None, description="Secret block with a bearer token.")
-    basic_auth_secret: str | None = Field(None, description='Secret block with "username:password" or {"username": …, "password": …}.')
+    basic_auth_secret: str | None = Field(
+        None, description='Secret block with "username:password" or {"username": …, "password": …}.'
+    )
 
 
 class RetryableHTTPError(Exception):
@@ -96,8 +102,14 @@ def _is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, RetryableHTTPError | httpx.TimeoutException | httpx.TransportError)
 
 
-def get_json(client: httpx.Client, source: str, url: str, params: dict[str, Any] | None,
-             policy: HttpPolicy, sleep=None) -> dict:
+def get_json(
+    client: httpx.Client,
+    source: str,
+    url: str,
+    params: dict[str, Any] | None,
+    policy: HttpPolicy,
+    sleep=None,
+) -> dict:
     """GET one page as JSON, retrying what is worth retrying.
 
     Raises:
@@ -105,8 +117,9 @@ def get_json(client: httpx.Client, source: str, url: str, params: dict[str, Any]
             JSON. The message names the source and the endpoint path, never credentials.
     """
     endpoint = urlsplit(url).path or url
-    jitter = wait_random_exponential(multiplier=policy.backoff_initial_seconds,
-                                     max=policy.backoff_max_seconds)
+    jitter = wait_random_exponential(
+        multiplier=policy.backoff_initial_seconds, max=policy.backoff_max_seconds
+    )
 
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -116,13 +129,23 @@ def get_json(client: httpx.Client, source: str, url: str, params: dict[str, Any]
 
     def log_retry(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
-        _logger().warning("%s: GET %s attempt %d failed (%s); retrying in %.1f s", source, endpoint,
-                       state.attempt_number, type(exc).__name__ if not isinstance(exc, RetryableHTTPError) else exc,
-                       state.next_action.sleep if state.next_action else 0)
+        _logger().warning(
+            "%s: GET %s attempt %d failed (%s); retrying in %.1f s",
+            source,
+            endpoint,
+            state.attempt_number,
+            type(exc).__name__ if not isinstance(exc, RetryableHTTPError) else exc,
+            state.next_action.sleep if state.next_action else 0,
+        )
 
-    retrying = Retrying(stop=stop_after_attempt(policy.max_attempts), wait=wait,
-                        retry=retry_if_exception(_is_retryable), before_sleep=log_retry,
-                        reraise=True, **({"sleep": sleep} if sleep else {}))
+    retrying = Retrying(
+        stop=stop_after_attempt(policy.max_attempts),
+        wait=wait,
+        retry=retry_if_exception(_is_retryable),
+        before_sleep=log_retry,
+        reraise=True,
+        **({"sleep": sleep} if sleep else {}),
+    )
     try:
         for attempt in retrying:
             with attempt:
@@ -130,16 +153,21 @@ def get_json(client: httpx.Client, source: str, url: str, params: dict[str, Any]
                 if response.status_code == 429 or response.status_code >= 500:
                     raise RetryableHTTPError(response.status_code, _retry_after(response))
                 if response.status_code >= 400:
-                    raise SourceError(f"{source}: GET {endpoint} returned {response.status_code} "
-                                      f"{response.reason_phrase}")
+                    raise SourceError(
+                        f"{source}: GET {endpoint} returned {response.status_code} "
+                        f"{response.reason_phrase}"
+                    )
                 try:
                     return response.json()
                 except ValueError as exc:
                     raise SourceError(f"{source}: GET {endpoint} did not return JSON") from exc
     except RetryableHTTPError as exc:
-        raise SourceError(f"{source}: GET {endpoint} still failing after {policy.max_attempts} "
-                          f"attempts ({exc})") from None
+        raise SourceError(
+            f"{source}: GET {endpoint} still failing after {policy.max_attempts} attempts ({exc})"
+        ) from None
     except (httpx.TimeoutException, httpx.TransportError) as exc:
-        raise SourceError(f"{source}: GET {endpoint} still failing after {policy.max_attempts} "
-                          f"attempts ({type(exc).__name__})") from None
+        raise SourceError(
+            f"{source}: GET {endpoint} still failing after {policy.max_attempts} "
+            f"attempts ({type(exc).__name__})"
+        ) from None
     raise AssertionError("unreachable")  # pragma: no cover

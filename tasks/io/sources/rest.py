@@ -45,18 +45,34 @@ class RestSource(SourceConfig):
 
     def client(self) -> httpx.Client:
         headers, auth = build_auth(self.auth)
-        return httpx.Client(headers={"Accept": "application/json", **headers}, auth=auth,
-                            follow_redirects=False)
+        return httpx.Client(
+            headers={"Accept": "application/json", **headers}, auth=auth, follow_redirects=False
+        )
 
-    def _finish(self, frames: list[pd.DataFrame], unknown: Counter, state: dict,
-                warnings: list[str] | None = None) -> Extraction:
+    def _finish(
+        self,
+        frames: list[pd.DataFrame],
+        unknown: Counter,
+        state: dict,
+        warnings: list[str] | None = None,
+    ) -> Extraction:
         keys = list(CONTRACTS[self.dataset].keys)
-        frame = (pd.concat(frames, ignore_index=True) if frames
-                 else pd.DataFrame(columns=list(self.column_map()), dtype=object))
+        frame = (
+            pd.concat(frames, ignore_index=True)
+            if frames
+            else pd.DataFrame(columns=list(self.column_map()), dtype=object)
+        )
         # A page served twice (or a record that moved between pages) arrives once: last wins.
         frame = frame.drop_duplicates(keys, keep="last").reset_index(drop=True)
-        return Extraction(self.name, self.dataset, frame, state, incremental=True,
-                          unknown_fields=unknown, warnings=warnings or [])
+        return Extraction(
+            self.name,
+            self.dataset,
+            frame,
+            state,
+            incremental=True,
+            unknown_fields=unknown,
+            warnings=warnings or [],
+        )
 
 
 class ZendeskTicketsSource(RestSource):
@@ -71,10 +87,16 @@ class ZendeskTicketsSource(RestSource):
     base_url: str = Field(..., description="e.g. https://acme.zendesk.com")
     start_time: int = Field(0, ge=0, description="Unix time of the first export (no cursor yet).")
     default_columns: ClassVar[dict[str, str | list[str]]] = {
-        "ticket_id": "id", "requester_email": "via.source.from.address",
-        "requester_name": "via.source.from.name", "via_handle": "via.source.from.username",
-        "subject": "subject", "body": "description", "status": "status", "priority": "priority",
-        "created_at": "created_at", "updated_at": "updated_at",
+        "ticket_id": "id",
+        "requester_email": "via.source.from.address",
+        "requester_name": "via.source.from.name",
+        "via_handle": "via.source.from.username",
+        "subject": "subject",
+        "body": "description",
+        "status": "status",
+        "priority": "priority",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
         "satisfaction": "satisfaction_rating.score",
     }
 
@@ -82,17 +104,24 @@ class ZendeskTicketsSource(RestSource):
         url = self.base_url.rstrip("/") + "/api/v2/incremental/tickets/cursor.json"
         cursor = None if full_refresh else state.get("cursor")
         if cursor is None and self.start_time > datetime.now(UTC).timestamp() + 300:
-            return self._finish([], Counter(), dict(state),
-                                [f"{self.name}: start_time {self.start_time} is in the future; no rows read"])
+            return self._finish(
+                [],
+                Counter(),
+                dict(state),
+                [f"{self.name}: start_time {self.start_time} is in the future; no rows read"],
+            )
         params: dict[str, Any] = {"cursor": cursor} if cursor else {"start_time": self.start_time}
         frames, unknown, seen = [], Counter(), set()
         with self.client() as client:
             for page in range(1, MAX_PAGES + 1):
                 body = get_json(client, self.name, url, params, self.http)
                 if "tickets" not in body:
-                    raise SourceError(f"{self.name}: response of page {page} has no 'tickets' field")
-                frame, page_unknown = map_records(body["tickets"], self.dataset, self.column_map(),
-                                                  self.name, f"page {page}")
+                    raise SourceError(
+                        f"{self.name}: response of page {page} has no 'tickets' field"
+                    )
+                frame, page_unknown = map_records(
+                    body["tickets"], self.dataset, self.column_map(), self.name, f"page {page}"
+                )
                 frames.append(frame)
                 unknown.update(page_unknown)
                 after = body.get("after_cursor")
@@ -116,15 +145,29 @@ class HubSpotObjectsSource(RestSource):
     dataset: str = "customers"
     base_url: str = Field("https://api.hubapi.com", description="API root.")
     object_type: str = Field("contacts", description="CRM object type.")
-    properties: list[str] = Field(default_factory=lambda: [
-        "email", "firstname", "lastname", "phone", "city", "hubspot_owner_id", "createdate",
-        "twitterhandle"], description="Properties requested.")
+    properties: list[str] = Field(
+        default_factory=lambda: [
+            "email",
+            "firstname",
+            "lastname",
+            "phone",
+            "city",
+            "hubspot_owner_id",
+            "createdate",
+            "twitterhandle",
+        ],
+        description="Properties requested.",
+    )
     page_size: int = Field(100, ge=1, le=100)
     default_columns: ClassVar[dict[str, str | list[str]]] = {
-        "customer_id": "id", "name": ["properties.firstname", "properties.lastname"],
-        "email": "properties.email", "phone": "properties.phone", "city": "properties.city",
+        "customer_id": "id",
+        "name": ["properties.firstname", "properties.lastname"],
+        "email": "properties.email",
+        "phone": "properties.phone",
+        "city": "properties.city",
         "account_owner": "properties.hubspot_owner_id",
-        "social_handles": "properties.twitterhandle", "signup_date": "properties.createdate",
+        "social_handles": "properties.twitterhandle",
+        "signup_date": "properties.createdate",
     }
 
     def extract(self, state: dict[str, str | None], full_refresh: bool) -> Extraction:
@@ -140,17 +183,22 @@ class HubSpotObjectsSource(RestSource):
             for page in range(1, MAX_PAGES + 1):
                 body = get_json(client, self.name, url, params, self.http)
                 if "results" not in body:
-                    raise SourceError(f"{self.name}: response of page {page} has no 'results' field")
+                    raise SourceError(
+                        f"{self.name}: response of page {page} has no 'results' field"
+                    )
                 records = body["results"]
                 for record in records:
                     if "updatedAt" not in record:
-                        raise SourceError(f"{self.name}: required field 'updatedAt' is missing from a "
-                                          f"record of page {page}")
+                        raise SourceError(
+                            f"{self.name}: required field 'updatedAt' is missing from a "
+                            f"record of page {page}"
+                        )
                 stamps += [r["updatedAt"] for r in records]
                 if since is not None:
                     records = [r for r in records if parse_watermark(r["updatedAt"]) >= since]
-                frame, page_unknown = map_records(records, self.dataset, self.column_map(),
-                                                  self.name, f"page {page}")
+                frame, page_unknown = map_records(
+                    records, self.dataset, self.column_map(), self.name, f"page {page}"
+                )
                 frames.append(frame)
                 unknown.update(page_unknown)
                 after = (body.get("paging") or {}).get("next", {}).get("after")
@@ -175,7 +223,9 @@ class JsonApiSource(RestSource):
     records_path: str = Field("$.data[*]", description="JSON path of the records in a page.")
     paging: Literal["cursor", "page", "none"] = "cursor"
     cursor_param: str = "cursor"
-    next_cursor_path: str = Field("$.next_cursor", description="JSON path of the next cursor (empty/absent: last page).")
+    next_cursor_path: str = Field(
+        "$.next_cursor", description="JSON path of the next cursor (empty/absent: last page)."
+    )
     page_param: str = "page"
     first_page: int = 1
     page_size_param: str | None = "per_page"
@@ -202,8 +252,9 @@ class JsonApiSource(RestSource):
             for page in range(1, MAX_PAGES + 1):
                 body = get_json(client, self.name, self.url, params, self.http)
                 records = [m.value for m in records_at.find(body)]
-                frame, page_unknown = map_records(records, self.dataset, self.column_map(),
-                                                  self.name, f"page {page}")
+                frame, page_unknown = map_records(
+                    records, self.dataset, self.column_map(), self.name, f"page {page}"
+                )
                 frames.append(frame)
                 unknown.update(page_unknown)
                 if self.paging == "none" or not records:
@@ -221,5 +272,7 @@ class JsonApiSource(RestSource):
         if self.watermark_column:
             frame = extraction.frame
             extraction.frame = rows_since(frame, self.watermark_column, previous)
-            extraction.state = {"watermark": advance_watermark(frame, self.watermark_column, previous)}
+            extraction.state = {
+                "watermark": advance_watermark(frame, self.watermark_column, previous)
+            }
         return extraction

@@ -18,11 +18,18 @@ class SqlSource(SourceConfig):
 
     kind: Literal["sql"] = "sql"
     url: str | None = Field(None, description="SQLAlchemy URL without a password.")
-    password_secret: str | None = Field(None, description="Secret block holding the password for url.")
-    connector_block: str | None = Field(None, description="prefect-sqlalchemy SqlAlchemyConnector block to use instead of url.")
+    password_secret: str | None = Field(
+        None, description="Secret block holding the password for url."
+    )
+    connector_block: str | None = Field(
+        None, description="prefect-sqlalchemy SqlAlchemyConnector block to use instead of url."
+    )
     table: str | None = Field(None, description="Table (or schema.table) to read.")
     query: str | None = Field(None, description="SELECT to read instead of a table.")
-    watermark_column: str | None = Field(None, description="Result column with a timestamp or increasing value: only rows at or after the stored watermark are read.")
+    watermark_column: str | None = Field(
+        None,
+        description="Result column with a timestamp or increasing value: only rows at or after the stored watermark are read.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> SqlSource:
@@ -53,7 +60,9 @@ class SqlSource(SourceConfig):
         if self.watermark_column:
             wm = column(self.watermark_column)
             if since is not None:
-                stmt = stmt.where(wm >= bindparam("since", since if dialect == "sqlite" else _typed(since)))
+                stmt = stmt.where(
+                    wm >= bindparam("since", since if dialect == "sqlite" else _typed(since))
+                )
             stmt = stmt.order_by(wm)
         return stmt
 
@@ -63,14 +72,20 @@ class SqlSource(SourceConfig):
             warning = watermark_in_future(previous, self.name)
             if warning:
                 empty = pd.DataFrame(columns=list(self.column_map()), dtype=object)
-                return Extraction(self.name, self.dataset, empty, dict(state), True, warnings=[warning])
+                return Extraction(
+                    self.name, self.dataset, empty, dict(state), True, warnings=[warning]
+                )
         engine = self._engine()
         try:
             with engine.connect() as conn:
                 result = pd.read_sql(self._statement(previous, engine.dialect.name), conn)
-        except Exception as exc:  # a driver error text can include the statement, never the password
-            raise SourceError(f"{self.name}: reading {self.table or 'query'} failed: "
-                              f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
+        except (
+            Exception
+        ) as exc:  # a driver error text can include the statement, never the password
+            raise SourceError(
+                f"{self.name}: reading {self.table or 'query'} failed: "
+                f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+            ) from exc
         finally:
             engine.dispose()
         records = result.astype(object).where(result.notna(), None).to_dict("records")
@@ -79,8 +94,14 @@ class SqlSource(SourceConfig):
         if self.watermark_column:
             values = result[self.watermark_column].dropna()
             new_state["watermark"] = _as_text(values.max()) if len(values) else previous
-        return Extraction(self.name, self.dataset, frame, new_state,
-                          incremental=self.watermark_column is not None, unknown_fields=unknown)
+        return Extraction(
+            self.name,
+            self.dataset,
+            frame,
+            new_state,
+            incremental=self.watermark_column is not None,
+            unknown_fields=unknown,
+        )
 
 
 def _typed(watermark: str) -> object:
