@@ -204,6 +204,10 @@ def queues(
     )
 
 
+from patronage.cli_text import text_app  # noqa: E402 - after the shared options above
+
+app.add_typer(text_app, name="text")
+
 quarantine_app = typer.Typer(
     help="Rows rejected by the data contracts: list, export, fix.", no_args_is_help=True
 )

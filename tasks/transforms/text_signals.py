@@ -1,0 +1,74 @@
+"""What a text says, from its meaning: intent with confidence and sentiment for any texts.
+
+The one code path behind ``patronage text classify`` (and, once wired in, the nightly): texts →
+sentence vectors (``text_encoder``) → intent and sentiment heads (``text_classifier``).
+Without a company model the heads are fitted on the seed set Patronage ships, once per process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from tasks.transforms.text_classifier import TextModel, fit_text_model, read_seed
+from tasks.transforms.text_encoder import SentenceEncoder, load_encoder
+
+SIGNAL_COLUMNS = ["intent", "intent_confidence", "sentiment", "sentiment_label"]
+
+
+_SEED_MODELS: dict[str, TextModel] = {}
+
+
+def seed_model(encoder: SentenceEncoder) -> TextModel:
+    """The seed-set model for ``encoder``, fitted once per process (about a second)."""
+    if encoder.model_id not in _SEED_MODELS:
+        seed = read_seed()
+        _SEED_MODELS[encoder.model_id] = fit_text_model(
+            encoder.encode(seed["text"].tolist()), seed, encoder.model_id, "seed"
+        )
+    return _SEED_MODELS[encoder.model_id]
+
+
+def text_model(
+    model_dir: Path | None = None, encoder: SentenceEncoder | None = None
+) -> tuple[SentenceEncoder, TextModel]:
+    """The encoder and the model to use: ``model_dir``'s if given, else the seed model."""
+    encoder = encoder or load_encoder()
+    if model_dir is None:
+        return encoder, seed_model(encoder)
+    model = TextModel.load(Path(model_dir))
+    if model.encoder_id != encoder.model_id:
+        raise ValueError(
+            f"{model_dir}: the model was trained on encoder {model.encoder_id}, "
+            f"but {encoder.model_id} is loaded; train it again with `patronage text train`"
+        )
+    return encoder, model
+
+
+def classify_texts(
+    texts: Sequence[object], model_dir: Path | None = None, encoder: SentenceEncoder | None = None
+) -> pd.DataFrame:
+    """``intent``, ``intent_confidence``, ``sentiment``, ``sentiment_label`` per text, in order.
+
+    Empty or missing texts are ``other`` with confidence 0 and neutral sentiment: there is
+    nothing to read, and they must not look like anything else.
+    """
+    encoder, model = text_model(model_dir, encoder)
+    cleaned = pd.Series([t if isinstance(t, str) else "" for t in texts], dtype=object)
+    readable = cleaned.str.strip() != ""
+    out = pd.DataFrame(
+        {
+            "intent": "other",
+            "intent_confidence": 0.0,
+            "sentiment": 0.0,
+            "sentiment_label": "neutral",
+        },
+        index=range(len(cleaned)),
+    )
+    if readable.any():
+        predicted = model.predict(encoder.encode(cleaned[readable].tolist()))
+        predicted.index = cleaned.index[readable]
+        out.loc[predicted.index, SIGNAL_COLUMNS] = predicted[SIGNAL_COLUMNS]
+    return out.astype({"intent_confidence": "float64", "sentiment": "float64"})
