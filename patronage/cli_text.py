@@ -165,3 +165,56 @@ def evaluate(
     for label, row in matrix.iterrows():
         confusion.add_row(label, *(str(v) for v in row))
     console.print(confusion)
+
+
+@text_app.command("group")
+def group(
+    file: Annotated[Path, typer.Argument(help="CSV with columns id,text.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="CSV to write: id,idea_key.")],
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0, max=1.0, help="Cosine similarity to merge (default: the shipped 0.40)."
+        ),
+    ] = None,
+) -> None:
+    """Group mentions of the same idea by meaning; each group is keyed by its first mention's id."""
+    from tasks.transforms.idea_grouping import DEFAULT_THRESHOLD, group_vectors
+
+    frame = _read(file, ["id", "text"])
+    duplicated = frame["id"].duplicated()
+    if duplicated.any():
+        raise _fail(
+            f"{file}: row {int(duplicated.idxmax()) + 1}: id {frame.loc[duplicated.idxmax(), 'id']!r} "
+            "appears more than once; ids must be unique"
+        )
+    encoder, _ = _models(None)
+    readable = frame["text"].str.strip() != ""
+    groups = group_vectors(
+        encoder.encode(frame.loc[readable, "text"].tolist()),
+        DEFAULT_THRESHOLD if threshold is None else threshold,
+    )
+    keys = _idea_key_table(frame, readable, groups)
+    keys.to_csv(out, index=False)
+    console.print(
+        f"{len(frame)} mention(s) in {keys['idea_key'].nunique()} idea(s) written to {out}"
+        + (
+            f"; {int((~readable).sum())} empty text(s) kept as ideas of their own"
+            if (~readable).any()
+            else ""
+        )
+    )
+
+
+def _idea_key_table(frame, readable, groups):
+    """``id,idea_key`` for every row; an empty text is an idea of its own (nothing to compare)."""
+    import numpy as np
+    import pandas as pd
+
+    from tasks.transforms.idea_grouping import idea_keys
+
+    labels = np.empty(len(frame), dtype=np.int64)
+    labels[readable.to_numpy()] = groups
+    labels[~readable.to_numpy()] = groups.max(initial=-1) + 1 + np.arange(int((~readable).sum()))
+    ids = frame["id"].reset_index(drop=True)
+    return pd.DataFrame({"id": ids, "idea_key": idea_keys(ids, labels).to_numpy()})
