@@ -53,6 +53,7 @@ bench-validation: $(STAMP)
 
 ## Text models on Banking77 (../shared/eval): churn precision/recall, grouping F1, speed, memory, size.
 bench-text: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[baselines]'
 	$(BIN)/python benchmarks/bench_text.py
 
 clean:

@@ -41,9 +41,9 @@ def _precision_recall(truth: np.ndarray, flagged: np.ndarray) -> str:
 
 
 def main() -> None:
-    from tasks.transforms.enrich_conversations import _vader, classify_intent
+    from baseline_text import _vader, classify_intent, cluster_ideas, normalize_idea_text
+
     from tasks.transforms.idea_grouping import DEFAULT_THRESHOLD, group_vectors, pair_scores
-    from tasks.transforms.ideation_queue import cluster_ideas, normalize_idea_text
     from tasks.transforms.text_classifier import fit_text_model, read_seed
     from tasks.transforms.text_encoder import SentenceEncoder
     from tasks.transforms.text_signals import seed_model

@@ -87,10 +87,10 @@ class IdeationConfig(BaseModel):
     """How ideas are deduplicated and weighed."""
 
     merge_threshold: float = Field(
-        62.0,
+        0.40,
         ge=0,
-        le=100,
-        description="Text similarity (0-100, token-set ratio) at or above which two ideas are the same idea.",
+        le=1,
+        description="Similarity of meaning (cosine of sentence embeddings, 0-1) at or above which mentions are the same idea, on average across two groups (was a 0-100 token-set ratio before 0.2).",
     )
     momentum_days: int = Field(30, ge=1, description="Support newer than this counts as momentum.")
 

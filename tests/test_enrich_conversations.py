@@ -1,28 +1,46 @@
 import pandas as pd
-import pytest
 
-from tasks.transforms.enrich_conversations import classify_intent, enrich_conversations
-
-
-@pytest.mark.parametrize(
-    ("text", "intent", "cue"),
-    [
-        ("I am done with @acme, cancelling my account", "churn_threat", "i am done with"),
-        ("My order arrived damaged again", "complaint", "damaged"),
-        ("Please add a dark mode", "suggestion", "please add"),
-        ("Do you ship to Norway?", "question", "do you"),
-        ("Ships to Norway?", "question", "?"),
-        ("Love my new jacket", "praise", "love"),
-        ("Just bought socks", "other", ""),
-    ],
-)
-def test_intent_and_cue(text, intent, cue):
-    assert classify_intent(text) == (intent, cue)
+from tasks.transforms.enrich_conversations import enrich_conversations
+from tasks.transforms.text_encoder import load_encoder
+from tasks.transforms.text_signals import embed_texts
 
 
-def test_sentiment_labels_handle_negation_and_emoji():
+def test_conversations_get_intent_confidence_and_sentiment_by_meaning():
     frame = pd.DataFrame(
-        {"text": ["I love this shop 😍", "I do not love this shop", "The parcel came on Monday"]}
+        {
+            "conversation_id": ["a", "b", "c", "d"],
+            "text": [
+                "Closing my account this week, moving to your competitor.",
+                "The parcel arrived smashed and nobody answers my emails",
+                None,
+                "Thank you, the repair was quick and friendly!",
+            ],
+        }
     )
     out = enrich_conversations(frame)
-    assert out["sentiment_label"].tolist() == ["positive", "negative", "neutral"]
+    assert list(out.columns) == [
+        "conversation_id",
+        "text",
+        "intent",
+        "intent_confidence",
+        "sentiment",
+        "sentiment_label",
+    ]
+    assert out["intent"].tolist() == ["churn_threat", "complaint", "other", "praise"]
+    assert out.loc[2, "intent_confidence"] == 0.0 and out.loc[2, "sentiment_label"] == "neutral"
+    assert out["sentiment_label"].tolist() == ["negative", "negative", "neutral", "positive"]
+    assert out["intent_confidence"].between(0, 1).all()
+
+
+def test_vectors_are_reused_within_a_process():
+    encoder = load_encoder()
+    first = embed_texts(encoder, ["a text to remember", "another one"])
+    calls = []
+    original = encoder.encode
+    encoder.encode = lambda texts, **kw: calls.append(list(texts)) or original(texts, **kw)
+    try:
+        again = embed_texts(encoder, ["another one", "a text to remember", "a new text"])
+    finally:
+        encoder.encode = original
+    assert calls == [["a new text"]]
+    assert (again[0] == first[1]).all() and (again[1] == first[0]).all()

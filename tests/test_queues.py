@@ -8,8 +8,11 @@ import pandas as pd
 import pytest
 
 from patronage.config import IdeationConfig, TriggerConfig
-from tasks.transforms.ideation_queue import build_ideation_queue, cluster_ideas, normalize_idea_text
+from tasks.transforms.idea_grouping import group_vectors
+from tasks.transforms.ideation_queue import build_ideation_queue
 from tasks.transforms.retention_queue import build_retention_queue, conversation_evidence
+from tasks.transforms.text_encoder import load_encoder
+from tasks.transforms.text_signals import embed_texts
 
 AS_OF = date(2026, 10, 31)
 
@@ -41,7 +44,7 @@ def conversations_frame() -> pd.DataFrame:
             "source_id": ["P1", "T1", "P2"],
             "customer_id": ["C1", "C2", None],
             "intent": ["churn_threat", "complaint", "praise"],
-            "intent_cue": ["i am done with", "damaged", "love"],
+            "intent_confidence": [0.91, 0.77, 0.88],
             "sentiment": [-0.6, -0.4, 0.8],
             "occurred_at": pd.to_datetime(["2026-10-20", "2026-10-01", "2026-10-25"]),
         }
@@ -77,17 +80,15 @@ def test_retention_queue_folds_reasons_into_one_case_and_ranks_by_value_at_risk(
     assert list(queue["priority_rank"]) == [1, 2]
 
 
-def test_idea_text_normalisation_and_clustering():
+def test_ideas_are_grouped_by_meaning_at_the_configured_threshold():
     texts = [
         "Please add a dark mode to the app",
-        "@acme suggestion: dark mode for the app!",
+        "@acme suggestion: a night theme for the app would be easier on my eyes!",
         "Sell digital gift cards",
-        "Digital gift cards please",
+        "Could I buy a voucher online to send as a present?",
     ]
-    norm = [normalize_idea_text(t) for t in texts]
-    assert norm[1] == "dark mode app"
-    labels = cluster_ideas(norm, threshold=62)
-    assert labels[0] == labels[1] and labels[2] == labels[3] and labels[0] != labels[2]
+    vectors = embed_texts(load_encoder(), texts)
+    assert group_vectors(vectors, IdeationConfig().merge_threshold).tolist() == [0, 0, 1, 1]
 
 
 def test_ideation_queue_keeps_supporters_and_weighs_customers_by_clv():

@@ -2,84 +2,25 @@
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
+from pathlib import Path
 
 import pandas as pd
 
-# Checked in this order; the first intent whose cue matches wins. A churn threat is also a
-# complaint, but the stronger signal is the one a retention team must see.
-INTENT_CUES: list[tuple[str, re.Pattern[str]]] = [
-    (
-        "churn_threat",
-        re.compile(
-            r"\b(cancel(?:l?ing)?\s+my|close my account|switch(?:ing)? to|last time i buy|"
-            r"i am done with|i'm done with|considering (?:other|leaving)|not order again|"
-            r"leaving|won't (?:buy|order) again)",
-            re.I,
-        ),
-    ),
-    (
-        "complaint",
-        re.compile(
-            r"\b(broken|damaged|late delivery|were late|slow|disappoint\w*|not happy|refund|"
-            r"nobody (?:is )?(?:answer|repl)\w*|worst|let(?:ting)? me down|not impressed|"
-            r"still waiting)",
-            re.I,
-        ),
-    ),
-    (
-        "suggestion",
-        re.compile(
-            r"\b(suggest\w*|please add|would be great|would love|feature request|wish|please offer|"
-            r"please give us|add an?|offer|start an?)\b",
-            re.I,
-        ),
-    ),
-    ("question", re.compile(r"\?|\b(how do|does anyone|do you|can i|could you)\b", re.I)),
-    (
-        "praise",
-        re.compile(r"\b(love|great|thanks|thank you|awesome|favourite|never disappoint)", re.I),
-    ),
-]
+from tasks.transforms.text_signals import classify_texts
 
 
-@lru_cache(maxsize=1)
-def _vader():
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+def enrich_conversations(
+    conversations: pd.DataFrame, model_dir: Path | None = None
+) -> pd.DataFrame:
+    """Add ``intent``, ``intent_confidence``, ``sentiment`` (−1..1) and ``sentiment_label``,
+    read by meaning (``text_signals.classify_texts``): the same code as ``patronage text classify``.
 
-    return SentimentIntensityAnalyzer()
-
-
-def classify_intent(text: object) -> tuple[str, str]:
-    """The intent of one text and the cue that matched (``("other", "")`` if none)."""
-    if not isinstance(text, str):
-        return "other", ""
-    for intent, pattern in INTENT_CUES:
-        match = pattern.search(text)
-        if match:
-            return intent, match.group(0).lower()
-    return "other", ""
-
-
-def sentiment_label(compound: float) -> str:
-    """VADER's recommended cut-offs on the compound score."""
-    if compound >= 0.05:
-        return "positive"
-    if compound <= -0.05:
-        return "negative"
-    return "neutral"
-
-
-def enrich_conversations(conversations: pd.DataFrame) -> pd.DataFrame:
-    """Add ``sentiment`` (VADER compound, -1..1), ``sentiment_label``, ``intent``, ``intent_cue``."""
-    analyzer = _vader()
-    texts = conversations["text"].fillna("").astype(str)
-    compound = [analyzer.polarity_scores(t)["compound"] for t in texts]
-    intents = [classify_intent(t) for t in texts]
+    Args:
+        conversations: Any frame with a ``text`` column.
+        model_dir: A company model from ``patronage text train``; default the seed model.
+    """
+    signals = classify_texts(conversations["text"].tolist(), model_dir)
     out = conversations.copy()
-    out["sentiment"] = pd.Series(compound, index=out.index, dtype="float64")
-    out["sentiment_label"] = out["sentiment"].map(sentiment_label)
-    out["intent"] = [i for i, _ in intents]
-    out["intent_cue"] = [c for _, c in intents]
+    for column in signals.columns:
+        out[column] = signals[column].to_numpy()
     return out

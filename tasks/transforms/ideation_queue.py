@@ -7,59 +7,16 @@ the share of supporter weight from the last ``momentum_days``.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import numpy as np
 import pandas as pd
-from rapidfuzz import fuzz, process
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 from patronage.config import IdeationConfig
+from tasks.transforms.idea_grouping import group_vectors
+from tasks.transforms.text_encoder import load_encoder
+from tasks.transforms.text_signals import embed_texts
 
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "to",
-        "for",
-        "of",
-        "in",
-        "on",
-        "at",
-        "my",
-        "me",
-        "i",
-        "we",
-        "us",
-        "our",
-        "you",
-        "your",
-        "it",
-        "is",
-        "be",
-        "would",
-        "could",
-        "please",
-        "give",
-        "add",
-        "let",
-        "and",
-        "or",
-        "with",
-        "by",
-        "per",
-        "more",
-        "less",
-        "really",
-        "so",
-        "this",
-        "that",
-        "suggestion",
-    ]
-)
 IDEA_COLUMNS = [
     "idea_key",
     "title",
@@ -89,7 +46,7 @@ def apply_idea_overrides(
 
     Args:
         conversation_ids: Mentions, oldest first.
-        labels: Cluster label per mention (``cluster_ideas``).
+        labels: Group number per mention (``idea_grouping.group_vectors``).
         overrides: ``subject``, ``decision``, ``target``: a ``split`` takes mention ``subject``
             out of its cluster; a ``merge`` folds idea ``subject`` into idea ``target``
             (chains are followed: B → A and A → C put B's mentions in C).
@@ -122,29 +79,6 @@ def apply_idea_overrides(
         return key
 
     return [final(k) for k in keys]
-
-
-def normalize_idea_text(text: object) -> str:
-    """Lower case, no mentions, URLs, punctuation or stop words: what two phrasings share."""
-    if not isinstance(text, str):
-        return ""
-    text = re.sub(r"@\w+|https?://\S+", " ", text.lower())
-    words = re.findall(r"[a-z0-9]+", text)
-    return " ".join(w for w in words if w not in STOPWORDS)
-
-
-def cluster_ideas(texts: list[str], threshold: float) -> np.ndarray:
-    """Group texts whose token-set similarity reaches ``threshold`` (0-100); returns labels."""
-    n = len(texts)
-    if n == 0:
-        return np.zeros(0, dtype=int)
-    scores = process.cdist(
-        texts, texts, scorer=fuzz.token_set_ratio, score_cutoff=threshold, dtype=np.uint8, workers=1
-    )
-    rows, cols = np.nonzero(scores)
-    graph = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    return labels
 
 
 def build_ideation_queue(
@@ -180,8 +114,10 @@ def build_ideation_queue(
     )
     if members.empty:
         return pd.DataFrame(columns=IDEA_COLUMNS), pd.DataFrame(columns=SUPPORTER_COLUMNS)
-    members["norm"] = members["text"].map(normalize_idea_text)
-    labels = cluster_ideas(members["norm"].tolist(), config.merge_threshold)
+    # Grouped by meaning (``idea_grouping``), the same code as ``patronage text group``.
+    encoder = load_encoder()
+    texts = [t if isinstance(t, str) else "" for t in members["text"]]
+    labels = group_vectors(embed_texts(encoder, texts), config.merge_threshold)
     # The key is the earliest member's id: new members join without renaming the idea.
     members["idea_key"] = apply_idea_overrides(
         members["conversation_id"].tolist(), labels, overrides

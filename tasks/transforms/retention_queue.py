@@ -89,7 +89,7 @@ def conversation_evidence(
             "evidence": {
                 "conversation_id": row.conversation_id,
                 "intent": row.intent,
-                "cue": row.intent_cue,
+                "confidence": round(float(row.intent_confidence), 3),
                 "sentiment": round(float(row.sentiment), 3),
                 "interaction_degree": getattr(row, "interaction_degree", None),
                 "occurred_at": row.occurred_at.date().isoformat(),

@@ -7,9 +7,11 @@ Without a company model the heads are fitted on the seed set Patronage ships, on
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from tasks.transforms.text_classifier import TextModel, fit_text_model, read_seed
@@ -19,6 +21,32 @@ SIGNAL_COLUMNS = ["intent", "intent_confidence", "sentiment", "sentiment_label"]
 
 
 _SEED_MODELS: dict[str, TextModel] = {}
+# Vectors already computed in this process, by encoder and text hash: a served or tested flow
+# that runs again reads the same texts. Bounded, since a vector costs 1.5 kB.
+_VECTORS: dict[tuple[str, bytes], np.ndarray] = {}
+MAX_CACHED_VECTORS = 200_000
+
+
+def embed_texts(encoder: SentenceEncoder, texts: Sequence[str]) -> np.ndarray:
+    """``encoder.encode(texts)``, reusing vectors this process computed before."""
+    keys = [
+        (
+            encoder.model_id,
+            hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).digest(),
+        )
+        for t in texts
+    ]
+    missing: dict[tuple[str, bytes], int] = {}
+    for i, key in enumerate(keys):
+        if key not in _VECTORS and key not in missing:
+            missing[key] = i
+    fresh = dict(zip(missing, encoder.encode([texts[i] for i in missing.values()]), strict=True))
+    if not keys:
+        return np.zeros((0, encoder.dimension), dtype=np.float32)
+    out = np.stack([fresh[k] if k in fresh else _VECTORS[k] for k in keys])
+    if len(_VECTORS) + len(fresh) <= MAX_CACHED_VECTORS:
+        _VECTORS.update(fresh)
+    return out
 
 
 def seed_model(encoder: SentenceEncoder) -> TextModel:
@@ -68,7 +96,7 @@ def classify_texts(
         index=range(len(cleaned)),
     )
     if readable.any():
-        predicted = model.predict(encoder.encode(cleaned[readable].tolist()))
+        predicted = model.predict(embed_texts(encoder, cleaned[readable].tolist()))
         predicted.index = cleaned.index[readable]
         out.loc[predicted.index, SIGNAL_COLUMNS] = predicted[SIGNAL_COLUMNS]
     return out.astype({"intent_confidence": "float64", "sentiment": "float64"})
