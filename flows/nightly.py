@@ -25,8 +25,11 @@ from tasks.io.report_run import emit_contract_breaches, report_run, report_valid
 from tasks.io.run_parameters import read_deployment_parameters
 from tasks.io.source_progress import merge_incremental, read_source_progress
 from tasks.io.sources import Extraction, SourceConfig, default_file_sources, load_sources_file
+from tasks.io.text_embeddings import read_text_embeddings, store_text_embeddings
 from tasks.link_conversations import link_conversations
 from tasks.score_customers import score_customers
+from tasks.transforms.text_encoder import load_encoder
+from tasks.transforms.text_signals import known_vectors, remember_vectors
 from tasks.validate_export import ExportValidation, validate_export
 
 
@@ -179,6 +182,12 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
         )
         rec["rows"] = len(scores)
     with _timed(stages, "link_conversations") as rec:
+        # Vectors stored by earlier nights: only text not seen before is encoded tonight.
+        encoder_id = load_encoder().model_id
+        stored_vectors = read_text_embeddings(
+            params.database_url, params.database_password_secret, encoder_id
+        )
+        remember_vectors(encoder_id, stored_vectors)
         overrides = read_identity_overrides(params.database_url, params.database_password_secret)
         kept_links = read_identity_links(params.database_url, params.database_password_secret)
         conversations, stakeholders, identity_links = link_conversations(
@@ -208,8 +217,17 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
         )
         rec["rows"] = len(retention) + len(ideation)
 
+    new_vectors = {
+        digest: vector
+        for digest, vector in known_vectors(encoder_id, conversations["text"].tolist()).items()
+        if digest not in stored_vectors
+    }
     published: dict | None = None
     if not params.dry_run:
+        # A cache, written before publishing: a rerun after a failed publish need not encode again.
+        store_text_embeddings(
+            params.database_url, params.database_password_secret, encoder_id, new_vectors
+        )
         with _timed(stages, "publish") as rec:
             published = publish_queues(
                 params.database_url,
@@ -256,6 +274,7 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
         .fillna("stakeholder")
         .value_counts()
         .to_dict(),
+        "text_vectors": {"stored_before": len(stored_vectors), "encoded": len(new_vectors)},
         "queues": {
             "retention": len(retention),
             "ideation": len(ideation),

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -191,6 +192,17 @@ identity_links = Table(
     Column("first_run_id", String(64), nullable=False),
     Column("last_run_id", String(64), nullable=False),
     Column("linked_at", DateTime, nullable=False),
+)
+
+text_embeddings = Table(
+    "text_embeddings",
+    metadata,
+    # grain: one row per (encoder, text): the text's sentence vector, so a night encodes only
+    # text it has not seen. Keyed by a hash of the text; the text itself is not stored here.
+    Column("model_id", String(64), primary_key=True),
+    Column("text_hash", String(32), primary_key=True),
+    Column("vector", LargeBinary, nullable=False),
+    Column("created_at", DateTime, nullable=False),
 )
 
 model_runs = Table(

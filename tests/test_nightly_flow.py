@@ -8,6 +8,7 @@ from datetime import date
 import pandas as pd
 import pytest
 from prefect import get_client
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from flows.nightly import ContractBreachError, nightly
@@ -82,6 +83,21 @@ def test_second_run_changes_nothing(published):
     assert second["queues_changed"] is False
     assert first["queues"] == second["queues"]
     assert first["queues"]["retention"] > 0 and first["queues"]["ideation"] > 0
+
+
+def test_each_text_is_encoded_once_and_its_vector_kept(published):
+    url, first, second = published
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT COUNT(*) FROM text_embeddings")).scalar()
+    engine.dispose()
+    # The simulator writes from a few dozen sentence templates: few distinct texts to encode.
+    assert first["text_vectors"]["stored_before"] == 0 and first["text_vectors"]["encoded"] > 20
+    assert second["text_vectors"] == {
+        "stored_before": first["text_vectors"]["encoded"],
+        "encoded": 0,
+    }
+    assert stored == first["text_vectors"]["encoded"]
 
 
 def test_run_summary_counts_every_stage(published):

@@ -27,15 +27,26 @@ _VECTORS: dict[tuple[str, bytes], np.ndarray] = {}
 MAX_CACHED_VECTORS = 200_000
 
 
+def text_hash(text: str) -> bytes:
+    """16-byte BLAKE2b digest of a text: its key in the vector cache."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def remember_vectors(model_id: str, vectors: dict[bytes, np.ndarray]) -> None:
+    """Make vectors read from storage available to ``embed_texts``."""
+    if len(_VECTORS) + len(vectors) <= MAX_CACHED_VECTORS:
+        _VECTORS.update({(model_id, digest): vector for digest, vector in vectors.items()})
+
+
+def known_vectors(model_id: str, texts: Sequence[object]) -> dict[bytes, np.ndarray]:
+    """The vectors this process holds for ``texts`` (embedded or remembered), by text hash."""
+    digests = {text_hash(t) for t in texts if isinstance(t, str) and t.strip()}
+    return {d: _VECTORS[(model_id, d)] for d in digests if (model_id, d) in _VECTORS}
+
+
 def embed_texts(encoder: SentenceEncoder, texts: Sequence[str]) -> np.ndarray:
-    """``encoder.encode(texts)``, reusing vectors this process computed before."""
-    keys = [
-        (
-            encoder.model_id,
-            hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).digest(),
-        )
-        for t in texts
-    ]
+    """``encoder.encode(texts)``, reusing vectors this process computed or read before."""
+    keys = [(encoder.model_id, text_hash(t)) for t in texts]
     missing: dict[tuple[str, bytes], int] = {}
     for i, key in enumerate(keys):
         if key not in _VECTORS and key not in missing:

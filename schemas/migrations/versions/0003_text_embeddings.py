@@ -1,0 +1,28 @@
+"""Stored sentence vectors, so each night encodes only text it has not seen before.
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "text_embeddings",
+        sa.Column("model_id", sa.String(length=64), nullable=False),
+        sa.Column("text_hash", sa.String(length=32), nullable=False),
+        sa.Column("vector", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("model_id", "text_hash"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("text_embeddings")
