@@ -25,6 +25,7 @@ from tasks.io.report_run import emit_contract_breaches, report_run, report_valid
 from tasks.io.run_parameters import read_deployment_parameters
 from tasks.io.source_progress import merge_incremental, read_source_progress
 from tasks.io.sources import Extraction, SourceConfig, default_file_sources, load_sources_file
+from tasks.io.text_corrections import read_text_corrections
 from tasks.io.text_embeddings import read_text_embeddings, store_text_embeddings
 from tasks.link_conversations import link_conversations
 from tasks.score_customers import score_customers
@@ -190,6 +191,7 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
         remember_vectors(encoder_id, stored_vectors)
         overrides = read_identity_overrides(params.database_url, params.database_password_secret)
         kept_links = read_identity_links(params.database_url, params.database_password_secret)
+        corrections = read_text_corrections(params.database_url, params.database_password_secret)
         conversations, stakeholders, identity_links = link_conversations(
             valid["customers"],
             valid["social_posts"],
@@ -200,6 +202,7 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
             scores,
             kept_links,
             params.identity,
+            corrections,
         )
         rec["rows"] = len(conversations)
     with _timed(stages, "build_queues") as rec:

@@ -482,7 +482,11 @@ def work_note(
 def work_resolve(
     case: str,
     outcome: Annotated[
-        str, typer.Option(help="retained, won_back, lost, not_at_risk or unreachable.")
+        str,
+        typer.Option(
+            help="retained, won_back, lost, not_at_risk, unreachable; or not_a_churn_threat / "
+            "not_a_complaint when the evidence misread the customer (the text models learn from it)."
+        ),
     ],
     note: Annotated[str | None, typer.Option(help="What was done (optional).")] = None,
     database_url: DatabaseUrl = None,

@@ -37,10 +37,22 @@ from schemas.tables import (
     ideation_items,
     outbox,
     retention_cases,
+    text_corrections,
     work_log,
 )
 
-RESOLVE_OUTCOMES = ("retained", "won_back", "lost", "not_at_risk", "unreachable")
+RESOLVE_OUTCOMES = (
+    "retained",
+    "won_back",
+    "lost",
+    "not_at_risk",
+    "unreachable",
+    # Dispositions the text models learn from: the case's evidence misread the customer.
+    "not_a_churn_threat",
+    "not_a_complaint",
+)
+# outcome → the intent a person says the case's conversations do not have
+CORRECTED_INTENT = {"not_a_churn_threat": "churn_threat", "not_a_complaint": "complaint"}
 IDEA_STATUSES = ("new", "under_review", "planned", "shipped", "declined")
 # The idea lifecycle: forward through review and planning, declined from anywhere open, and
 # back one step when a decision is revisited.
@@ -381,9 +393,41 @@ def resolve_case(
             .values(status="resolved", outcome=outcome, resolved_at=_now())
         )
         _log(conn, q, case_id, "resolve", actor, {"outcome": outcome})
+        if outcome in CORRECTED_INTENT:
+            _record_text_corrections(
+                conn, case_id, row["evidence"], CORRECTED_INTENT[outcome], actor
+            )
         if note:
             _log(conn, q, case_id, "note", actor, note)
         conn.commit()
+
+
+def _record_text_corrections(
+    conn: Connection, case_id: str, evidence: str | None, not_intent: str, actor: str
+) -> None:
+    """Each conversation the case cites as ``not_intent`` is recorded as not having it."""
+    from tasks.io.sql_upsert import upsert
+
+    doc = json.loads(evidence or "{}")
+    items = doc.get("items", []) if isinstance(doc, dict) else []
+    cited = sorted(
+        {
+            i["conversation_id"]
+            for i in items
+            if isinstance(i, dict) and i.get("intent") == not_intent and i.get("conversation_id")
+        }
+    )
+    rows = [
+        {
+            "conversation_id": c,
+            "not_intent": not_intent,
+            "case_id": case_id,
+            "decided_by": actor,
+            "decided_at": _now(),
+        }
+        for c in cited
+    ]
+    upsert(conn, text_corrections, rows, ["conversation_id", "not_intent"], None)
 
 
 def _notify_supporters(

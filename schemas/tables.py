@@ -205,6 +205,19 @@ text_embeddings = Table(
     Column("created_at", DateTime, nullable=False),
 )
 
+text_corrections = Table(
+    "text_corrections",
+    metadata,
+    # grain: one row per (conversation, intent a person said it does not have), recorded when a
+    # retention case is resolved as not_a_churn_threat / not_a_complaint; every later night
+    # reads that conversation, and texts that say the same, without that intent
+    Column("conversation_id", String(96), primary_key=True),
+    Column("not_intent", String(32), primary_key=True),
+    Column("case_id", String(64), nullable=False),
+    Column("decided_by", String(128), nullable=True),
+    Column("decided_at", DateTime, nullable=False),
+)
+
 model_runs = Table(
     "model_runs",
     metadata,

@@ -69,12 +69,14 @@ def link_conversations(
     scores: pd.DataFrame | None = None,
     kept_links: pd.DataFrame | None = None,
     identity: IdentityConfig | None = None,
+    text_corrections: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Returns ``(conversations, stakeholders, probabilistic_links)``: one row per conversation
     item (with the customer's value and triggers, or the stakeholder's influence), one per
     non-customer speaker, and one per author linked by probability. Manual ``overrides``
     (must-link / cannot-link) win over the pipeline's keys; ``kept_links`` from earlier runs
-    are kept, so a person's id does not move as new records arrive."""
+    are kept, so a person's id does not move as new records arrive. ``text_corrections`` are
+    intents people ruled out for conversations (``enrich_conversations``)."""
     identity = identity or IdentityConfig()
     keys, probabilistic = resolve_identity_keys(
         customers, social_posts, tickets, overrides, kept_links, identity
@@ -82,7 +84,9 @@ def link_conversations(
     conversations = build_conversations(
         social_posts, tickets, ticket_comments, ideas, identity.phone_region
     )
-    linked = enrich_conversations(link_conversations_to_customers(conversations, keys))
+    linked = enrich_conversations(
+        link_conversations_to_customers(conversations, keys), corrections=text_corrections
+    )
     linked["thread_id"] = thread_ids(linked)
     threads = interaction_degrees(linked)
     linked = linked.merge(threads[["thread_id", "interaction_degree"]], on="thread_id", how="left")

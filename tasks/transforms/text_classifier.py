@@ -78,10 +78,17 @@ class TextModel:
     version: str = "seed"
     trained_on: dict[str, int] = field(default_factory=dict)
 
-    def predict(self, x: np.ndarray) -> pd.DataFrame:
+    def predict(self, x: np.ndarray, excluded: list[frozenset[str]] | None = None) -> pd.DataFrame:
         """``intent``, ``intent_confidence``, ``sentiment`` (P(pos) − P(neg), −1..1),
         ``sentiment_label``: one row per vector."""
         p = self.intent.probabilities(x)
+        if excluded is not None:
+            # Intents a person ruled out for a text get no probability; the rest renormalise.
+            for row, intents in enumerate(excluded):
+                for intent in intents:
+                    if intent in self.intent.classes:
+                        p[row, self.intent.classes.index(intent)] = 0.0
+            p /= np.clip(p.sum(axis=1, keepdims=True), 1e-12, None)
         best = p.argmax(axis=1)
         confidence = p[np.arange(len(p)), best]
         intent = np.array(self.intent.classes, dtype=object)[best]

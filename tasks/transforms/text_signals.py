@@ -86,13 +86,42 @@ def text_model(
     return encoder, model
 
 
+# A correction applies to texts at least this similar to the corrected one: the same message
+# again, or with a changed name, date or order number — not a different message on the topic.
+CORRECTION_SIMILARITY = 0.95
+
+
+def spread_corrections(
+    vectors: np.ndarray, ruled_out: Sequence[frozenset[str]]
+) -> list[frozenset[str]]:
+    """Per text, the intents ruled out for it or for any corrected text nearly the same.
+
+    Args:
+        vectors: Unit vectors, one per text.
+        ruled_out: Per text, the intents people said it does not have (mostly empty).
+    """
+    corrected = [i for i, s in enumerate(ruled_out) if s]
+    if not corrected:
+        return [frozenset(s) for s in ruled_out]
+    close = (vectors @ vectors[corrected].T) >= CORRECTION_SIMILARITY
+    return [
+        frozenset(ruled_out[i]).union(*(ruled_out[corrected[j]] for j in np.flatnonzero(close[i])))
+        for i in range(len(vectors))
+    ]
+
+
 def classify_texts(
-    texts: Sequence[object], model_dir: Path | None = None, encoder: SentenceEncoder | None = None
+    texts: Sequence[object],
+    model_dir: Path | None = None,
+    encoder: SentenceEncoder | None = None,
+    ruled_out: Sequence[frozenset[str]] | None = None,
 ) -> pd.DataFrame:
     """``intent``, ``intent_confidence``, ``sentiment``, ``sentiment_label`` per text, in order.
 
     Empty or missing texts are ``other`` with confidence 0 and neutral sentiment: there is
-    nothing to read, and they must not look like anything else.
+    nothing to read, and they must not look like anything else. ``ruled_out`` (per text) are
+    intents people said a text does not have (``spread_corrections``); the next likeliest
+    intent is taken instead.
     """
     encoder, model = text_model(model_dir, encoder)
     cleaned = pd.Series([t if isinstance(t, str) else "" for t in texts], dtype=object)
@@ -107,7 +136,11 @@ def classify_texts(
         index=range(len(cleaned)),
     )
     if readable.any():
-        predicted = model.predict(embed_texts(encoder, cleaned[readable].tolist()))
+        vectors = embed_texts(encoder, cleaned[readable].tolist())
+        excluded = None
+        if ruled_out is not None:
+            excluded = spread_corrections(vectors, [ruled_out[i] for i in np.flatnonzero(readable)])
+        predicted = model.predict(vectors, excluded)
         predicted.index = cleaned.index[readable]
         out.loc[predicted.index, SIGNAL_COLUMNS] = predicted[SIGNAL_COLUMNS]
     return out.astype({"intent_confidence": "float64", "sentiment": "float64"})
