@@ -277,6 +277,7 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
         .fillna("stakeholder")
         .value_counts()
         .to_dict(),
+        "languages": conversations["language"].value_counts().to_dict(),
         "text_vectors": {"stored_before": len(stored_vectors), "encoded": len(new_vectors)},
         "queues": {
             "retention": len(retention),

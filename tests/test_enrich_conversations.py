@@ -25,6 +25,7 @@ def test_conversations_get_intent_confidence_and_sentiment_by_meaning():
         "intent_confidence",
         "sentiment",
         "sentiment_label",
+        "language",
     ]
     assert out["intent"].tolist() == ["churn_threat", "complaint", "other", "praise"]
     assert out.loc[2, "intent_confidence"] == 0.0 and out.loc[2, "sentiment_label"] == "neutral"
@@ -44,3 +45,18 @@ def test_vectors_are_reused_within_a_process():
         encoder.encode = original
     assert calls == [["a new text"]]
     assert (again[0] == first[1]).all() and (again[1] == first[0]).all()
+
+
+def test_other_languages_are_marked_and_short_texts_are_not_guessed():
+    from tasks.transforms.text_language import detect_languages
+
+    assert detect_languages(
+        [
+            "Ich möchte meinen Vertrag kündigen, der Service ist schlecht.",
+            "Où est ma commande ? Elle devait arriver hier.",
+            "Where is my order? It should have arrived yesterday.",
+            "ok merci",
+            None,
+            "",
+        ]
+    ) == ["de", "fr", "en", "en", "en", "en"]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tasks.transforms.text_language import detect_languages
 from tasks.transforms.text_signals import classify_texts
 
 
@@ -14,7 +15,8 @@ def enrich_conversations(
     model_dir: Path | None = None,
     corrections: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Add ``intent``, ``intent_confidence``, ``sentiment`` (−1..1) and ``sentiment_label``,
+    """Add ``intent``, ``intent_confidence``, ``sentiment`` (−1..1), ``sentiment_label`` and
+    ``language`` (``text_language``: the English models read other languages poorly),
     read by meaning (``text_signals.classify_texts``): the same code as ``patronage text classify``.
 
     Args:
@@ -32,4 +34,5 @@ def enrich_conversations(
     out = conversations.copy()
     for column in signals.columns:
         out[column] = signals[column].to_numpy()
+    out["language"] = detect_languages(conversations["text"].tolist())
     return out

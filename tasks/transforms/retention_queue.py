@@ -90,6 +90,7 @@ def conversation_evidence(
                 "conversation_id": row.conversation_id,
                 "intent": row.intent,
                 "confidence": round(float(row.intent_confidence), 3),
+                "language": getattr(row, "language", "en"),
                 "sentiment": round(float(row.sentiment), 3),
                 "interaction_degree": getattr(row, "interaction_degree", None),
                 "occurred_at": row.occurred_at.date().isoformat(),
