@@ -30,7 +30,7 @@ from tasks.io.text_embeddings import read_text_embeddings, store_text_embeddings
 from tasks.link_conversations import link_conversations
 from tasks.score_customers import score_customers
 from tasks.transforms.text_encoder import load_encoder
-from tasks.transforms.text_signals import known_vectors, remember_vectors
+from tasks.transforms.text_signals import load_stored_vectors, new_vectors
 from tasks.validate_export import ExportValidation, validate_export
 
 
@@ -124,10 +124,10 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
         fixes = read_quarantine_fixes(params.database_url, params.database_password_secret)
         valid: dict[str, pd.DataFrame] = {}
         outcomes: dict[str, ExportValidation] = {}
-        breaches: list[str] = []
+        breaches: dict[str, list[str]] = {}
         for dataset in CONTRACTS:  # dependency order: references are validated first
             if dataset not in raw:
-                breaches.append(f"{dataset}: no source feeds this dataset")
+                breaches[dataset] = [f"{dataset}: no source feeds this dataset"]
                 continue
             refs = {
                 name: set(valid[name][CONTRACTS[name].keys[0]])
@@ -147,7 +147,8 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
             ).result(raise_on_failure=False)
             outcomes[dataset] = outcome
             valid[dataset] = outcome.validation.valid
-            breaches += outcome.validation.breaches
+            if outcome.validation.breaches:
+                breaches[dataset] = outcome.validation.breaches
         rec["rows"] = sum(len(f) for f in valid.values())
     quarantined = pd.concat([o.quarantined for o in outcomes.values()], ignore_index=True)
     released_ids = sorted(i for o in outcomes.values() for i in o.released_ids)
@@ -162,14 +163,15 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
         }
         for name, o in outcomes.items()
     }
-    report_validation(outcomes, breaches, params.data_docs_dir)
+    breach_lines = [line for lines in breaches.values() for line in lines]
+    report_validation(outcomes, breach_lines, params.data_docs_dir)
     if breaches:
         if not params.dry_run:
             record_quarantine(
                 params.database_url, params.database_password_secret, run_id, quarantined, refailed
             )
         emit_contract_breaches(outcomes, breaches)
-        raise ContractBreachError("contract breach, nothing published:\n" + "\n".join(breaches))
+        raise ContractBreachError("contract breach, nothing published:\n" + "\n".join(breach_lines))
 
     with _timed(stages, "score_customers") as rec:
         previous = read_previous_scores(params.database_url, params.database_password_secret)
@@ -188,7 +190,7 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
         stored_vectors = read_text_embeddings(
             params.database_url, params.database_password_secret, encoder_id
         )
-        remember_vectors(encoder_id, stored_vectors)
+        load_stored_vectors(encoder_id, stored_vectors)
         overrides = read_identity_overrides(params.database_url, params.database_password_secret)
         kept_links = read_identity_links(params.database_url, params.database_password_secret)
         corrections = read_text_corrections(params.database_url, params.database_password_secret)
@@ -220,16 +222,12 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
         )
         rec["rows"] = len(retention) + len(ideation)
 
-    new_vectors = {
-        digest: vector
-        for digest, vector in known_vectors(encoder_id, conversations["text"].tolist()).items()
-        if digest not in stored_vectors
-    }
+    fresh_vectors = new_vectors(encoder_id, conversations["text"].tolist(), stored_vectors)
     published: dict | None = None
     if not params.dry_run:
         # A cache, written before publishing: a rerun after a failed publish need not encode again.
         store_text_embeddings(
-            params.database_url, params.database_password_secret, encoder_id, new_vectors
+            params.database_url, params.database_password_secret, encoder_id, fresh_vectors
         )
         with _timed(stages, "publish") as rec:
             published = publish_queues(
@@ -278,7 +276,7 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
         .value_counts()
         .to_dict(),
         "languages": conversations["language"].value_counts().to_dict(),
-        "text_vectors": {"stored_before": len(stored_vectors), "encoded": len(new_vectors)},
+        "text_vectors": {"stored_before": len(stored_vectors), "encoded": len(fresh_vectors)},
         "queues": {
             "retention": len(retention),
             "ideation": len(ideation),

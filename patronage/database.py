@@ -60,7 +60,9 @@ def make_engine(database_url: str | None = None, password: str | None = None) ->
             ) from exc
     if password:
         url = url.set(password=password)
-    engine = create_engine(url, future=True)
+    # hide_parameters: a failed statement's error (which becomes a Prefect state message, and
+    # a failure notification) must not carry the customer text or e-mails it was binding.
+    engine = create_engine(url, future=True, hide_parameters=True)
     if url.get_backend_name() == "sqlite":
 
         @event.listens_for(engine, "connect")

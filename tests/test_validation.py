@@ -154,6 +154,20 @@ def test_malformed_json_line_names_file_and_line(tmp_path):
         read_export(path)
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "where"),
+    [
+        ("orders.csv", b"order_id,amount\nO1,1\nO2,caf\xe9\n", r"row 2 \(line 3\)"),
+        ("posts.jsonl", b'{"post_id": "P1"}\n{"text": "caf\xe9"}\n', "line 2"),
+    ],
+)
+def test_bytes_that_are_not_utf8_name_the_file_and_row(tmp_path, name, content, where):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ExportReadError, match=rf"{name}: {where} is not UTF-8 text \(byte 0xe9\)"):
+        read_export(path)
+
+
 def test_missing_export_names_the_file(tmp_path):
     with pytest.raises(ExportReadError, match=r"orders\.csv: export not found"):
         read_export(tmp_path / "orders.csv")

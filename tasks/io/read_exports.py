@@ -22,19 +22,21 @@ def read_export(path: Path) -> pd.DataFrame:
 
 def parse_export(data: bytes, fmt: str, where: str) -> pd.DataFrame:
     """CSV or JSON Lines bytes as strings; errors name ``where`` (the file) and the line."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        row = f"row {line - 1} (line {line})" if fmt == "csv" else f"line {line}"
+        raise ExportReadError(
+            f"{where}: {row} is not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8"
+        ) from exc
     if fmt == "csv":
         try:
-            return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8")
-        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+            return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        except pd.errors.ParserError as exc:
             raise ExportReadError(f"{where}: not a readable CSV: {exc}") from exc
         except pd.errors.EmptyDataError:
             return pd.DataFrame()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ExportReadError(
-            f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start})"
-        ) from exc
     records = []
     # split on "\n" only: str.splitlines would also split on U+2028 inside JSON strings
     for line_no, line in enumerate(text.split("\n"), start=1):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pandas as pd
+
+from tasks.io.read_exports import ExportReadError, parse_export
 
 
 class TextFileError(ValueError):
@@ -27,17 +28,9 @@ def read_text_csv(path: Path, required: list[str]) -> pd.DataFrame:
             f"{path}: the file is empty; expected a header with {', '.join(required)}"
         )
     try:
-        decoded = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        row = data[: exc.start].count(b"\n")  # header is row 0, so this is the data row number
-        raise TextFileError(
-            f"{path}: row {row} (line {row + 1}) is not UTF-8 text "
-            f"(byte 0x{data[exc.start]:02x}); save the file as UTF-8"
-        ) from None
-    try:
-        frame = pd.read_csv(io.StringIO(decoded), dtype=str, keep_default_na=False)
-    except pd.errors.ParserError as exc:
-        raise TextFileError(f"{path}: not a readable CSV ({exc})") from None
+        frame = parse_export(data, "csv", str(path))
+    except ExportReadError as exc:
+        raise TextFileError(str(exc)) from None
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise TextFileError(

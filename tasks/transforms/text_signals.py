@@ -21,10 +21,10 @@ SIGNAL_COLUMNS = ["intent", "intent_confidence", "sentiment", "sentiment_label"]
 
 
 _SEED_MODELS: dict[str, TextModel] = {}
-# Vectors already computed in this process, by encoder and text hash: a served or tested flow
-# that runs again reads the same texts. Bounded, since a vector costs 1.5 kB.
+# Vectors already computed or read in this process, by encoder and text hash. A nightly run
+# replaces them with what its own database stores (``load_stored_vectors``), so they never
+# outgrow the store plus one night's new text.
 _VECTORS: dict[tuple[str, bytes], np.ndarray] = {}
-MAX_CACHED_VECTORS = 200_000
 
 
 def text_hash(text: str) -> bytes:
@@ -32,16 +32,21 @@ def text_hash(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
-def remember_vectors(model_id: str, vectors: dict[bytes, np.ndarray]) -> None:
-    """Make vectors read from storage available to ``embed_texts``."""
-    if len(_VECTORS) + len(vectors) <= MAX_CACHED_VECTORS:
-        _VECTORS.update({(model_id, digest): vector for digest, vector in vectors.items()})
+def load_stored_vectors(model_id: str, vectors: dict[bytes, np.ndarray]) -> None:
+    """Start from the vectors one database stores: what this process held before is dropped,
+    so ``new_vectors`` is exactly tonight's new text for that database."""
+    _VECTORS.clear()
+    _VECTORS.update({(model_id, digest): vector for digest, vector in vectors.items()})
 
 
-def known_vectors(model_id: str, texts: Sequence[object]) -> dict[bytes, np.ndarray]:
-    """The vectors this process holds for ``texts`` (embedded or remembered), by text hash."""
+def new_vectors(
+    model_id: str, texts: Sequence[object], stored: dict[bytes, np.ndarray]
+) -> dict[bytes, np.ndarray]:
+    """Vectors this process computed for ``texts`` that ``stored`` lacks, by text hash."""
     digests = {text_hash(t) for t in texts if isinstance(t, str) and t.strip()}
-    return {d: _VECTORS[(model_id, d)] for d in digests if (model_id, d) in _VECTORS}
+    return {
+        d: _VECTORS[(model_id, d)] for d in digests - stored.keys() if (model_id, d) in _VECTORS
+    }
 
 
 def embed_texts(encoder: SentenceEncoder, texts: Sequence[str]) -> np.ndarray:
@@ -55,8 +60,7 @@ def embed_texts(encoder: SentenceEncoder, texts: Sequence[str]) -> np.ndarray:
     if not keys:
         return np.zeros((0, encoder.dimension), dtype=np.float32)
     out = np.stack([fresh[k] if k in fresh else _VECTORS[k] for k in keys])
-    if len(_VECTORS) + len(fresh) <= MAX_CACHED_VECTORS:
-        _VECTORS.update(fresh)
+    _VECTORS.update(fresh)
     return out
 
 
