@@ -30,7 +30,7 @@ from tasks.io.text_embeddings import read_text_embeddings, store_text_embeddings
 from tasks.link_conversations import link_conversations
 from tasks.score_customers import score_customers
 from tasks.transforms.text_encoder import load_encoder
-from tasks.transforms.text_signals import load_stored_vectors, new_vectors
+from tasks.transforms.text_signals import load_stored_vectors, model_version, new_vectors
 from tasks.validate_export import ExportValidation, validate_export
 
 
@@ -186,7 +186,9 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
         rec["rows"] = len(scores)
     with _timed(stages, "link_conversations") as rec:
         # Vectors stored by earlier nights: only text not seen before is encoded tonight.
-        encoder_id = load_encoder().model_id
+        encoder = load_encoder(params.text.encoder_path, params.text.tokenizer_path)
+        encoder_id = encoder.model_id
+        text_model_version = model_version(params.text.model_dir)
         stored_vectors = read_text_embeddings(
             params.database_url, params.database_password_secret, encoder_id
         )
@@ -205,6 +207,7 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
             kept_links,
             params.identity,
             corrections,
+            params.text,
         )
         rec["rows"] = len(conversations)
     with _timed(stages, "build_queues") as rec:
@@ -219,6 +222,7 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
             params.ideation,
             params.queue_sizes,
             idea_overrides,
+            params.text,
         )
         rec["rows"] = len(retention) + len(ideation)
 
@@ -244,7 +248,7 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
                 released_ids,
                 refailed,
                 scores,
-                model,
+                model | {"text_model_version": text_model_version, "text_encoder": encoder_id},
                 identity_links,
                 params.cases.reopen_after_days,
             )
@@ -276,6 +280,7 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
         .value_counts()
         .to_dict(),
         "languages": conversations["language"].value_counts().to_dict(),
+        "text_model": {"version": text_model_version, "encoder": encoder_id},
         "text_vectors": {"stored_before": len(stored_vectors), "encoded": len(fresh_vectors)},
         "queues": {
             "retention": len(retention),

@@ -101,7 +101,14 @@ def train(
     file: Annotated[
         Path, typer.Argument(help="CSV with columns text,intent (optional sentiment).")
     ],
-    out: Annotated[Path, typer.Option("-o", "--out", help="Folder to write the model into.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "-o",
+            "--out",
+            help="Model folder: the new model goes in use there unless it judges worse than the one in use.",
+        ),
+    ],
     without_seed: Annotated[
         bool,
         typer.Option(
@@ -109,30 +116,71 @@ def train(
             help="Fit on your rows only, not on your rows plus the shipped seed set.",
         ),
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Put the new model in use even if it judges worse."),
+    ] = False,
 ) -> None:
-    """Fit a company model from labelled rows (plus the seed set, so no intent is left unknown)."""
+    """Fit a company model from labelled rows (plus the seed set, so no intent is left unknown).
+
+    A fifth of your rows is first held out: the new model and the one in use (the folder's, or
+    the seed model) are both scored on them, and the new model goes in use only if its macro-F1
+    is not lower. A refused model is kept under OUT/candidates/; every training is logged in
+    OUT/versions.jsonl, and replaced models are kept under OUT/history/.
+    """
+    from datetime import UTC, datetime
+
     import pandas as pd
 
-    from tasks.transforms.text_classifier import fit_text_model, read_seed
+    from tasks.io.text_model_store import keep_refused_model, promote_model, read_model_in_use
+    from tasks.transforms.text_classifier import read_seed
+    from tasks.transforms.text_signals import seed_model
+    from tasks.transforms.text_training import train_and_judge
 
     frame = _read(file, ["text", "intent"])
     if frame.empty:
         raise _fail(f"{file}: no labelled rows")
     _check_intents(frame, file)
-    labelled = frame[frame["text"].str.strip() != ""].copy()
+    labelled = frame[frame["text"].str.strip() != ""].reset_index(drop=True)
     if "sentiment" in labelled:
         labelled["sentiment"] = labelled["sentiment"].replace("", None)
-    rows = labelled if without_seed else pd.concat([labelled, read_seed()], ignore_index=True)
-    if rows["intent"].nunique() < 2:
+    extra = labelled.iloc[0:0] if without_seed else read_seed()
+    if pd.concat([labelled["intent"], extra["intent"]]).nunique() < 2:
         raise _fail(f"{file}: all rows have one intent; a model needs at least two")
     encoder, _ = _models(None)
-    model = fit_text_model(
-        encoder.encode(rows["text"].tolist()), rows, encoder.model_id, version=out.name
+    try:
+        in_use = read_model_in_use(out)
+    except (FileNotFoundError, KeyError, ValueError) as exc:
+        raise _fail(f"{out}: the model in use cannot be read ({exc})") from None
+    if in_use is not None and in_use.encoder_id != encoder.model_id:
+        in_use = None  # a model for another encoder cannot score these vectors: not judged
+    in_use = in_use or seed_model(encoder)
+    model, judgement = train_and_judge(
+        encoder.encode(labelled["text"].tolist()),
+        labelled,
+        encoder.encode(extra["text"].tolist()),
+        extra,
+        in_use,
+        encoder.model_id,
+        datetime.now(UTC).strftime("%Y%m%dT%H%M%S"),
     )
-    model.save(out)
+    figures = (
+        f"macro-F1 {judgement.candidate_macro_f1:.3f} vs {judgement.in_use_macro_f1:.3f} for "
+        f"{in_use.version} in use, on {judgement.holdout_rows} held-out row(s)"
+        if judgement.judged
+        else f"not judged: {judgement.holdout_rows} row(s) could be held out, 10 are needed"
+    )
+    if not judgement.better_or_equal and not force:
+        where = keep_refused_model(out, model, judgement, in_use.version)
+        console.print(
+            f"model {model.version} NOT put in use ({figures}); {in_use.version} stays. "
+            f"It is kept in {where}; --force puts it in use anyway."
+        )
+        raise typer.Exit(code=1)
+    promote_model(out, model, judgement, in_use.version)
     console.print(
-        f"model {out.name} written to {out}: {len(labelled)} of your row(s)"
-        + ("" if without_seed else f" + {len(rows) - len(labelled)} seed row(s)")
+        f"model {model.version} in use in {out} ({figures}): {len(labelled)} of your row(s)"
+        + ("" if without_seed else f" + {len(extra)} seed row(s)")
     )
 
 

@@ -138,6 +138,22 @@ class IdentityConfig(BaseModel):
         return region
 
 
+class TextConfig(BaseModel):
+    """Which models read the text (intent, sentiment, idea grouping)."""
+
+    model_dir: str | None = Field(
+        None,
+        description="Folder of a company text model written by `patronage text train`; empty: the seed model Patronage ships.",
+    )
+    encoder_path: str | None = Field(
+        None,
+        description="ONNX sentence encoder to use instead of the bundled MiniLM (a company's own model); needs tokenizer_path.",
+    )
+    tokenizer_path: str | None = Field(
+        None, description="tokenizer.json matching encoder_path (Hugging Face tokenizers format)."
+    )
+
+
 class NightlyParameters(BaseModel):
     """Everything one nightly run needs. Defaults run on the bundled sample company."""
 
@@ -210,6 +226,7 @@ class NightlyParameters(BaseModel):
     ideation: IdeationConfig = Field(default_factory=IdeationConfig)
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     cases: CasePolicy = Field(default_factory=CasePolicy)
+    text: TextConfig = Field(default_factory=TextConfig)
 
     @field_validator("database_url")
     @classmethod

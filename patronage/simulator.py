@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from patronage.simulator_text import Phrasebook
+
 BRAND_HANDLE = "acme_support"
 PLATFORMS = ("twitter", "instagram", "forum")
 ACCOUNT_OWNERS = tuple(f"owner-{i:02d}" for i in range(1, 9))
@@ -85,47 +87,6 @@ IDEA_CONCEPTS: dict[str, list[str]] = {
         "Let me send my wishlist link to friends",
     ],
 }
-
-CHURN_POSTS = [
-    "Thinking about switching to another shop, @{brand} keeps letting me down",
-    "Third late delivery this month. I am done with @{brand}, cancelling my account",
-    "@{brand} why is nobody answering my ticket? Seriously considering leaving",
-    "Not happy with @{brand} anymore, the quality dropped a lot",
-    "@{brand} my order arrived broken again. Last time I buy here",
-]
-CHURN_TICKETS = [
-    ("Cancel my account", "Please close my account, I will not order again after these delays."),
-    ("Order arrived damaged", "The package was damaged again and nobody replied to my last mail."),
-    ("Refund still missing", "I am still waiting for my refund. This is really disappointing."),
-    ("Very slow delivery", "My last three orders were late. I am considering other shops."),
-]
-ROUTINE_TICKETS = [
-    ("Change delivery address", "Can I change the delivery address for my open order?"),
-    ("Invoice copy", "Could you send me a copy of the invoice for my last order?"),
-    ("Product question", "Is this jacket waterproof? Thanks!"),
-    ("Discount code", "My discount code does not apply at checkout, can you help?"),
-]
-HAPPY_POSTS = [
-    "Love my new order from @{brand}, fast delivery and great quality!",
-    "@{brand} you never disappoint, thanks!",
-    "Great service from @{brand} today",
-    "Just ordered again from @{brand}. Still my favourite shop",
-]
-NEUTRAL_POSTS = [
-    "@{brand} do you ship to Norway?",
-    "Does anyone know if @{brand} has a sale this weekend?",
-    "Is the @{brand} winter collection out yet?",
-    "Looking at @{brand} jackets, are they worth it?",
-]
-CRITIC_POSTS = [
-    "@{brand} prices went up again, not impressed",
-    "The @{brand} website is so slow today",
-]
-BRAND_REPLIES = [
-    "Sorry to hear that, please send us a DM with your order number.",
-    "Thanks for the kind words!",
-    "We are looking into it and will get back to you.",
-]
 
 
 @dataclass(frozen=True)
@@ -234,9 +195,19 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
     Returns:
         Tables keyed by name: ``customers``, ``orders``, ``social_posts``, ``tickets``,
         ``ticket_comments``, ``ideas`` (raw exports) and ``truth_customers``, ``truth_authors``,
-        ``truth_ideas``, ``truth_holdout_orders`` (ground truth).
+        ``truth_ideas``, ``truth_holdout_orders``, ``truth_texts`` (ground truth; the last
+        holds the intent and language each customer post or ticket was written with).
     """
     rng = np.random.default_rng(spec.seed)
+    # Wording has its own stream: richer phrasing does not move any other draw.
+    book = Phrasebook(np.random.default_rng([spec.seed, 17]), BRAND_HANDLE)
+    truth_texts: list[dict] = []
+
+    def said(source: str, source_id: str, intent: str) -> None:
+        truth_texts.append(
+            {"source": source, "source_id": source_id, "intent": intent, "language": book.language}
+        )
+
     first_pool, last_pool, city_pool = _name_pools(spec.seed)
     n = spec.customers
     as_of = pd.Timestamp(spec.as_of)
@@ -397,7 +368,7 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
         status: str,
         priority: str,
         via_handle: str = "",
-    ) -> None:
+    ) -> str:
         ticket_id = f"T{len(tickets) + 1:06d}"
         created = ts(day_offset)
         answered = status in ("solved", "closed") or rng.random() < 0.4
@@ -443,6 +414,7 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
                     "created_at": min(updated, as_of),
                 }
             )
+        return ticket_id
 
     followers_of = rng.lognormal(4.0, 1.6, n).astype(int)
     for i in range(n):
@@ -457,15 +429,17 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
         if drifter[i]:
             when = min(max(dropout[i] - rng.uniform(0, 40), birth[i]), cutoff - 0.5)
             if has_handle[i] and rng.random() < 0.6:
-                text = rng.choice(CHURN_POSTS).format(brand=BRAND_HANDLE)
+                rng.integers(5)  # the draw that once picked a template, kept for the stream
+                text, intent = book.churn_post()
                 pid = add_post(
                     handles[i], display, text, when, int(followers_of[i]), location=location
                 )
+                said("social_posts", pid, intent)
                 if rng.random() < 0.5:
                     add_post(
                         BRAND_HANDLE,
                         "Acme Support",
-                        BRAND_REPLIES[0],
+                        book.brand_reply("sorry"),
                         min(when + 0.5, cutoff),
                         25000,
                         reply_to=pid,
@@ -474,16 +448,17 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
                     add_post(
                         handles[i],
                         display,
-                        f"@{BRAND_HANDLE} still waiting for an answer",
+                        book.nudge(),
                         min(when + 2, cutoff),
                         int(followers_of[i]),
                         reply_to=pid,
                         location=location,
                     )
             if rng.random() < 0.55:
-                subject, body = CHURN_TICKETS[rng.integers(len(CHURN_TICKETS))]
+                rng.integers(4)  # the draw that once picked a template, kept for the stream
+                subject, body, intent = book.churn_ticket()
                 status = rng.choice(["open", "pending", "new"])
-                add_ticket(
+                ticket_id = add_ticket(
                     i,
                     subject,
                     body,
@@ -492,21 +467,26 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
                     str(rng.choice(["high", "urgent", "normal"])),
                     via_handle=handles[i] if has_handle[i] and rng.random() < 0.3 else "",
                 )
+                said("tickets", ticket_id, intent)
         elif has_handle[i] and rng.random() < 0.35:
-            pool = HAPPY_POSTS if rng.random() < 0.6 else NEUTRAL_POSTS
-            add_post(
+            happy = rng.random() < 0.6
+            rng.integers(4)  # the draw that once picked a template, kept for the stream
+            text, intent = book.happy_post() if happy else book.question_post()
+            pid = add_post(
                 handles[i],
                 display,
-                rng.choice(pool).format(brand=BRAND_HANDLE),
+                text,
                 rng.uniform(birth[i], cutoff),
                 int(followers_of[i]),
                 location=location,
             )
+            said("social_posts", pid, intent)
         if not drifter[i] and rng.random() < 0.12:
-            subject, body = ROUTINE_TICKETS[rng.integers(len(ROUTINE_TICKETS))]
+            rng.integers(4)  # the draw that once picked a template, kept for the stream
+            subject, body, intent = book.routine_ticket()
             created = rng.uniform(birth[i], cutoff)
             status = "open" if created > cutoff - 5 else str(rng.choice(["solved", "closed"]))
-            add_ticket(i, subject, body, created, status, "normal")
+            said("tickets", add_ticket(i, subject, body, created, status, "normal"), intent)
 
     # Non-customers: prospects, fans and critics, at least as many authors as customers.
     n_customer_authors = len(author_truth)
@@ -516,17 +496,26 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
         handle = f"{_handle(f, ln, rng)}x{j}"
         followers = int(rng.lognormal(5.0, 2.0))
         roll = rng.random()
-        pool = HAPPY_POSTS if roll < 0.4 else NEUTRAL_POSTS if roll < 0.8 else CRITIC_POSTS
+        rng.integers(4 if roll < 0.8 else 2)  # once picked a template, kept for the stream
+        write = (
+            book.happy_post
+            if roll < 0.4
+            else book.question_post
+            if roll < 0.8
+            else book.critic_post
+        )
+        text, intent = write()
         outsider_location = str(profile_rng.choice(city_pool)) if profile_rng.random() < 0.7 else ""
-        add_post(
+        said_id = add_post(
             handle,
             f"{f} {ln}",
-            rng.choice(pool).format(brand=BRAND_HANDLE),
+            text,
             rng.uniform(0, cutoff),
             followers,
             platform=str(rng.choice(PLATFORMS, p=[0.6, 0.25, 0.15])),
             location=outsider_location,
         )
+        said("social_posts", said_id, intent)
         author_truth.append(
             {"platform": posts[-1]["platform"], "author_handle": handle, "customer_id": ""}
         )
@@ -535,7 +524,7 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
             add_post(
                 handle,
                 f"{f} {ln}",
-                "Totally agree with this!",
+                book.agreement(),
                 float((other["posted_at"] - start).total_seconds() / 86400) + 0.2,
                 followers,
                 reply_to=other["post_id"],
@@ -564,7 +553,7 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
                 "author_email": _email_variant(emails[cust], rng) if by_customer else "",
                 "author_handle": "" if by_customer else f"idea_fan{k}",
                 "title": title,
-                "body": f"{title}. It would make shopping here much easier.",
+                "body": book.idea_body(title),
                 "votes": int(rng.negative_binomial(1, 0.08)),
                 "created_at": ts(rng.uniform(cutoff - 365, cutoff)),
             }
@@ -578,7 +567,7 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
         pid = add_post(
             handle,
             f"{f} {ln}",
-            f"@{BRAND_HANDLE} suggestion: {phrase.lower()}",
+            book.idea_post(phrase),
             rng.uniform(cutoff - 200, cutoff),
             int(rng.lognormal(5, 1.5)),
         )
@@ -604,7 +593,7 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
         add_post(
             handle,
             customers.at[i, "name"],
-            profile_rng.choice(NEUTRAL_POSTS).format(brand=BRAND_HANDLE),
+            book.question_post()[0],
             float(profile_rng.uniform(0, cutoff)),
             int(profile_rng.lognormal(5, 1.5)),
             location=elsewhere,
@@ -649,6 +638,9 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
         "truth_authors": truth_authors.reset_index(drop=True),
         "truth_ideas": pd.DataFrame(truth_ideas),
         "truth_holdout_orders": holdout.reset_index(drop=True),
+        "truth_texts": pd.DataFrame(
+            truth_texts, columns=["source", "source_id", "intent", "language"]
+        ),
     }
 
 

@@ -238,6 +238,9 @@ model_runs = Table(
     Column("n_customers", Integer, nullable=False),
     Column("n_repeat_customers", Integer, nullable=False),
     Column("created_at", DateTime, nullable=False),
+    # which text models read the night's conversations (``text_signals.model_version``)
+    Column("text_model_version", String(96)),
+    Column("text_encoder", String(96)),
 )
 
 customer_scores = Table(

@@ -7,9 +7,10 @@ from datetime import date
 import pandas as pd
 from prefect import task
 
-from patronage.config import IdeationConfig, QueueSizes, TriggerConfig
+from patronage.config import IdeationConfig, QueueSizes, TextConfig, TriggerConfig
 from tasks.transforms.ideation_queue import build_ideation_queue
 from tasks.transforms.retention_queue import build_retention_queue, conversation_evidence
+from tasks.transforms.text_encoder import load_encoder
 
 
 @task
@@ -23,12 +24,21 @@ def build_queues(
     ideation: IdeationConfig,
     sizes: QueueSizes,
     idea_overrides: pd.DataFrame | None = None,
+    text: TextConfig | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Returns ``(retention, ideation, supporters)``; people's idea merges and splits win over
-    the clustering."""
+    the clustering; ideas are grouped with ``text``'s encoder (default the bundled one)."""
+    text = text or TextConfig()
     evidence = conversation_evidence(conversations, tickets, as_of, triggers)
     retention = build_retention_queue(scores, evidence, as_of, sizes.retention)
     items, supporters = build_ideation_queue(
-        conversations, scores, stakeholders, as_of, ideation, sizes.ideation, idea_overrides
+        conversations,
+        scores,
+        stakeholders,
+        as_of,
+        ideation,
+        sizes.ideation,
+        idea_overrides,
+        load_encoder(text.encoder_path, text.tokenizer_path),
     )
     return retention, items, supporters

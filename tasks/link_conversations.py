@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 from prefect import task
 
-from patronage.config import IdentityConfig
+from patronage.config import IdentityConfig, TextConfig
 from tasks.transforms.conversation_context import join_conversation_context
 from tasks.transforms.engagement_level import engagement_levels
 from tasks.transforms.enrich_conversations import enrich_conversations
@@ -18,6 +20,7 @@ from tasks.transforms.identity import (
 from tasks.transforms.interaction_degree import interaction_degrees, thread_ids
 from tasks.transforms.probable_links import LINK_COLUMNS, probable_customer_links
 from tasks.transforms.stakeholders import score_stakeholders
+from tasks.transforms.text_encoder import load_encoder
 
 
 def resolve_identity_keys(
@@ -70,13 +73,16 @@ def link_conversations(
     kept_links: pd.DataFrame | None = None,
     identity: IdentityConfig | None = None,
     text_corrections: pd.DataFrame | None = None,
+    text: TextConfig | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Returns ``(conversations, stakeholders, probabilistic_links)``: one row per conversation
     item (with the customer's value and triggers, or the stakeholder's influence), one per
     non-customer speaker, and one per author linked by probability. Manual ``overrides``
     (must-link / cannot-link) win over the pipeline's keys; ``kept_links`` from earlier runs
     are kept, so a person's id does not move as new records arrive. ``text_corrections`` are
-    intents people ruled out for conversations (``enrich_conversations``)."""
+    intents people ruled out for conversations (``enrich_conversations``); ``text`` names the
+    models that read them."""
+    text = text or TextConfig()
     identity = identity or IdentityConfig()
     keys, probabilistic = resolve_identity_keys(
         customers, social_posts, tickets, overrides, kept_links, identity
@@ -85,7 +91,10 @@ def link_conversations(
         social_posts, tickets, ticket_comments, ideas, identity.phone_region
     )
     linked = enrich_conversations(
-        link_conversations_to_customers(conversations, keys), corrections=text_corrections
+        link_conversations_to_customers(conversations, keys),
+        Path(text.model_dir) if text.model_dir else None,
+        text_corrections,
+        load_encoder(text.encoder_path, text.tokenizer_path),
     )
     linked["thread_id"] = thread_ids(linked)
     threads = interaction_degrees(linked)

@@ -231,15 +231,19 @@ def test_a_breached_run_notifies_the_operators(deployed, httpserver):
     assert "freshness limit" in sent["body"] and "Nothing was published" in sent["body"]
     assert "@" not in sent["body"]  # ids and counts, no e-mail addresses
 
-    events = httpx.post(
-        f"{api}/events/filter",
-        json={
-            "filter": {
-                "event": {"name": ["patronage.contract.breached"]},
-                "related": {"id": [f"prefect.flow-run.{breached}"]},
-            }
-        },
-    ).json()["events"]
+    def breach_events():
+        # the server persists events asynchronously: poll rather than read once
+        return httpx.post(
+            f"{api}/events/filter",
+            json={
+                "filter": {
+                    "event": {"name": ["patronage.contract.breached"]},
+                    "related": {"id": [f"prefect.flow-run.{breached}"]},
+                }
+            },
+        ).json()["events"]
+
+    events = _wait_for("the contract-breach event", breach_events, timeout=60)
     assert [e["resource"]["prefect.resource.name"] for e in events] == ["orders"]
 
 

@@ -21,3 +21,39 @@ def test_company_is_realistic_enough_to_find_something():
     assert t["truth_ideas"].groupby("concept").size().max() >= 3  # ideas recur
     assert (t["orders"]["ordered_at"] <= "2026-11-01").all()
     assert (t["truth_holdout_orders"]["ordered_at"] > "2026-10-31").all()
+
+
+def test_texts_are_composed_not_picked_from_a_few_templates():
+    t = generate_sample(SampleSpec(customers=2000, seed=3))
+    truth = t["truth_texts"]
+    posts = t["social_posts"].set_index("post_id")["text"]
+    said = truth[truth["source"] == "social_posts"]
+    # every customer or outsider post with a known intent is in the ground truth
+    assert said["source_id"].isin(posts.index).all()
+    for intent, rows in said.groupby("intent"):
+        texts = posts.loc[rows["source_id"]]
+        assert texts.nunique() >= 0.6 * len(texts), intent  # few exact repeats
+    assert set(truth["intent"]) == {"churn_threat", "complaint", "praise", "question"}
+    assert {"de", "es", "fr"} <= set(truth["language"])
+    assert 0.02 <= (truth["language"] != "en").mean() <= 0.12
+
+
+def test_the_text_reader_opens_cases_for_the_simulated_texts_that_should_open_one():
+    """Judged by each message's intended meaning, never by its wording."""
+    from tasks.transforms.text_signals import classify_texts
+
+    t = generate_sample(SampleSpec(customers=2000, seed=3))
+    truth = t["truth_texts"]
+    posts = t["social_posts"].set_index("post_id")["text"]
+    tickets = t["tickets"].set_index("ticket_id")
+    texts = [
+        posts[i]
+        if source == "social_posts"
+        else f"{tickets.at[i, 'subject']}. {tickets.at[i, 'body']}"
+        for source, i in zip(truth["source"], truth["source_id"], strict=True)
+    ]
+    predicted = classify_texts(texts)["intent"].isin(["churn_threat", "complaint"]).to_numpy()
+    should = truth["intent"].isin(["churn_threat", "complaint"]).to_numpy()
+    # Measured with the seed model: recall 0.78, precision 0.80 (churn threat alone: 0.31 / 0.45).
+    assert (predicted & should).sum() / should.sum() >= 0.65
+    assert (predicted & should).sum() / predicted.sum() >= 0.7

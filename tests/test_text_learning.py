@@ -4,7 +4,10 @@ night reads that conversation (and texts that say the same)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,9 +17,12 @@ from flows.nightly import nightly
 from patronage.config import NightlyParameters
 from patronage.database import make_engine
 from patronage.work import get_item, list_items, resolve_case
+from tasks.transforms.text_classifier import read_seed, seed_version
+from tasks.transforms.text_encoder import load_encoder
 from tasks.transforms.text_signals import spread_corrections
 
 AS_OF = date(2026, 10, 31)
+PATRONAGE = str(Path(sys.executable).with_name("patronage"))
 
 
 def test_a_correction_spreads_only_to_nearly_identical_texts():
@@ -69,3 +75,55 @@ def test_resolving_as_not_a_churn_threat_changes_the_next_nights_reading(sample_
     # Nothing else was forgotten: cases without a correction keep their churn threats.
     assert len(list_items(engine, "retention")) > 0
     engine.dispose()
+
+
+def _train(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [PATRONAGE, "text", "train", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.mark.slow
+def test_a_model_that_judges_worse_is_not_put_in_use_and_nights_record_the_version(
+    sample_company, tmp_path
+):
+    # A company's 120 labelled rows (drawn from the shipped seed set: labels we trust).
+    labelled = read_seed().groupby("intent", group_keys=False).sample(20, random_state=3)
+    labelled[["text", "intent"]].to_csv(tmp_path / "labels.csv", index=False)
+
+    first = _train("labels.csv", "-o", "acme", cwd=tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    in_use = json.loads((tmp_path / "acme" / "model.json").read_text())["version"]
+    assert "in use" in first.stdout and "held-out" in first.stdout
+
+    # The same labels without the seed set and without the held-out fifth judge worse than
+    # the model in use, which learnt from all of them: refused, kept aside, logged.
+    second = _train("labels.csv", "-o", "acme", "--without-seed", cwd=tmp_path)
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert "NOT put in use" in second.stdout and "Traceback" not in second.stderr
+    assert json.loads((tmp_path / "acme" / "model.json").read_text())["version"] == in_use
+    log = [json.loads(line) for line in (tmp_path / "acme" / "versions.jsonl").open()]
+    assert [entry["promoted"] for entry in log] == [True, False]
+    refused = log[1]
+    assert refused["macro_f1"] < refused["in_use_macro_f1"] and refused["in_use"] == in_use
+    assert (tmp_path / "acme" / "candidates" / refused["version"] / "model.json").is_file()
+
+    forced = _train("labels.csv", "-o", "acme", "--without-seed", "--force", cwd=tmp_path)
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    now_in_use = json.loads((tmp_path / "acme" / "model.json").read_text())["version"]
+    assert now_in_use != in_use
+    assert (tmp_path / "acme" / "history" / in_use / "heads.npz").is_file()
+
+    # Every night records which text model and encoder read its conversations.
+    url = f"sqlite:///{tmp_path / 'patronage.db'}"
+    base = {"data_location": str(sample_company[0]), "database_url": url, "as_of": AS_OF}
+    nightly(NightlyParameters(**base))
+    nightly(NightlyParameters(**base, text={"model_dir": str(tmp_path / "acme")}))
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        recorded = conn.execute(
+            text("SELECT text_model_version, text_encoder FROM model_runs ORDER BY created_at")
+        ).all()
+    engine.dispose()
+    assert [r[0] for r in recorded] == [seed_version(), now_in_use]
+    assert {r[1] for r in recorded} == {load_encoder().model_id}

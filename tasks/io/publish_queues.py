@@ -158,6 +158,8 @@ def save_scores(
             gamma_gamma_method=model["gamma_gamma_method"],
             n_customers=model["n_customers"],
             n_repeat_customers=model["n_repeat_customers"],
+            text_model_version=model.get("text_model_version"),
+            text_encoder=model.get("text_encoder"),
             created_at=now,
         )
     )

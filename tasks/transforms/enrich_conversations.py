@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tasks.transforms.text_encoder import SentenceEncoder
 from tasks.transforms.text_language import detect_languages
 from tasks.transforms.text_signals import classify_texts
 
@@ -14,6 +15,7 @@ def enrich_conversations(
     conversations: pd.DataFrame,
     model_dir: Path | None = None,
     corrections: pd.DataFrame | None = None,
+    encoder: SentenceEncoder | None = None,
 ) -> pd.DataFrame:
     """Add ``intent``, ``intent_confidence``, ``sentiment`` (−1..1), ``sentiment_label`` and
     ``language`` (``text_language``: the English models read other languages poorly),
@@ -25,12 +27,15 @@ def enrich_conversations(
         corrections: ``conversation_id``, ``not_intent``: what people said a conversation is
             not (a case resolved as ``not_a_churn_threat``); it holds for that conversation and
             for nearly identical texts.
+        encoder: Sentence encoder; default the bundled one.
     """
     ruled_out = None
     if corrections is not None and len(corrections) and "conversation_id" in conversations:
         by_conversation = corrections.groupby("conversation_id")["not_intent"].agg(frozenset)
         ruled_out = [by_conversation.get(c, frozenset()) for c in conversations["conversation_id"]]
-    signals = classify_texts(conversations["text"].tolist(), model_dir, ruled_out=ruled_out)
+    signals = classify_texts(
+        conversations["text"].tolist(), model_dir, encoder, ruled_out=ruled_out
+    )
     out = conversations.copy()
     for column in signals.columns:
         out[column] = signals[column].to_numpy()

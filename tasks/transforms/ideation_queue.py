@@ -14,7 +14,7 @@ import pandas as pd
 
 from patronage.config import IdeationConfig
 from tasks.transforms.idea_grouping import group_vectors
-from tasks.transforms.text_encoder import load_encoder
+from tasks.transforms.text_encoder import SentenceEncoder, load_encoder
 from tasks.transforms.text_signals import embed_texts
 
 IDEA_COLUMNS = [
@@ -89,6 +89,7 @@ def build_ideation_queue(
     config: IdeationConfig,
     size: int,
     overrides: pd.DataFrame | None = None,
+    encoder: SentenceEncoder | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Cluster ideas and suggestions into items and rank them by who backs them.
 
@@ -115,7 +116,7 @@ def build_ideation_queue(
     if members.empty:
         return pd.DataFrame(columns=IDEA_COLUMNS), pd.DataFrame(columns=SUPPORTER_COLUMNS)
     # Grouped by meaning (``idea_grouping``), the same code as ``patronage text group``.
-    encoder = load_encoder()
+    encoder = encoder or load_encoder()
     texts = [t if isinstance(t, str) else "" for t in members["text"]]
     labels = group_vectors(embed_texts(encoder, texts), config.merge_threshold)
     # The key is the earliest member's id: new members join without renaming the idea.

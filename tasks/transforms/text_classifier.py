@@ -201,6 +201,13 @@ def fit_text_model(
     )
 
 
+def seed_version() -> str:
+    """``seed-`` and the first 10 hex digits of the seed file's SHA-256: changes with the seed set."""
+    import hashlib
+
+    return "seed-" + hashlib.sha256(SEED_PATH.read_bytes()).hexdigest()[:10]
+
+
 def read_seed() -> pd.DataFrame:
     """The labelled examples Patronage ships: ``text``, ``intent``, ``sentiment``, ``channel``."""
     return pd.read_csv(SEED_PATH, dtype=str, keep_default_na=False)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tasks.transforms.text_classifier import TextModel, fit_text_model, read_seed
+from tasks.transforms.text_classifier import TextModel, fit_text_model, read_seed, seed_version
 from tasks.transforms.text_encoder import SentenceEncoder, load_encoder
 
 SIGNAL_COLUMNS = ["intent", "intent_confidence", "sentiment", "sentiment_label"]
@@ -69,7 +69,7 @@ def seed_model(encoder: SentenceEncoder) -> TextModel:
     if encoder.model_id not in _SEED_MODELS:
         seed = read_seed()
         _SEED_MODELS[encoder.model_id] = fit_text_model(
-            encoder.encode(seed["text"].tolist()), seed, encoder.model_id, "seed"
+            encoder.encode(seed["text"].tolist()), seed, encoder.model_id, seed_version()
         )
     return _SEED_MODELS[encoder.model_id]
 
@@ -88,6 +88,13 @@ def text_model(
             f"but {encoder.model_id} is loaded; train it again with `patronage text train`"
         )
     return encoder, model
+
+
+def model_version(model_dir: Path | str | None) -> str:
+    """The version of the model ``text_model(model_dir)`` scores with (what a night records)."""
+    if not model_dir:
+        return seed_version()
+    return TextModel.load(Path(model_dir)).version
 
 
 # A correction applies to texts at least this similar to the corrected one: the same message
