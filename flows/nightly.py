@@ -14,6 +14,7 @@ from prefect.runtime import flow_run
 from patronage.config import NightlyParameters, merge_overrides
 from schemas.contracts import CONTRACTS
 from tasks.build_queues import build_queues
+from tasks.io.backtest_report import read_last_backtest
 from tasks.io.extract_source import extract_source
 from tasks.io.idea_overrides import read_idea_overrides
 from tasks.io.identity_links import read_identity_links
@@ -24,7 +25,7 @@ from tasks.io.quarantine_fixes import read_quarantine_fixes
 from tasks.io.report_run import emit_contract_breaches, report_run, report_validation
 from tasks.io.run_parameters import read_deployment_parameters
 from tasks.io.source_progress import merge_incremental, read_source_progress
-from tasks.io.sources import Extraction, SourceConfig, default_file_sources, load_sources_file
+from tasks.io.sources import Extraction, resolve_sources
 from tasks.io.text_corrections import read_text_corrections
 from tasks.io.text_embeddings import read_text_embeddings, store_text_embeddings
 from tasks.link_conversations import link_conversations
@@ -44,15 +45,6 @@ def _timed(stages: dict, name: str):
     record: dict = {"rows": 0}
     yield record
     stages[name] = {"rows": record["rows"], "seconds": time.perf_counter() - started}
-
-
-def resolve_sources(params: NightlyParameters) -> list[SourceConfig]:
-    """Configured sources, else the sources file, else the export files in ``data_location``."""
-    if params.sources:
-        return list(params.sources)
-    if params.sources_file:
-        return load_sources_file(params.sources_file)
-    return default_file_sources(params.data_location)
 
 
 def assemble_datasets(
@@ -105,7 +97,7 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
     run_id = str(flow_run.get_id() or uuid.uuid4())
     stages: dict[str, dict] = {}
 
-    sources = resolve_sources(params)
+    sources = resolve_sources(params.sources, params.sources_file, params.data_location)
     with _timed(stages, "extract") as rec:
         states, stored = read_source_progress(
             params.database_url,
@@ -223,6 +215,7 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
             params.queue_sizes,
             idea_overrides,
             params.text,
+            params.policy(),
         )
         rec["rows"] = len(retention) + len(ideation)
 
@@ -292,6 +285,7 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
         if published is None
         else published["fingerprint_before"] != published["fingerprint_after"],
     }
+    summary["last_backtest"] = read_last_backtest()
     report_run(summary, retention, ideation)
     logger.info(
         "Run %s as of %s: %d retention cases, %d ideas",

@@ -633,3 +633,104 @@ def alerts_install(
 
 if __name__ == "__main__":
     app()
+
+
+@app.command()
+def backtest(
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="The (latest) past cut-off YYYY-MM-DD: the queue sees data up to it "
+            "[default: the data's last day minus the horizon]."
+        ),
+    ] = None,
+    data: Annotated[
+        str | None, typer.Option(help="Folder with raw exports (default: bundled sample).")
+    ] = None,
+    sources_file: Annotated[
+        str | None, typer.Option(help="YAML file of sources instead of --data.")
+    ] = None,
+    horizon_days: Annotated[
+        int, typer.Option(min=7, max=730, help="Days after the cut-off judged.")
+    ] = 90,
+    rolling: Annotated[
+        int, typer.Option(min=1, max=24, help="Number of cut-offs, --step-days apart.")
+    ] = 1,
+    step_days: Annotated[int, typer.Option(min=1, max=365, help="Days between cut-offs.")] = 30,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for backtest.json and the charts [default: $PATRONAGE_HOME/backtests/AS_OF]."
+        ),
+    ] = None,
+    tune: Annotated[
+        bool,
+        typer.Option(
+            help="Fit the policy on the earlier cut-offs, judge it on the latest, write it."
+        ),
+    ] = False,
+    policy_out: Annotated[
+        Path | None, typer.Option(help="Where --tune writes the policy [default: OUT/policy.json].")
+    ] = None,
+    policy_file: Annotated[
+        Path | None, typer.Option(help="Judge this policy file instead of the default policy.")
+    ] = None,
+) -> None:
+    """Rebuild the retention queue at a past cut-off and compare it with what customers did next."""
+    from pydantic import ValidationError
+
+    from flows.backtest import backtest as backtest_flow
+    from patronage.config import BUNDLED_SAMPLE, BacktestParameters
+
+    try:
+        cutoff = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        console.print(f"[red]--as-of {escape(as_of)!s}: not a date (YYYY-MM-DD)[/red]")
+        raise typer.Exit(code=2) from None
+    try:
+        params = BacktestParameters(
+            data_location=data or str(BUNDLED_SAMPLE),
+            sources_file=sources_file,
+            as_of=cutoff,
+            horizon_days=horizon_days,
+            rolling=rolling,
+            step_days=step_days,
+            out_dir=str(out) if out else None,
+            tune=tune,
+            policy_out=str(policy_out) if policy_out else None,
+            policy_file=str(policy_file) if policy_file else None,
+        )
+    except ValidationError as exc:
+        console.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(code=2) from None
+    state = backtest_flow(params, return_state=True)
+    if not state.is_completed():
+        console.print(f"[red]backtest: {escape(state.message or state.name)}[/red]")
+        raise typer.Exit(code=2)
+    result = state.result()
+    table = Table(
+        title=f"Share of the value lost in the {result['horizon_days']} days after {result['as_of']} "
+        f"held by the top k ({result['customers']} customers, {result['stopped']} stopped buying)",
+        title_justify="left",
+    )
+    labels = list(next(iter(result["capture"].values())))
+    for col in ["list", *labels, "AUC all", "AUC repeat"]:
+        table.add_column(col, justify="left" if col == "list" else "right")
+    for name, capture in result["capture"].items():
+        auc = result["auc"][name]
+        table.add_row(
+            name,
+            *(f"{capture[k]:.3f}" for k in labels),
+            *("–" if auc[g] is None else f"{auc[g]:.3f}" for g in ("all", "repeat")),
+        )
+    console.print(table)
+    if "tuning" in result:
+        t = result["tuning"]
+        console.print(
+            f"tuned policy: in-sample capture {t['in_sample']:.3f}, out-of-sample "
+            f"{t['out_of_sample']:.3f} (policy in use {t['out_of_sample_before']:.3f}) "
+            f"on {t['out_of_sample_cutoff']}; written to {t['policy_file']}"
+        )
+    for note in result["notes"]:
+        console.print(f"[yellow]note: {escape(note)}[/yellow]")
+    console.print("files: " + ", ".join(result["files"]))

@@ -39,6 +39,12 @@ class ValueModelConfig(BaseModel):
     core_share: float = Field(
         0.35, gt=0, lt=1, description="Next share of customers tiered core; the rest are low."
     )
+    risk_horizon_days: int = Field(
+        90,
+        ge=7,
+        le=730,
+        description="Horizon of the retention priority: value expected to be lost if the customer buys nothing in these days.",
+    )
 
 
 class TriggerConfig(BaseModel):
@@ -72,6 +78,72 @@ class TriggerConfig(BaseModel):
     rotting_ticket_days: int = Field(
         7, ge=1, description="An unsolved ticket older than this is rotting."
     )
+
+
+class RetentionPolicy(BaseModel):
+    """How the retention queue ranks customers; `patronage backtest --tune` fits it to a
+    company's own history and writes it as a file (``policy_file``)."""
+
+    evidence_odds: dict[str, float] = Field(
+        default_factory=lambda: {"churn_threat": 3.0, "complaint": 1.5, "rotting_ticket": 1.5},
+        description="Odds multiplier of P(stops buying) per conversation signal (churn_threat, complaint, rotting_ticket); 1 = no effect.",
+    )
+    urgency_weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "churn_threat": 1.0,
+            "complaint": 0.5,
+            "rotting_ticket": 0.5,
+            "latency_breach": 0.5,
+            "alive_drop": 0.25,
+        },
+        description="Weight of each reason in a case's urgency.",
+    )
+    urgency_scale: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="Priority = expected value lost × (1 + urgency_scale × Σ reason weights): urgency orders cases of similar value at risk.",
+    )
+    lapsed_factor: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="Priority multiplier for lapsed customers (past the just-in-time window) with behavioural reasons only.",
+    )
+    entry_share: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="Customers in this top share by expected value lost enter the queue even without a trigger (reason value_at_risk).",
+    )
+    fitted_on: str | None = Field(
+        None, description="Where the values come from (written by backtest --tune)."
+    )
+
+    @field_validator("evidence_odds")
+    @classmethod
+    def _known_signals(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - {"churn_threat", "complaint", "rotting_ticket"})
+        if unknown:
+            raise ValueError(f"evidence_odds: unknown signal(s) {', '.join(unknown)}")
+        if any(v <= 0 for v in value.values()):
+            raise ValueError("evidence_odds: multipliers must be positive")
+        return value
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> RetentionPolicy:
+        """Read a policy file (JSON); the error names the file and the field."""
+        import json
+
+        file = Path(path)
+        try:
+            return cls.model_validate(json.loads(file.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            raise ValueError(f"{file}: no such policy file") from None
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{file}: not JSON ({exc})") from None
+        except ValueError as exc:
+            raise ValueError(f"{file}: {exc}") from None
 
 
 class QueueSizes(BaseModel):
@@ -227,6 +299,19 @@ class NightlyParameters(BaseModel):
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     cases: CasePolicy = Field(default_factory=CasePolicy)
     text: TextConfig = Field(default_factory=TextConfig)
+    retention_policy: RetentionPolicy = Field(default_factory=RetentionPolicy)
+    policy_file: str | None = Field(
+        None,
+        description="JSON policy written by `patronage backtest --tune`; when set it replaces retention_policy.",
+    )
+
+    def policy(self) -> RetentionPolicy:
+        """The retention policy in force: ``policy_file``'s if set, else ``retention_policy``."""
+        return (
+            RetentionPolicy.from_file(self.policy_file)
+            if self.policy_file
+            else self.retention_policy
+        )
 
     @field_validator("database_url")
     @classmethod
@@ -238,6 +323,68 @@ class NightlyParameters(BaseModel):
                 "UI); put it in a Secret block and name it in database_password_secret"
             )
         return value
+
+
+class BacktestParameters(BaseModel):
+    """A backtest: the queue rebuilt at past cut-offs, judged on what customers did next."""
+
+    data_location: str = Field(
+        str(BUNDLED_SAMPLE),
+        description="Folder with the raw exports, used when no sources are configured.",
+    )
+    sources: list[AnySource] = Field(
+        default_factory=list,
+        description="Sources to read; empty means sources_file, else data_location.",
+    )
+    sources_file: str | None = Field(None, description="YAML file listing sources.")
+    as_of: date | None = Field(
+        None,
+        description="The (latest) past cut-off: the queue is built with data up to this day only. Empty: the latest day that can be judged (the data's last day minus horizon_days).",
+    )
+    horizon_days: int = Field(
+        90,
+        ge=7,
+        le=730,
+        description="Days after each cut-off in which buying nothing counts as stopping.",
+    )
+    rolling: int = Field(
+        1, ge=1, le=24, description="Number of cut-offs: as_of and the ones step_days before it."
+    )
+    step_days: int = Field(30, ge=1, le=365, description="Days between rolling cut-offs.")
+    tune: bool = Field(
+        False,
+        description="Fit the retention policy on the earlier cut-offs, judge it on the latest, and write it to policy_out.",
+    )
+    policy_out: str | None = Field(
+        None, description="Where --tune writes the policy file (default: out_dir/policy.json)."
+    )
+    out_dir: str | None = Field(
+        None,
+        description="Folder for backtest.json and the charts (default: $PATRONAGE_HOME/backtests/<cut-off>).",
+    )
+    value_model: ValueModelConfig = Field(default_factory=ValueModelConfig)
+    triggers: TriggerConfig = Field(default_factory=TriggerConfig)
+    identity: IdentityConfig = Field(default_factory=IdentityConfig)
+    text: TextConfig = Field(default_factory=TextConfig)
+    retention_policy: RetentionPolicy = Field(default_factory=RetentionPolicy)
+    policy_file: str | None = Field(
+        None, description="Policy file to judge instead of retention_policy."
+    )
+
+    def policy(self) -> RetentionPolicy:
+        """The policy judged: ``policy_file``'s if set, else ``retention_policy``."""
+        return (
+            RetentionPolicy.from_file(self.policy_file)
+            if self.policy_file
+            else self.retention_policy
+        )
+
+    def cutoffs(self, data_end: date) -> list[date]:
+        """The cut-offs, earliest first; without ``as_of`` the latest is ``data_end`` − horizon."""
+        from datetime import timedelta
+
+        latest = self.as_of or data_end - timedelta(days=self.horizon_days)
+        return [latest - timedelta(days=self.step_days * k) for k in range(self.rolling)][::-1]
 
 
 def merge_overrides(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

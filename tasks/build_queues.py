@@ -7,7 +7,13 @@ from datetime import date
 import pandas as pd
 from prefect import task
 
-from patronage.config import IdeationConfig, QueueSizes, TextConfig, TriggerConfig
+from patronage.config import (
+    IdeationConfig,
+    QueueSizes,
+    RetentionPolicy,
+    TextConfig,
+    TriggerConfig,
+)
 from tasks.transforms.ideation_queue import build_ideation_queue
 from tasks.transforms.retention_queue import build_retention_queue, conversation_evidence
 from tasks.transforms.text_encoder import load_encoder
@@ -25,12 +31,13 @@ def build_queues(
     sizes: QueueSizes,
     idea_overrides: pd.DataFrame | None = None,
     text: TextConfig | None = None,
+    policy: RetentionPolicy | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Returns ``(retention, ideation, supporters)``; people's idea merges and splits win over
     the clustering; ideas are grouped with ``text``'s encoder (default the bundled one)."""
     text = text or TextConfig()
     evidence = conversation_evidence(conversations, tickets, as_of, triggers)
-    retention = build_retention_queue(scores, evidence, as_of, sizes.retention)
+    retention = build_retention_queue(scores, evidence, as_of, sizes.retention, policy)
     items, supporters = build_ideation_queue(
         conversations,
         scores,

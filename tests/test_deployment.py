@@ -145,11 +145,9 @@ def _server_errors(log: Path) -> list[str]:
     return [line for line in log.read_text().splitlines() if SERVER_ERRORS.search(line)]
 
 
-def _run_deployment(env: dict, params: dict) -> str:
+def _run_deployment(env: dict, params: dict, name: str = "patronage-nightly/nightly") -> str:
     """`prefect deployment run` as the README writes it; then one worker pass runs it."""
-    out = _prefect(
-        env, "deployment", "run", "patronage-nightly/nightly", "--params", json.dumps(params)
-    )
+    out = _prefect(env, "deployment", "run", name, "--params", json.dumps(params))
     flow_run_id = re.search(r"flow-run/([0-9a-f-]{36})", out).group(1)
     _prefect(env, "worker", "start", "--pool", "patronage-process", "--run-once")
     return flow_run_id
@@ -300,3 +298,34 @@ def test_serve_refuses_the_deployed_name():
     )
     assert done.returncode == 2
     assert "prefect deploy" in done.stdout
+
+
+def test_the_backtest_deployment_runs_and_the_next_nightly_shows_its_figures(deployed, tmp_path):
+    api, env = deployed["api"], deployed["env"]
+    deployment = httpx.get(f"{api}/deployments/name/patronage-backtest/backtest").json()
+    schedule = deployment["schedules"][0]["schedule"]
+    assert (schedule["cron"], schedule["timezone"]) == ("0 4 * * 0", "Europe/Berlin")
+
+    out = tmp_path / "backtest"
+    run = _run_deployment(
+        env, {"params": {"out_dir": str(out), "rolling": 1}}, "patronage-backtest/backtest"
+    )
+    assert _flow_run(api, run)["state"]["type"] == "COMPLETED"
+    figures = json.loads((out / "backtest.json").read_text())
+    assert figures["as_of"] == "2026-08-02"  # the bundled data's last day minus 90 days
+    assert (out / "gains.png").stat().st_size > 0 and (out / "calibration.png").stat().st_size > 0
+
+    nightly = _run_deployment(env, {"params": {"dry_run": True}})
+    summary = httpx.post(
+        f"{api}/artifacts/filter",
+        json={
+            "artifacts": {
+                "key": {"any_": ["patronage-run-summary"]},
+                "flow_run_id": {"any_": [nightly]},
+            }
+        },
+    ).json()[0]["data"]
+    assert "## Last backtest (as of 2026-08-02)" in summary
+    section = summary.split("## Last backtest")[1].split("\n## ")[0]
+    queue_row = next(line for line in section.splitlines() if line.startswith("| queue |"))
+    assert f"{figures['capture']['queue']['50']:.3f}" in queue_row

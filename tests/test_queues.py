@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from patronage.config import IdeationConfig, TriggerConfig
+from patronage.config import IdeationConfig, RetentionPolicy, TriggerConfig
 from tasks.transforms.idea_grouping import group_vectors
 from tasks.transforms.ideation_queue import build_ideation_queue
 from tasks.transforms.retention_queue import build_retention_queue, conversation_evidence
@@ -25,6 +25,8 @@ def customers_frame() -> pd.DataFrame:
             "clv_if_retained": [1000.0, 400.0, 50.0, 300.0],
             "expected_clv": [900.0, 120.0, 40.0, 290.0],
             "p_alive": [0.9, 0.3, 0.8, 0.97],
+            "p_stop": [0.2, 0.5, 0.1, 0.05],
+            "value_if_retained_horizon": [500.0, 200.0, 20.0, 150.0],
             "latency_ratio": [1.0, 2.0, None, 1.1],
             "latency_breach": [False, True, False, False],
             "lapsed": [False, False, False, False],
@@ -61,15 +63,18 @@ def test_retention_queue_folds_reasons_into_one_case_and_ranks_by_value_at_risk(
         }
     )
     evidence = conversation_evidence(conversations_frame(), tickets, AS_OF, TriggerConfig())
-    queue = build_retention_queue(customers_frame(), evidence, AS_OF, size=10)
+    no_entry = RetentionPolicy(entry_share=0)  # only triggers open cases here
+    queue = build_retention_queue(customers_frame(), evidence, AS_OF, size=10, policy=no_entry)
     assert list(queue["case_id"]) == ["RET-C1", "RET-C2"]  # C3, C4: no reason
     c1, c2 = queue.iloc[0], queue.iloc[1]
-    # C1: P(leaving) = max(1 − 0.9, 0.8 stated) = 0.8; urgency 1 + 1.0 = 2.0
-    assert c1["value_at_risk"] == 800.0 and c1["priority_score"] == 1600.0
+    # C1: odds of P(stop) 0.2 → 0.25 × 3 (churn threat) = 0.75, P(leaving) 0.75 / 1.75;
+    # expected value lost 500 × 0.428571 = 214.2857; urgency 1 + 0.1 × 1.0 = 1.1
+    assert c1["value_at_risk"] == 214.29 and c1["priority_score"] == 235.7143
     assert c1["reason_codes"] == "churn_threat" and c1["owner"] == "owner-01"
     assert c1["due_date"] == date(2026, 11, 1)  # high value, public signal: 1 day
-    # C2: max(0.7, 0.5, 0.4) = 0.7; urgency 1 + 0.5 + 0.5 + 0.5 + 0.25 = 2.75
-    assert c2["value_at_risk"] == 280.0 and c2["priority_score"] == pytest.approx(770.0)
+    # C2: odds 1 × 1.5 (complaint) × 1.5 (rotting ticket) = 2.25, P(leaving) 0.692308;
+    # 200 × 0.692308 = 138.4615; urgency 1 + 0.1 × (0.5 + 0.5 + 0.5 + 0.25) = 1.175
+    assert c2["value_at_risk"] == 138.46 and c2["priority_score"] == 162.6923
     assert c2["reason_codes"] == "complaint,rotting_ticket,latency_breach,alive_drop"
     assert c2["owner"] == "team:customer-care" and c2["due_date"] == date(2026, 11, 3)
     evidence_doc = json.loads(c2["evidence"])
@@ -78,6 +83,25 @@ def test_retention_queue_folds_reasons_into_one_case_and_ranks_by_value_at_risk(
         "T1",
     ]
     assert list(queue["priority_rank"]) == [1, 2]
+    assert json.loads(c1["evidence"])["p_leaving"] == 0.429
+
+
+TICKETS_NONE = pd.DataFrame(
+    {"ticket_id": [], "status": [], "priority": [], "created_at": pd.to_datetime([])}
+)
+
+
+def test_much_value_likely_to_stop_buying_opens_a_case_without_any_trigger():
+    evidence = conversation_evidence(conversations_frame(), TICKETS_NONE, AS_OF, TriggerConfig())
+    # Expected losses: C1 214.29, C2 120.0 (complaint only), C4 7.5, C3 2.0. The 0.25
+    # quantile of those is 2 + 0.75 × 5.5 = 6.125: C4 (one-time buyer, no trigger) is in.
+    queue = build_retention_queue(
+        customers_frame(), evidence, AS_OF, size=10, policy=RetentionPolicy(entry_share=0.75)
+    )
+    assert list(queue["case_id"]) == ["RET-C1", "RET-C2", "RET-C4"]
+    c4 = queue.iloc[2]
+    assert c4["reason_codes"] == "value_at_risk" and c4["value_at_risk"] == 7.5
+    assert c4["priority_score"] == 7.5  # no urgency weight for value_at_risk by default
 
 
 def test_ideas_are_grouped_by_meaning_at_the_configured_threshold():

@@ -48,6 +48,21 @@ def render_run_summary(summary: dict) -> str:
     lines += ["", "## Queues", "", "| queue | items |", "|---|---:|"]
     for name, n in summary["queues"].items():
         lines.append(f"| {name} | {n} |")
+    backtest = summary.get("last_backtest")
+    if backtest:
+        lines += [
+            "",
+            f"## Last backtest (as of {backtest[0]['as_of']})",
+            "",
+            "| list | capture top 50 | top 100 | top 10 % | AUC repeat buyers |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for row in backtest:
+            auc = row["auc_repeat"]
+            lines.append(
+                f"| {row['list']} | {row['capture_50']:.3f} | {row['capture_100']:.3f} | "
+                f"{row['capture_10%']:.3f} | {'–' if auc is None else f'{auc:.3f}'} |"
+            )
     fit = summary.get("model")
     if fit:
         lines += [

@@ -190,6 +190,24 @@ def expected_purchases_if_alive(
     return (p.a + p.b + x - 1) / (p.a - 1) * (1 - np.exp(log_ratio) * hyp)
 
 
+def probability_no_purchase(
+    p: BgNbdParams, t: float, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    """P(no purchase in the next ``t`` days | x, t_x, T), for every customer with a purchase.
+
+    Either the customer has dropped out, or is alive and makes no purchase in ``t`` days. In
+    BG/NBD a customer can only drop out right after a purchase, so an alive customer who buys
+    nothing stays alive throughout, and given alive the purchase rate's posterior is
+    Gamma(r + x, alpha + T): P(none in t | alive) = ((alpha + T) / (alpha + T + t))^(r + x).
+    Unlike P(alive), this is informative for one-time buyers too (their P(alive) is 1).
+    """
+    x = np.asarray(frequency, float)
+    T = np.asarray(T, float)
+    alive = probability_alive(p, x, recency, T)
+    quiet_if_alive = np.exp((p.r + x) * (np.log(p.alpha + T) - np.log(p.alpha + T + t)))
+    return (1 - alive) + alive * quiet_if_alive
+
+
 def expected_purchases(
     p: BgNbdParams, t: float, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray
 ) -> np.ndarray:

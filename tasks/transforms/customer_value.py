@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 
 from patronage.config import ValueModelConfig
-from tasks.transforms.bgnbd import BgNbdParams, expected_purchases_if_alive, probability_alive
+from tasks.transforms.bgnbd import (
+    BgNbdParams,
+    expected_purchases_if_alive,
+    probability_alive,
+    probability_no_purchase,
+)
 from tasks.transforms.gamma_gamma import GammaGammaParams, expected_average_order_value
 
 PERIOD_DAYS = 30
@@ -43,6 +48,9 @@ def score_customer_value(
 
     ``expected_clv`` is what the customer is expected to bring (P(alive) included);
     ``value_at_risk`` = CLV if retained × (1 − P(alive)): what is lost if they are leaving.
+    Over the next ``risk_horizon_days``: ``p_stop`` = P(no purchase in it),
+    ``value_if_retained_horizon`` = what the customer brings in it if still alive, and
+    ``expected_value_lost`` = their product — the retention queue's measure of value at risk.
     """
     x = summary["frequency"].to_numpy(float)
     t_x = summary["recency"].to_numpy(float)
@@ -50,6 +58,9 @@ def score_customer_value(
     p_alive = probability_alive(bgnbd, x, t_x, T)
     aov = expected_average_order_value(gamma_gamma, x, summary["monetary_value"].to_numpy(float))
     retained = clv_if_retained(bgnbd, aov, x, T, config.horizon_days, config.annual_discount_rate)
+    horizon = config.risk_horizon_days
+    p_stop = probability_no_purchase(bgnbd, horizon, x, t_x, T)
+    retained_horizon = expected_purchases_if_alive(bgnbd, horizon, x, T) * aov
     return pd.DataFrame(
         {
             "customer_id": summary["customer_id"].to_numpy(),
@@ -59,6 +70,11 @@ def score_customer_value(
             "clv_if_retained": retained,
             "expected_clv": p_alive * retained,
             "value_at_risk": retained * (1 - p_alive),
+            "p_stop": p_stop,
+            "expected_purchases_horizon": p_alive
+            * expected_purchases_if_alive(bgnbd, horizon, x, T),
+            "value_if_retained_horizon": retained_horizon,
+            "expected_value_lost": retained_horizon * p_stop,
         }
     )
 

@@ -1,10 +1,15 @@
 """Retention queue: one row per at-risk customer (one open case each), keyed by ``case_id``.
 
-Priority = expected value at risk × urgency, where
-  expected value at risk = CLV if retained × P(leaving),
-  P(leaving) = max(1 − P(alive), stated risk of the strongest conversation or ticket signal),
-  urgency    = 1 + Σ reason weights, ×0.25 for customers past the just-in-time window (lapsed)
-               whose only reasons are behavioural.
+Priority = expected value lost over the risk horizon × urgency, where
+  expected value lost = value if retained over the horizon × P(leaving),
+  P(leaving)          = P(no purchase in the horizon) from BG/NBD (every customer who bought,
+                        one-time buyers included), its odds multiplied by each conversation
+                        signal's factor (``RetentionPolicy.evidence_odds``, fitted by the backtest),
+  urgency             = 1 + urgency_scale × Σ reason weights (× lapsed_factor for lapsed
+                        customers whose only reasons are behavioural).
+Triggers decide *why* a case opens and what its evidence is; the ranking is by value at risk.
+A customer in the top ``entry_share`` by expected value lost opens a case with reason
+``value_at_risk`` even when no trigger fired.
 """
 
 from __future__ import annotations
@@ -15,17 +20,16 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from patronage.config import TriggerConfig
+from patronage.config import RetentionPolicy, TriggerConfig
 
-# Stated risk: what a conversation says about leaving, whatever the model thinks.
-STATED_RISK = {"churn_threat": 0.8, "complaint": 0.5, "rotting_ticket": 0.4}
-URGENCY_WEIGHTS = {
-    "churn_threat": 1.0,
-    "complaint": 0.5,
-    "rotting_ticket": 0.5,
-    "latency_breach": 0.5,
-    "alive_drop": 0.25,
-}
+REASONS = (
+    "churn_threat",
+    "complaint",
+    "rotting_ticket",
+    "latency_breach",
+    "alive_drop",
+    "value_at_risk",
+)
 CONVERSATION_REASONS = ("churn_threat", "complaint", "rotting_ticket")
 OPEN_TICKET_STATUSES = ("new", "open", "pending", "hold")
 
@@ -49,6 +53,7 @@ PLAYBOOK = {
     "rotting_ticket": "Get the open ticket answered and solved",
     "latency_breach": "Reach out before the usual next purchase is further overdue",
     "alive_drop": "Check recent experience (deliveries, tickets) for a reason they stopped",
+    "value_at_risk": "Reach out before their usual next purchase: much value, likely to stop buying",
 }
 
 
@@ -132,8 +137,55 @@ def conversation_evidence(
     return out.drop(columns="kinds").reset_index()
 
 
+def rank_customers(
+    customers: pd.DataFrame, evidence: pd.DataFrame, policy: RetentionPolicy | None = None
+) -> pd.DataFrame:
+    """Every customer with a purchase, ranked by priority (highest first, then by id).
+
+    Adds ``p_leaving``, ``expected_loss``, ``urgency``, ``priority_score`` and one boolean per
+    reason in ``REASONS``. The backtest judges exactly this ranking.
+
+    Args:
+        customers: One row per customer with value scores (``p_stop``,
+            ``value_if_retained_horizon``), triggers and ``lapsed``.
+        evidence: Output of ``conversation_evidence``.
+        policy: Evidence factors, urgency and queue entry; default ``RetentionPolicy()``.
+    """
+    policy = policy or RetentionPolicy()
+    # the scores' value_at_risk (CLV × (1 − P(alive))) is not the reason of the same name
+    frame = customers.rename(columns={"value_at_risk": "clv_at_risk"}).merge(
+        evidence, on="customer_id", how="left"
+    )
+    for reason in CONVERSATION_REASONS:
+        frame[reason] = frame[reason].astype("boolean").fillna(False).astype(bool)
+    p = frame["p_stop"].to_numpy(float).clip(1e-6, 1 - 1e-6)
+    log_odds = np.log(p / (1 - p))
+    for signal, factor in policy.evidence_odds.items():
+        log_odds = log_odds + np.where(frame[signal], np.log(factor), 0.0)
+    frame["p_leaving"] = 1 / (1 + np.exp(-log_odds))
+    frame["expected_loss"] = frame["value_if_retained_horizon"].to_numpy(float) * frame["p_leaving"]
+    cut = frame["expected_loss"].quantile(1 - policy.entry_share) if policy.entry_share else np.inf
+    frame["value_at_risk"] = (frame["expected_loss"] >= cut) & (frame["expected_loss"] > 0)
+    weights = policy.urgency_weights
+    urgency = 1 + policy.urgency_scale * sum(
+        frame[r].astype(float) * weights.get(r, 0.0) for r in REASONS
+    )
+    behavioural_only = ~frame[list(CONVERSATION_REASONS)].any(axis=1)
+    frame["urgency"] = urgency.where(
+        ~(frame["lapsed"] & behavioural_only), urgency * policy.lapsed_factor
+    )
+    frame["priority_score"] = (frame["expected_loss"] * frame["urgency"]).round(4)
+    return frame.sort_values(
+        ["priority_score", "customer_id"], ascending=[False, True], kind="stable"
+    ).reset_index(drop=True)
+
+
 def build_retention_queue(
-    customers: pd.DataFrame, evidence: pd.DataFrame, as_of: date, size: int
+    customers: pd.DataFrame,
+    evidence: pd.DataFrame,
+    as_of: date,
+    size: int,
+    policy: RetentionPolicy | None = None,
 ) -> pd.DataFrame:
     """Fold triggers and conversation evidence into at most one case per customer, ranked.
 
@@ -142,26 +194,13 @@ def build_retention_queue(
         evidence: Output of ``conversation_evidence``.
         as_of: Run date; due dates count from it.
         size: Cases kept, highest priority first.
+        policy: How customers are ranked (``rank_customers``).
     """
-    frame = customers.merge(evidence, on="customer_id", how="left")
-    for reason in CONVERSATION_REASONS:
-        frame[reason] = frame[reason].astype("boolean").fillna(False).astype(bool)
-    reason_cols = ["churn_threat", "complaint", "rotting_ticket", "latency_breach", "alive_drop"]
-    frame = frame[frame[reason_cols].any(axis=1)].copy()
+    ranked = rank_customers(customers, evidence, policy)
+    reason_cols = list(REASONS)
+    frame = ranked[ranked[reason_cols].any(axis=1)].head(size).copy()
     if frame.empty:
         return pd.DataFrame(columns=RETENTION_COLUMNS)
-    stated = np.zeros(len(frame))
-    for reason, risk in STATED_RISK.items():
-        stated = np.maximum(stated, np.where(frame[reason], risk, 0.0))
-    frame["p_leaving"] = np.maximum(1 - frame["p_alive"].to_numpy(), stated)
-    urgency = 1 + sum(frame[r].astype(float) * w for r, w in URGENCY_WEIGHTS.items())
-    behavioural_only = ~frame[list(CONVERSATION_REASONS)].any(axis=1)
-    urgency = urgency.where(~(frame["lapsed"] & behavioural_only), urgency * 0.25)
-    frame["value_at_risk"] = frame["clv_if_retained"] * frame["p_leaving"]
-    frame["priority_score"] = (frame["value_at_risk"] * urgency).round(4)
-    frame = frame.sort_values(
-        ["priority_score", "customer_id"], ascending=[False, True], kind="stable"
-    ).head(size)
     frame["priority_rank"] = np.arange(1, len(frame) + 1)
 
     def reasons_of(row: pd.Series) -> list[str]:
@@ -182,6 +221,7 @@ def build_retention_queue(
             if pd.isna(row["typical_interval_days"])
             else round(float(row["typical_interval_days"]), 1),
             "p_alive": round(float(row["p_alive"]), 3),
+            "p_leaving": round(float(row["p_leaving"]), 3),
             "latency_since": _day(row.get("latency_since")),
             "alive_drop_since": _day(row.get("alive_drop_since")),
             "items": row["evidence_items"] if isinstance(row["evidence_items"], list) else [],
@@ -192,7 +232,7 @@ def build_retention_queue(
                 "customer_id": row["customer_id"],
                 "value_tier": tier,
                 "clv": round(float(row["clv_if_retained"]), 2),
-                "value_at_risk": round(float(row["value_at_risk"]), 2),
+                "value_at_risk": round(float(row["expected_loss"]), 2),
                 "priority_score": float(row["priority_score"]),
                 "priority_rank": int(row["priority_rank"]),
                 "reason_codes": ",".join(reasons),

@@ -88,6 +88,17 @@ def default_file_sources(data_location: str) -> list[SourceConfig]:
     ]
 
 
+def resolve_sources(
+    sources: list[SourceConfig], sources_file: str | None, data_location: str
+) -> list[SourceConfig]:
+    """Configured sources, else the sources file, else the export files in ``data_location``."""
+    if sources:
+        return list(sources)
+    if sources_file:
+        return load_sources_file(sources_file)
+    return default_file_sources(data_location)
+
+
 __all__ = [
     "AnySource",
     "Extraction",
@@ -98,4 +109,5 @@ __all__ = [
     "load_sources_file",
     "parse_sources",
     "register_source_kind",
+    "resolve_sources",
 ]
