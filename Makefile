@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-value bench-linking bench-validation bench-text sample install clean
+.PHONY: demo test lint bench bench-value bench-linking bench-validation bench-text bench-backtest sample install clean
 
 $(STAMP): pyproject.toml
 	@echo "Building $(VENV): Prefect, Great Expectations, pandas, DuckDB, Splink, SQLAlchemy and the"
@@ -50,6 +50,10 @@ bench-linking: $(STAMP)
 ## Validation cost for 1M orders, alone and as a share of a nightly run (ORDERS=… to resize).
 bench-validation: $(STAMP)
 	$(BIN)/python benchmarks/bench_validation.py
+
+## The backtest on generated companies (CUSTOMERS=2000,20000 ROLLING=3 by default).
+bench-backtest: $(STAMP)
+	$(BIN)/python benchmarks/bench_backtest.py
 
 ## Text models on Banking77 (../shared/eval): churn precision/recall, grouping F1, speed, memory, size.
 bench-text: $(STAMP)

@@ -16,7 +16,7 @@ from tasks.transforms.stage_dataset import stage_dataset
 from tasks.transforms.validate_dataset import DatasetValidation, validate_dataset
 
 
-@dataclass
+@dataclass(repr=False)
 class ExportValidation:
     """A dataset's validation plus what it means for quarantine.
 
@@ -34,6 +34,13 @@ class ExportValidation:
     refailed: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["quarantine_id", "reasons"])
     )
+
+    def __repr__(self) -> str:
+        # A Failed state carrying this is logged with its repr: ids and counts, never rows.
+        return (
+            f"ExportValidation({self.validation!r}, {len(self.quarantined)} quarantined, "
+            f"{len(self.released_ids)} released, {len(self.refailed)} refailed)"
+        )
 
 
 def row_fingerprint(row: dict) -> str:
@@ -101,18 +108,25 @@ def validate_export(
     reference_keys: dict[str, set[str]],
     max_reject_share: float,
     fixes: pd.DataFrame | None = None,
+    check_freshness: bool = True,
 ) -> ExportValidation | State:
     """Cast and validate ``raw`` (with operator fixes applied) against the dataset's contract.
 
     A dataset that breaches its contract ends this task Failed, the breach as the state's
     message, so the Prefect UI shows which dataset stopped the run; the state still carries
     the ``ExportValidation`` (``state.result(raise_on_failure=False)``), whose rejected rows
-    must reach quarantine all the same.
+    must reach quarantine all the same. ``check_freshness=False`` (a backtest of the past)
+    does not count stale data as a breach.
     """
     contract = CONTRACTS[dataset]
     frame, fixed_at = apply_fixes(raw, fixes if fixes is not None else pd.DataFrame(), dataset)
     validation = validate_dataset(
-        stage_dataset(frame, contract), contract, as_of, reference_keys, max_reject_share
+        stage_dataset(frame, contract),
+        contract,
+        as_of,
+        reference_keys,
+        max_reject_share,
+        check_freshness,
     )
     rejected = validation.rejected
     is_fix = rejected["row_index"].isin(list(fixed_at))

@@ -263,3 +263,37 @@ def test_data_docs_site_is_written_when_asked(company, tmp_path):
     assert (docs / "index.html").exists()
     assert (docs / "expectations" / "patronage" / "orders.html").exists()
     assert any((docs / "validations" / "patronage" / "orders").rglob("*.html"))
+
+
+def test_a_breached_dataset_never_puts_its_rows_in_prefect_logs(company):
+    """Prefect logs a failed task's state with its result: the result shows counts only."""
+    exports, url = company
+    path = exports / "crm" / "customers.csv"
+    customers = pd.read_csv(path, dtype=str, keep_default_na=False)
+    customers.loc[customers.index % 2 == 0, "signup_date"] = "not a date"  # 50 % rejected
+    customers.to_csv(path, index=False)
+    with pytest.raises(ContractBreachError, match="customers: 50.0% of rows rejected"):
+        run(exports, url)
+    with get_client(sync_client=True) as client:
+        from prefect.client.schemas.filters import (
+            FlowRunFilter,
+            FlowRunFilterId,
+            LogFilter,
+            LogFilterFlowRunId,
+        )
+        from prefect.client.schemas.sorting import FlowRunSort
+
+        flow_run = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)[0]
+        logs = client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run.id]))
+        )
+        tasks = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id]))
+        )
+    text = "\n".join(log.message for log in logs)
+    assert "customers: 50.0% of rows rejected" in text  # the failure is logged…
+    assert "DatasetValidation(customers:" in text  # …with its counts…
+    planted = [e for e in customers["email"] if e][:200]
+    assert not any(e in text for e in planted)  # …and no customer's e-mail address
+    assert not any(n in text for n in customers["name"].head(50) if n)
+    assert any(t.name == "validate-customers" and t.state.type.value == "FAILED" for t in tasks)
