@@ -53,10 +53,12 @@ def test_retention_top_20_is_mostly_valuable_customers_who_really_are_leaving(re
     leaving_precision = top["leaving"].mean()
     valuable_leaving_precision = (top["leaving"] & top["valuable"]).mean()
     base_rate = (repeat["leaving"] & repeat["valuable"]).mean()
-    # Measured on this company (400 customers, seed 11): 0.75 leaving, 0.45 valuable and
-    # leaving, against a base rate of 0.12 among its 320 repeat customers.
-    assert leaving_precision >= 0.70, leaving_precision
-    assert valuable_leaving_precision >= 0.40, valuable_leaving_precision
+    # Measured on this company (400 customers, seed 11): 0.65 leaving, 0.55 valuable and
+    # leaving, against a base rate of 0.12 among its 320 repeat customers. (Ranked by stated
+    # risk before value at risk, the top 20 were 0.75 leaving but only 0.45 valuable and leaving:
+    # the priority now puts the value that can be saved first.)
+    assert leaving_precision >= 0.60, leaving_precision
+    assert valuable_leaving_precision >= 0.50, valuable_leaving_precision
     assert valuable_leaving_precision >= 2.5 * base_rate, (valuable_leaving_precision, base_rate)
 
 
@@ -71,9 +73,10 @@ def test_retention_top_50_captures_half_the_value_at_risk_of_customers_really_le
     top = truth.loc[queue["customer_id"].head(50)]
     captured = top.loc[top["leaving"], "value_at_risk"].sum() / at_risk_total
     best_possible = truth.loc[truth["leaving"], "value_at_risk"].nlargest(50).sum() / at_risk_total
-    # Measured (400 customers, seed 11; 108 really leaving): the top 50 capture 0.507 of their
-    # value at risk; the best possible 50 would capture 0.856, 50 random customers 0.12.
-    assert captured >= 0.45, captured
+    # Measured (400 customers, seed 11; 108 really leaving): the top 50 capture 0.598 of their
+    # value at risk (0.507 with the earlier priority); the best possible 50 would capture 0.856,
+    # 50 random customers 0.12.
+    assert captured >= 0.55, captured
     assert captured >= 0.55 * best_possible, (captured, best_possible)
 
 
