@@ -26,6 +26,7 @@ from tasks.io.report_run import emit_contract_breaches, report_run, report_valid
 from tasks.io.run_parameters import read_deployment_parameters
 from tasks.io.source_progress import merge_incremental, read_source_progress
 from tasks.io.sources import Extraction, resolve_sources
+from tasks.io.sources.base import settled_watermark, stuck_source
 from tasks.io.text_corrections import read_text_corrections
 from tasks.io.text_embeddings import read_text_embeddings, store_text_embeddings
 from tasks.link_conversations import link_conversations
@@ -109,6 +110,13 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
             for source in sources
         ]
         extractions = [f.result() for f in futures]
+        for extraction in extractions:
+            if extraction.incremental:
+                before = states.get(extraction.source, {})
+                extraction.last_rows_at = before.get("last_rows_at")
+                extraction.quiet_runs = (
+                    0 if len(extraction.frame) else int(before.get("quiet_runs") or 0) + 1
+                )
         raw = assemble_datasets(extractions, stored)
         rec["rows"] = sum(len(e.frame) for e in extractions)
 
@@ -155,6 +163,10 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
         }
         for name, o in outcomes.items()
     }
+    for extraction in extractions:
+        stuck = stuck_source(extraction, params.max_quiet_runs)
+        if stuck:
+            breaches.setdefault(extraction.dataset, []).append(stuck)
     breach_lines = [line for lines in breaches.values() for line in lines]
     report_validation(outcomes, breach_lines, params.data_docs_dir)
     if breaches:
@@ -219,6 +231,14 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
         )
         rec["rows"] = len(retention) + len(ideation)
 
+    # Watermarks advance over what passed validation only: a quarantined future date must not
+    # freeze an incremental source.
+    for extraction in extractions:
+        if extraction.incremental and "watermark" in extraction.state:
+            rejected = set(outcomes[extraction.dataset].validation.rejected["row_key"])
+            keys = CONTRACTS[extraction.dataset].row_keys(extraction.frame)
+            extraction.state["watermark"] = settled_watermark(extraction, keys.isin(rejected))
+
     fresh_vectors = new_vectors(encoder_id, conversations["text"].tolist(), stored_vectors)
     published: dict | None = None
     if not params.dry_run:
@@ -261,6 +281,7 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
                 "incremental": e.incremental,
                 "unknown_fields": sum(e.unknown_fields.values()),
                 "warnings": len(e.warnings),
+                "quiet_runs": e.quiet_runs,
             }
             for e in extractions
         },

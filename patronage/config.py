@@ -256,6 +256,12 @@ class NightlyParameters(BaseModel):
         None, description="Cut-off date of the run; empty means today (UTC)."
     )
     dry_run: bool = Field(False, description="Build the queues but do not publish them.")
+    max_quiet_runs: int = Field(
+        7,
+        ge=0,
+        le=365,
+        description="An incremental source that used to bring rows and brought none in this many published runs in a row fails the run as stuck (0: never).",
+    )
     queue_sizes: QueueSizes = Field(default_factory=QueueSizes)
     max_reject_share: float = Field(
         0.05,

@@ -269,6 +269,10 @@ source_state = Table(
     Column("watermark", String(64)),
     Column("run_id", String(64), nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    # published runs in a row in which the source brought no rows, and when it last brought some:
+    # a source that used to deliver and has gone quiet is reported, then fails the run
+    Column("quiet_runs", Integer, nullable=False, server_default="0"),
+    Column("last_rows_at", DateTime),
 )
 
 source_rows = Table(

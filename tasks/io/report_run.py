@@ -33,14 +33,14 @@ def render_run_summary(summary: dict) -> str:
             "",
             "## Sources",
             "",
-            "| source | dataset | rows | mode | unknown fields ignored | warnings |",
-            "|---|---|---:|---|---:|---:|",
+            "| source | dataset | rows | mode | unknown fields ignored | warnings | quiet runs |",
+            "|---|---|---:|---|---:|---:|---:|",
         ]
         for name, src in summary["sources"].items():
             mode = "incremental" if src["incremental"] else "snapshot"
             lines.append(
                 f"| {name} | {src['dataset']} | {src['rows']} | {mode} | "
-                f"{src['unknown_fields']} | {src['warnings']} |"
+                f"{src['unknown_fields']} | {src['warnings']} | {src.get('quiet_runs', 0)} |"
             )
     lines += ["", "## Stages", "", "| stage | rows out | seconds |", "|---|---:|---:|"]
     for name, s in summary["stages"].items():

@@ -27,11 +27,22 @@ def read_source_progress(
         database_url,
         database_password_secret,
         source_state.name,
-        select(source_state.c.source_name, source_state.c.cursor, source_state.c.watermark),
-        ["source_name", "cursor", "watermark"],
+        select(
+            source_state.c.source_name,
+            source_state.c.cursor,
+            source_state.c.watermark,
+            source_state.c.quiet_runs,
+            source_state.c.last_rows_at,
+        ),
+        ["source_name", "cursor", "watermark", "quiet_runs", "last_rows_at"],
     )
     states = {
-        r.source_name: {"cursor": r.cursor, "watermark": r.watermark}
+        r.source_name: {
+            "cursor": r.cursor,
+            "watermark": r.watermark,
+            "quiet_runs": int(r.quiet_runs or 0),
+            "last_rows_at": None if pd.isna(r.last_rows_at) else pd.Timestamp(r.last_rows_at),
+        }
         for r in state_rows.itertuples(index=False)
     }
     payloads = read_if_published(
@@ -104,8 +115,10 @@ def save_source_progress(
                     "watermark": extraction.state.get("watermark"),
                     "run_id": run_id,
                     "updated_at": now,
+                    "quiet_runs": extraction.quiet_runs,
+                    "last_rows_at": now if len(extraction.frame) else extraction.last_rows_at,
                 }
             ],
             ["source_name"],
-            ["cursor", "watermark", "run_id", "updated_at"],
+            ["cursor", "watermark", "run_id", "updated_at", "quiet_runs", "last_rows_at"],
         )

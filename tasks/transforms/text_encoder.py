@@ -98,7 +98,8 @@ class SentenceEncoder:
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.dimension = int(self._session.get_outputs()[0].shape[-1])
 
-    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    # 32 measured fastest on 2 cores (Banking77, cold: 338 texts/s at 16, 418 at 32, 380 at 64).
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """``len(texts) × dimension`` float32 unit vectors. Texts are sorted by length and
         batched so that padding stays small; the result is in input order."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)

@@ -91,4 +91,6 @@ class FileSource(SourceConfig):
             frame,
             {"watermark": advance_watermark(frame, self.watermark_column, previous)},
             incremental=True,
+            watermark_values=frame[self.watermark_column],
+            previous_watermark=previous,
         )

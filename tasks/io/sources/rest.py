@@ -64,6 +64,7 @@ class RestSource(SourceConfig):
         )
         # A page served twice (or a record that moved between pages) arrives once: last wins.
         frame = frame.drop_duplicates(keys, keep="last").reset_index(drop=True)
+        values = frame.pop(WATERMARK_VALUE) if WATERMARK_VALUE in frame else None
         return Extraction(
             self.name,
             self.dataset,
@@ -72,7 +73,12 @@ class RestSource(SourceConfig):
             incremental=True,
             unknown_fields=unknown,
             warnings=warnings or [],
+            watermark_values=values,
         )
+
+
+# Column carrying each record's watermark value through de-duplication (not a staging column).
+WATERMARK_VALUE = "__watermark__"
 
 
 class ZendeskTicketsSource(RestSource):
@@ -199,6 +205,7 @@ class HubSpotObjectsSource(RestSource):
                 frame, page_unknown = map_records(
                     records, self.dataset, self.column_map(), self.name, f"page {page}"
                 )
+                frame[WATERMARK_VALUE] = [r["updatedAt"] for r in records]
                 frames.append(frame)
                 unknown.update(page_unknown)
                 after = (body.get("paging") or {}).get("next", {}).get("after")
@@ -207,7 +214,9 @@ class HubSpotObjectsSource(RestSource):
                 seen.add(after)
                 params = {**params, "after": after}
         watermark = advance_watermark(pd.DataFrame({"t": stamps}), "t", previous)
-        return self._finish(frames, unknown, {"watermark": watermark})
+        extraction = self._finish(frames, unknown, {"watermark": watermark})
+        extraction.previous_watermark = previous
+        return extraction
 
 
 class JsonApiSource(RestSource):
@@ -275,4 +284,6 @@ class JsonApiSource(RestSource):
             extraction.state = {
                 "watermark": advance_watermark(frame, self.watermark_column, previous)
             }
+            extraction.watermark_values = extraction.frame[self.watermark_column]
+            extraction.previous_watermark = previous
         return extraction

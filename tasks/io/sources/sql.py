@@ -101,6 +101,10 @@ class SqlSource(SourceConfig):
             new_state,
             incremental=self.watermark_column is not None,
             unknown_fields=unknown,
+            watermark_values=result[self.watermark_column].map(_as_text).set_axis(frame.index)
+            if self.watermark_column
+            else None,
+            previous_watermark=previous,
         )
 
 
