@@ -160,6 +160,7 @@ def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B
             "quarantined": len(o.quarantined),
             "released": len(o.released_ids),
             "unknown_columns": len(o.validation.unknown_columns),
+            "normalised": o.validation.normalised_cells,
         }
         for name, o in outcomes.items()
     }

@@ -13,6 +13,7 @@ from prefect.states import Failed, State
 
 from schemas.contracts import CONTRACTS
 from tasks.transforms.stage_dataset import stage_dataset
+from tasks.transforms.storable_text import storable_record
 from tasks.transforms.validate_dataset import DatasetValidation, validate_dataset
 
 
@@ -93,7 +94,7 @@ def quarantined_rows(
             "source": source,
             "row_key": rejected["row_key"].to_numpy(),
             "reasons": rejected["reasons"].to_numpy(),
-            "raw_row": [raw.loc[idx].to_dict() for idx in rejected["row_index"]],
+            "raw_row": [storable_record(raw.loc[idx].to_dict()) for idx in rejected["row_index"]],
         },
         columns=["dataset", "source", "row_key", "reasons", "raw_row"],
     )

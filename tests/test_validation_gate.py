@@ -66,6 +66,7 @@ def test_three_percent_bad_rows_are_quarantined_and_the_run_publishes(company):
         "quarantined": bad["n"],
         "released": 0,
         "unknown_columns": 0,
+        "normalised": 0,
     }
     engine = make_engine(url)
     entries = list_quarantine(engine, "orders")
@@ -216,6 +217,7 @@ def test_operator_fix_is_revalidated_released_and_keeps_applying(company, tmp_pa
         "quarantined": 0,
         "released": 1,
         "unknown_columns": 0,
+        "normalised": 0,
     }
     third = run(exports, url)  # the source still sends the bad row: the fix keeps applying
     assert third["datasets"]["orders"]["valid"] == len(orders)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from tasks.transforms.storable_text import ERROR_HANDLER
+
 
 class ExportReadError(ValueError):
     """A raw export could not be read; the message names the file and line."""
@@ -20,10 +22,15 @@ def read_export(path: Path) -> pd.DataFrame:
     return parse_export(path.read_bytes(), "csv" if path.suffix == ".csv" else "jsonl", str(path))
 
 
-def parse_export(data: bytes, fmt: str, where: str) -> pd.DataFrame:
-    """CSV or JSON Lines bytes as strings; errors name ``where`` (the file) and the line."""
+def parse_export(data: bytes, fmt: str, where: str, strict: bool = True) -> pd.DataFrame:
+    """CSV or JSON Lines bytes as strings; errors name ``where`` (the file) and the line.
+
+    ``strict=False`` keeps bytes that are not UTF-8 as private-use characters
+    (``storable_text``): staging then quarantines the rows holding them and the rest of the
+    file goes on.
+    """
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig", errors="strict" if strict else ERROR_HANDLER)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         row = f"row {line - 1} (line {line})" if fmt == "csv" else f"line {line}"

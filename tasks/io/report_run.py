@@ -21,12 +21,13 @@ def render_run_summary(summary: dict) -> str:
         "",
         "## Datasets",
         "",
-        "| dataset | rows read | rows valid | rows quarantined | unknown columns |",
-        "|---|---:|---:|---:|---:|",
+        "| dataset | rows read | rows valid | rows quarantined | unknown columns | text cells normalised |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for name, d in summary["datasets"].items():
         lines.append(
-            f"| {name} | {d['read']} | {d['valid']} | {d['quarantined']} | {d['unknown_columns']} |"
+            f"| {name} | {d['read']} | {d['valid']} | {d['quarantined']} | "
+            f"{d['unknown_columns']} | {d.get('normalised', 0)} |"
         )
     if summary.get("sources"):
         lines += [

@@ -14,6 +14,7 @@ from schemas.contracts import CONTRACTS
 from schemas.tables import source_rows, source_state
 from tasks.io.sources import Extraction
 from tasks.io.sql_upsert import upsert
+from tasks.transforms.storable_text import storable_record
 
 
 @task(retries=2, retry_delay_seconds=10)
@@ -93,7 +94,9 @@ def save_source_progress(
                     "dataset": extraction.dataset,
                     "row_key": key,
                     "source_name": extraction.source,
-                    "payload": json.dumps(record, ensure_ascii=False, sort_keys=True),
+                    "payload": json.dumps(
+                        storable_record(record), ensure_ascii=False, sort_keys=True
+                    ),
                     "run_id": run_id,
                 }
                 for key, record in zip(keys, frame.to_dict("records"), strict=True)

@@ -6,11 +6,12 @@ its raw text for quarantine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from schemas.contract import DatasetContract
+from tasks.transforms.storable_text import has_unreadable_bytes
 
 
 @dataclass
@@ -22,12 +23,17 @@ class StagedDataset:
         cast_errors: Per row index, the columns whose non-empty raw value did not parse.
         missing_columns: Contract columns absent from the raw export.
         unknown_columns: Raw columns the contract does not know (ignored).
+        unreadable: Per row index, the columns holding a byte that was not UTF-8.
+        normalised_cells: Cells from which NUL characters were removed (no database column of
+            PostgreSQL can store them).
     """
 
     frame: pd.DataFrame
     cast_errors: dict[object, list[str]]
     missing_columns: list[str]
     unknown_columns: list[str]
+    unreadable: dict[object, list[str]] = field(default_factory=dict)
+    normalised_cells: int = 0
 
 
 def _cast(raw: pd.Series, kind: str) -> pd.Series:
@@ -62,14 +68,23 @@ def stage_dataset(
     unknown = sorted(c for c in frame.columns if c not in contract.columns)
     staged = pd.DataFrame(index=frame.index)
     errors: dict[object, list[str]] = {}
+    unreadable: dict[object, list[str]] = {}
+    normalised = 0
     for column, kind in contract.columns.items():
         if column not in frame.columns:
             if column in contract.optional:
                 staged[column] = _cast(pd.Series(pd.NA, index=frame.index, dtype="string"), kind)
             continue
-        typed = _cast(frame[column], kind)
+        values = frame[column]
+        for idx in frame.index[has_unreadable_bytes(values).to_numpy()]:
+            unreadable.setdefault(idx, []).append(column)
+        nul = values.astype("string").str.contains("\x00", regex=False).fillna(False)
+        if nul.any():
+            normalised += int(nul.sum())
+            values = values.where(~nul.to_numpy(), values.astype("string").str.replace("\x00", ""))
+        typed = _cast(values, kind)
         raw_present = frame[column].astype("string").str.strip().fillna("") != ""
         for idx in frame.index[raw_present & typed.isna()]:
             errors.setdefault(idx, []).append(column)
         staged[column] = typed
-    return StagedDataset(staged, errors, missing, unknown)
+    return StagedDataset(staged, errors, missing, unknown, unreadable, normalised)

@@ -33,6 +33,7 @@ class DatasetValidation:
             ``unexpected_count``.
         breaches: Contract breaches in words; non-empty means the run must not publish.
         unknown_columns: Raw columns the contract ignores.
+        normalised_cells: Text cells changed so any database can store them (NUL removed).
     """
 
     dataset: str
@@ -41,6 +42,7 @@ class DatasetValidation:
     expectations: list[dict] = field(default_factory=list)
     breaches: list[str] = field(default_factory=list)
     unknown_columns: list[str] = field(default_factory=list)
+    normalised_cells: int = 0
 
     def __repr__(self) -> str:
         # Prefect logs a failed task's state with its result's repr: counts, never rows.
@@ -162,6 +164,8 @@ def validate_dataset(
     reasons: dict[object, list[str]] = {
         idx: [f"cast:{c}" for c in cols] for idx, cols in staged.cast_errors.items()
     }
+    for idx, cols in staged.unreadable.items():
+        reasons.setdefault(idx, []).extend(f"not_utf8:{c}" for c in cols)
     breaches: list[str] = []
     results: list[dict] = []
     # Dataset-level checks are counted with the expectations, so a breach is never "0 failed".
@@ -256,5 +260,11 @@ def validate_dataset(
                     f"old at {as_of} (freshness limit {contract.freshness_days} days)"
                 )
     return DatasetValidation(
-        contract.name, valid, rejected, results, breaches, staged.unknown_columns
+        contract.name,
+        valid,
+        rejected,
+        results,
+        breaches,
+        staged.unknown_columns,
+        staged.normalised_cells,
     )

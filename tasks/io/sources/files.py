@@ -62,7 +62,8 @@ class FileSource(SourceConfig):
         if fmt == "parquet":
             frame = pd.read_parquet(io.BytesIO(data))
             return frame.astype("string").fillna("").astype(object)
-        return parse_export(data, fmt, self.path)
+        # A byte that is not UTF-8 quarantines its row, not the whole file.
+        return parse_export(data, fmt, self.path, strict=False)
 
     def extract(self, state: dict[str, str | None], full_refresh: bool) -> Extraction:
         mapping = self.column_map()
