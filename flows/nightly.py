@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pandas as pd
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
+from prefect.states import Failed, State
 
 from patronage.config import NightlyParameters, merge_overrides
 from schemas.contracts import CONTRACTS
@@ -86,12 +87,20 @@ def effective_parameters(params: NightlyParameters) -> NightlyParameters:
 
 
 @flow(name="patronage-nightly", log_prints=False)
-def nightly(params: NightlyParameters = NightlyParameters()) -> dict:  # noqa: B008 - pydantic default renders as the UI form
+def nightly(params: NightlyParameters = NightlyParameters()) -> dict | State:  # noqa: B008 - pydantic default renders as the UI form
     """Turn the night's exports into the retention and ideation queues.
 
     Fails before publishing when any dataset breaches its contract, so the queues people are
-    working from stay as they were.
+    working from stay as they were. The run ends Failed with the breach as its message (one
+    line per breach, no traceback); calling the flow raises ``ContractBreachError``.
     """
+    try:
+        return _nightly(params)
+    except ContractBreachError as exc:
+        return Failed(message=str(exc), data=exc)
+
+
+def _nightly(params: NightlyParameters) -> dict:
     logger = get_run_logger()
     params = effective_parameters(params)
     as_of = params.as_of or datetime.now(UTC).date()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -35,6 +36,69 @@ DatabaseUrl = Annotated[
         "sqlite at $PATRONAGE_HOME/patronage.db, PATRONAGE_HOME defaulting to ~/.patronage].",
     ),
 ]
+
+
+# Set by the app's callback: the Secret block holding the database password, for every command.
+_PASSWORD_SECRET: dict[str, str | None] = {"name": None}
+
+
+@app.callback()
+def _options(
+    database_password_secret: Annotated[
+        str | None,
+        typer.Option(
+            "--database-password-secret",
+            envvar="PATRONAGE_DATABASE_PASSWORD_SECRET",
+            help="Name of a Prefect Secret block holding the database password (never put the "
+            "password in --database-url).",
+        ),
+    ] = None,
+) -> None:
+    """Patronage: retention and ideation work queues from CRM and conversations."""
+    _PASSWORD_SECRET["name"] = database_password_secret
+
+
+def _checked_url(database_url: str | None, must_exist: bool) -> str:
+    """The URL to use, refused with a clear line (never echoing a password) when it cannot be."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from patronage.database import database_exists, default_database_url
+
+    url = database_url or default_database_url()
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        console.print(
+            "[red]--database-url is not a SQLAlchemy URL (e.g. sqlite:////srv/p.db)[/red]"
+        )
+        raise typer.Exit(code=2) from None
+    if parsed.password:
+        console.print(
+            "[red]--database-url must not contain a password (shell history, process lists and "
+            f"logs keep it): {escape(parsed.render_as_string(hide_password=True))}; put the "
+            "password in a Prefect Secret block and pass --database-password-secret NAME[/red]"
+        )
+        raise typer.Exit(code=2)
+    if must_exist and not database_exists(url):
+        console.print(
+            f"[red]no Patronage database at {escape(str(parsed.database))}: check --database-url "
+            "(or $PATRONAGE_DATABASE_URL), or create it with `patronage run` or "
+            "`patronage db upgrade`[/red]"
+        )
+        raise typer.Exit(code=2)
+    return url
+
+
+@contextmanager
+def _database(database_url: str | None, must_exist: bool = True):
+    """An engine for a command: the password from the Secret block, a missing SQLite file
+    refused (reading must not create an empty database and show empty queues)."""
+    from patronage.database import engine_for, load_secret
+
+    url = _checked_url(database_url, must_exist)
+    with engine_for(url, load_secret(_PASSWORD_SECRET["name"])) as engine:
+        yield engine
 
 
 @app.command()
@@ -79,13 +143,18 @@ def _run(
     cutoff = date.fromisoformat(as_of) if as_of else (None if own_data else BUNDLED_SAMPLE_AS_OF)
     params = NightlyParameters(
         data_location=data or str(BUNDLED_SAMPLE),
-        database_url=database_url,
+        database_url=_checked_url(database_url, must_exist=False),
+        database_password_secret=_PASSWORD_SECRET["name"],
         as_of=cutoff,
         dry_run=dry_run,
         sources_file=sources_file,
         full_refresh=full_refresh,
     )
-    return nightly(params)
+    state = nightly(params, return_state=True)
+    if not state.is_completed():
+        console.print(f"[red]run failed: {escape(state.message or state.name)}[/red]")
+        raise typer.Exit(code=2)
+    return state.result()
 
 
 @app.command()
@@ -159,10 +228,9 @@ def queues(
     top: Annotated[int, typer.Option(help="Items shown per queue.")] = 10,
 ) -> None:
     """Print the top of each published queue."""
-    from patronage.database import engine_for
     from patronage.work import list_items
 
-    with engine_for(database_url) as engine:
+    with _database(database_url) as engine:
         cases = list_items(engine, "retention", limit=top)
         ideas = list_items(engine, "ideation", limit=top)
     cases["priority_score"] = cases["priority_score"].round(1)
@@ -221,10 +289,9 @@ def quarantine_list(
     status: Annotated[str | None, typer.Option(help="quarantined, fixed or released.")] = None,
 ) -> None:
     """List quarantined rows with their failed expectations (ids only, no row content)."""
-    from patronage.database import engine_for
     from patronage.quarantine import list_quarantine
 
-    with engine_for(database_url) as engine:
+    with _database(database_url) as engine:
         entries = list_quarantine(engine, dataset, status)
     console.print(
         _table(
@@ -242,10 +309,9 @@ def quarantine_export(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Write quarantined rows to a JSON Lines file to correct by hand."""
-    from patronage.database import engine_for
     from patronage.quarantine import export_quarantine
 
-    with engine_for(database_url) as engine:
+    with _database(database_url) as engine:
         n = export_quarantine(engine, dataset, out)
     console.print(
         f"{n} {dataset} row(s) written to {out}; fix each 'row', then run "
@@ -259,11 +325,10 @@ def quarantine_fix(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Hand corrected rows back; the next run validates them and, if they pass, uses them."""
-    from patronage.database import engine_for
     from patronage.quarantine import FixFileError, apply_fixes
 
     try:
-        with engine_for(database_url) as engine:
+        with _database(database_url) as engine:
             n = apply_fixes(engine, file)
     except FixFileError as exc:
         console.print(f"[red]{escape(str(exc))}[/red]")
@@ -278,11 +343,10 @@ app.add_typer(identity_app, name="identity")
 
 
 def _decide(database_url: str, key: str, customer: str, decision: str) -> None:
-    from patronage.database import engine_for
     from tasks.io.identity_overrides import record_identity_decision
 
     try:
-        with engine_for(database_url) as engine:
+        with _database(database_url) as engine:
             record_identity_decision(engine, key, customer, decision, os.environ.get("USER"))
     except ValueError as exc:
         console.print(f"[red]{escape(str(exc))}[/red]")
@@ -338,11 +402,10 @@ def _worker(worker: str | None) -> str:
 
 def _work(action, database_url: str):
     """Run a work-API call, turning its errors into a red line and exit code 2."""
-    from patronage.database import engine_for
     from patronage.work import WorkError
 
     try:
-        with engine_for(database_url) as engine:
+        with _database(database_url) as engine:
             return action(engine)
     except WorkError as exc:
         console.print(f"[red]{escape(str(exc))}[/red]")
@@ -578,10 +641,10 @@ app.add_typer(db_app, name="db")
 @db_app.command("upgrade")
 def db_upgrade(database_url: DatabaseUrl = None) -> None:
     """Bring the database to the newest schema (every run also does this itself)."""
-    from patronage.database import SchemaMismatchError, engine_for, ensure_schema, head_revision
+    from patronage.database import SchemaMismatchError, ensure_schema, head_revision
 
     try:
-        with engine_for(database_url) as engine:
+        with _database(database_url, must_exist=False) as engine:
             ensure_schema(engine)
     except SchemaMismatchError as exc:
         console.print(f"[red]{escape(str(exc))}[/red]")

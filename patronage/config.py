@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.engine import make_url
 
 from patronage.database import default_database_url
@@ -228,6 +228,9 @@ class TextConfig(BaseModel):
 
 class NightlyParameters(BaseModel):
     """Everything one nightly run needs. Defaults run on the bundled sample company."""
+
+    # A refused value (a database URL with a password in it) must not be repeated in the error.
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     data_location: str = Field(
         str(BUNDLED_SAMPLE),

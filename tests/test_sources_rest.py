@@ -166,6 +166,25 @@ def test_persistent_5xx_gives_up_after_the_bounded_attempts(httpserver):
     assert len(api.requests) == 4
 
 
+def test_a_failing_page_is_retried_in_one_layer_only(httpserver):
+    """HTTP retries with backoff; the Prefect task does not retry them all again (4, not 12)."""
+    from prefect import flow
+
+    from tasks.io.extract_source import extract_source
+
+    api = ScriptedApi(zendesk_pages(1))
+    api.faults[None] = [Response("down", status=502)] * 20
+    source = zendesk(httpserver, api)
+
+    @flow
+    def extract_once() -> str:
+        state = extract_source(source, {}, False, return_state=True)
+        return state.message if state.is_failed() else "completed"
+
+    assert "still failing after 4 attempts" in extract_once()
+    assert len(api.requests) == 4
+
+
 def test_duplicate_page_yields_each_ticket_once(httpserver):
     pages = zendesk_pages(3)
     pages["c2"] = {

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from prefect import get_run_logger, task
 
-from tasks.io.sources import Extraction, SourceConfig
+from tasks.io.sources import Extraction, SourceConfig, SourceError
 
 
-@task(retries=2, retry_delay_seconds=10, task_run_name="extract-{source.name}")
+def _not_a_source_error(_task, _task_run, state) -> bool:
+    """Retry in one layer only: a ``SourceError`` is final (a 4xx, or HTTP retries with backoff
+    already exhausted), so the task retries only what nothing below it retried."""
+    return not isinstance(state.data, SourceError)
+
+
+@task(
+    retries=2,
+    retry_delay_seconds=10,
+    retry_condition_fn=_not_a_source_error,
+    task_run_name="extract-{source.name}",
+)
 def extract_source(
     source: SourceConfig, state: dict[str, str | None], full_refresh: bool
 ) -> Extraction:

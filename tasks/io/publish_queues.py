@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 from prefect import get_run_logger, task
-from sqlalchemy import Connection, Engine, Table, delete, select, update
+from sqlalchemy import Connection, Engine, Table, delete, exists, select, update
 
 from patronage.database import ensure_schema, load_secret, lock_for_writing, make_engine
 from schemas.tables import (
@@ -21,6 +21,7 @@ from schemas.tables import (
     publish_runs,
     quarantine,
     retention_cases,
+    work_log,
 )
 from tasks.io.identity_links import save_identity_links
 from tasks.io.source_progress import save_source_progress
@@ -31,14 +32,27 @@ from tasks.validate_export import row_fingerprint
 
 
 def soft_close_missing(
-    conn: Connection, table: Table, key: str, current: set[str], untouched_status: str, reason: str
+    conn: Connection,
+    table: Table,
+    key: str,
+    current: set[str],
+    untouched_status: str,
+    reason: str,
+    queue: str,
 ) -> int:
-    """Close open items this run no longer produces, unless a person has taken them up."""
+    """Close open items this run no longer produces, unless a person has touched them.
+
+    Touched means claimed, moved on from the untouched status, snoozed, or anything in the
+    work log (a note, a release…): such an item stays until a person closes it, so a snoozed
+    case comes back on its date and nobody's note disappears with it.
+    """
     key_col = table.c[key]
     untouched = (
         table.c.pipeline_state == "open",
         table.c.status == untouched_status,
         table.c.assignee.is_(None),
+        table.c.snoozed_until.is_(None),
+        ~exists().where(work_log.c.queue == queue, work_log.c.item_key == key_col),
     )
     candidates = conn.execute(select(key_col).where(*untouched)).scalars().all()
     stale = sorted(set(candidates) - current)
@@ -305,6 +319,7 @@ def publish_to_engine(
             set(retention["case_id"]),
             "open",
             "no longer at risk or below the queue cut-off",
+            "retention",
         )
         counts["ideation_closed"] = soft_close_missing(
             conn,
@@ -313,6 +328,7 @@ def publish_to_engine(
             set(ideation["idea_key"]),
             "new",
             "no longer produced (merged or below the queue cut-off)",
+            "ideation",
         )
         write_quarantine(conn, quarantined, run_id, now, released_ids, refailed)
         save_source_progress(conn, list(extractions), run_id, now)
