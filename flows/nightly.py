@@ -15,6 +15,7 @@ from prefect.states import Failed, State
 from patronage.config import NightlyParameters, merge_overrides
 from schemas.contracts import CONTRACTS
 from tasks.build_queues import build_queues
+from tasks.drop_erased_people import drop_erased_people, read_suppressions, record_privacy_upkeep
 from tasks.io.backtest_report import read_last_backtest
 from tasks.io.extract_source import extract_source
 from tasks.io.idea_overrides import read_idea_overrides
@@ -119,6 +120,11 @@ def _nightly(params: NightlyParameters) -> dict:
             for source in sources
         ]
         extractions = [f.result() for f in futures]
+        # Erased people's rows go before anything about them is validated, stored or scored.
+        suppressed = read_suppressions(params.database_url, params.database_password_secret)
+        erased_dropped, learned_suppressions = drop_erased_people(
+            extractions, suppressed, params.privacy_key_secret, params.identity.phone_region
+        )
         for extraction in extractions:
             if extraction.incremental:
                 before = states.get(extraction.source, {})
@@ -251,6 +257,7 @@ def _nightly(params: NightlyParameters) -> dict:
 
     fresh_vectors = new_vectors(encoder_id, conversations["text"].tolist(), stored_vectors)
     published: dict | None = None
+    privacy_upkeep: dict | None = None
     if not params.dry_run:
         # A cache, written before publishing: a rerun after a failed publish need not encode again.
         store_text_embeddings(
@@ -276,6 +283,12 @@ def _nightly(params: NightlyParameters) -> dict:
                 params.cases.reopen_after_days,
             )
             rec["rows"] = published["retention"] + published["ideation"]
+        privacy_upkeep = record_privacy_upkeep(
+            params.database_url,
+            params.database_password_secret,
+            learned_suppressions,
+            params.quarantine_retention_days,
+        )
 
     summary = {
         "run_id": run_id,
@@ -304,6 +317,8 @@ def _nightly(params: NightlyParameters) -> dict:
         .value_counts()
         .to_dict(),
         "languages": conversations["language"].value_counts().to_dict(),
+        "erased_rows_dropped": erased_dropped,
+        "privacy": privacy_upkeep,
         "text_model": {"version": text_model_version, "encoder": encoder_id},
         "text_vectors": {"stored_before": len(stored_vectors), "encoded": len(fresh_vectors)},
         "queues": {

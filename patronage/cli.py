@@ -797,3 +797,98 @@ def backtest(
     for note in result["notes"]:
         console.print(f"[yellow]note: {escape(note)}[/yellow]")
     console.print("files: " + ", ".join(result["files"]))
+
+
+privacy_app = typer.Typer(help="Erasure and access requests.", no_args_is_help=True)
+app.add_typer(privacy_app, name="privacy")
+
+PrivacyKeySecret = Annotated[
+    str | None,
+    typer.Option(
+        "--privacy-key-secret",
+        envvar="PATRONAGE_PRIVACY_KEY_SECRET",
+        help="Secret block with the suppression list's HMAC key [default: $PATRONAGE_HOME/privacy.key].",
+    ),
+]
+
+
+def _privacy_request(
+    request,
+    customer: str | None,
+    identity: str | None,
+    worker: str | None,
+    database_url: str | None,
+    privacy_key_secret: str | None,
+):
+    """Run ``erase`` or ``export_subject`` for exactly one named person; errors in one line."""
+    from patronage.privacy import PrivacyError, load_privacy_key
+
+    if bool(customer) == bool(identity):
+        console.print(
+            "[red]name the person with exactly one of --customer ID or --identity KEY[/red]"
+        )
+        raise typer.Exit(code=2)
+    who = _worker(worker)
+    try:
+        with _database(database_url) as engine:
+            return request(
+                engine,
+                customer_id=customer,
+                identity=identity,
+                actor=who,
+                key=load_privacy_key(privacy_key_secret),
+            )
+    except PrivacyError as exc:
+        console.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(code=2) from None
+
+
+@privacy_app.command("erase")
+def privacy_erase(
+    customer: Annotated[str | None, typer.Option(help="CRM id of the customer.")] = None,
+    identity: Annotated[
+        str | None,
+        typer.Option(help="email:ADDRESS, phone:NUMBER or PLATFORM:HANDLE of any speaker."),
+    ] = None,
+    worker: Worker = None,
+    database_url: DatabaseUrl = None,
+    privacy_key_secret: PrivacyKeySecret = None,
+) -> None:
+    """Forget a person: delete what Patronage holds about them, and drop them from every later extract."""
+    from patronage.privacy import erase
+
+    counts = _privacy_request(erase, customer, identity, worker, database_url, privacy_key_secret)
+    deleted = {k: v for k, v in counts.items() if v and k != "suppressed"}
+    console.print(
+        f"erased: {sum(deleted.values())} row(s) deleted ({', '.join(f'{k} {v}' for k, v in sorted(deleted.items())) or 'nothing stored'}); "
+        f"{counts['suppressed']} identifier(s) suppressed in every later extract"
+    )
+
+
+@privacy_app.command("export")
+def privacy_export(
+    customer: Annotated[str | None, typer.Option(help="CRM id of the customer.")] = None,
+    identity: Annotated[
+        str | None, typer.Option(help="email:ADDRESS, phone:NUMBER or PLATFORM:HANDLE.")
+    ] = None,
+    out: Annotated[Path, typer.Option("-o", "--out", help="JSON file to write.")] = Path(
+        "subject.json"
+    ),
+    worker: Worker = None,
+    database_url: DatabaseUrl = None,
+    privacy_key_secret: PrivacyKeySecret = None,
+) -> None:
+    """What Patronage holds about one person, as JSON (a subject access request)."""
+    import json
+
+    from patronage.privacy import export_subject
+
+    held = _privacy_request(
+        export_subject, customer, identity, worker, database_url, privacy_key_secret
+    )
+    out.write_text(
+        json.dumps(held, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+    )
+    console.print(
+        f"{sum(len(v) for k, v in held.items() if k != 'identifiers')} record(s) written to {out}"
+    )

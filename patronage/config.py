@@ -259,6 +259,16 @@ class NightlyParameters(BaseModel):
         None, description="Cut-off date of the run; empty means today (UTC)."
     )
     dry_run: bool = Field(False, description="Build the queues but do not publish them.")
+    privacy_key_secret: str | None = Field(
+        None,
+        description="Prefect Secret block holding the key of the erasure suppression list's HMACs; empty: this machine's $PATRONAGE_HOME/privacy.key.",
+    )
+    quarantine_retention_days: int = Field(
+        90,
+        ge=1,
+        le=3650,
+        description="Quarantined raw rows first seen longer ago than this are deleted.",
+    )
     max_quiet_runs: int = Field(
         7,
         ge=0,

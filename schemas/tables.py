@@ -287,3 +287,25 @@ source_rows = Table(
 )
 
 QUEUE_TABLES = (retention_cases, ideation_items, idea_supporters)
+
+privacy_suppressions = Table(
+    "privacy_suppressions",
+    metadata,
+    # grain: one row per identifier of an erased person, as a keyed HMAC (never the identifier):
+    # every extract drops rows that carry one, so an erased person does not come back
+    Column("identifier_hmac", String(64), primary_key=True),
+    Column("request_id", Integer, nullable=False),
+    Column("added_at", DateTime, nullable=False),
+)
+
+privacy_requests = Table(
+    "privacy_requests",
+    metadata,
+    # grain: one row per erasure or access request; an audit without personal data
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("action", String(16), nullable=False),
+    Column("subject_hmac", String(64), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("counts", Text, nullable=False),
+)
