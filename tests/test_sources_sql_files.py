@@ -98,6 +98,46 @@ def test_sql_errors_name_the_source_and_never_the_password(crm_database):
         orders_source(url, table="no_such_table").extract({}, False)
 
 
+def test_a_wrong_watermark_column_is_named_with_the_columns_there_are(crm_database, tmp_path):
+    url, _ = crm_database
+    source = orders_source(url, table="crm_orders").model_copy(update={"watermark_column": "placd"})
+    with pytest.raises(
+        SourceError,
+        match=r"crm-orders: watermark_column 'placd' is not a column of crm_orders \(columns: ref, cust, placed, total, coupon\)",
+    ):
+        source.extract({}, False)
+    path = tmp_path / "orders.csv"
+    pd.DataFrame({"order_id": ["O1"], "ordered_at": ["2026-10-01T00:00:00Z"]}).to_csv(
+        path, index=False
+    )
+    files = FileSource(
+        name="orders-file", dataset="orders", path=str(path), watermark_column="updated"
+    )
+    with pytest.raises(
+        SourceError, match=r"orders-file: watermark_column 'updated' is not a column"
+    ):
+        files.extract({}, False)
+
+
+def test_an_integer_watermark_reads_on_every_run(crm_database):
+    url, engine = crm_database
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE crm_orders ADD COLUMN version INTEGER"))
+        conn.execute(text("UPDATE crm_orders SET version = 40 + length(ref)"))
+    source = orders_source(url, table="crm_orders").model_copy(
+        update={"watermark_column": "version"}
+    )
+    first = source.extract({}, False)
+    assert first.state["watermark"] == "42" and len(first.frame) == 3
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO crm_orders VALUES ('O10', 'C2', '2026-10-03 10:00:00', 5, NULL, 43)")
+        )
+    second = source.extract(first.state, False)  # failed with "not likely a datetime" before
+    assert second.state["watermark"] == "43"
+    assert sorted(second.frame["order_id"]) == ["O1", "O10", "O2", "O3"]  # all at ≥ 42
+
+
 def test_sql_url_with_password_is_refused():
     with pytest.raises(ValueError, match="must not contain a password"):
         orders_source("postgresql://u:p4ss@db/crm", table="t")

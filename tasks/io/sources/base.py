@@ -138,6 +138,15 @@ def watermark_values(values: pd.Series, previous: object) -> pd.Series:
     return pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
 
 
+def require_watermark_column(frame: pd.DataFrame, column: str, source: str) -> None:
+    """A clear error, naming the columns there are, when the watermark column is not one."""
+    if column not in frame.columns:
+        raise SourceError(
+            f"{source}: watermark_column {column!r} is not a column of what the source returned "
+            f"(columns: {', '.join(map(str, frame.columns)) or 'none'})"
+        )
+
+
 def rows_since(frame: pd.DataFrame, column: str, previous: str | None) -> pd.DataFrame:
     """Rows at or after the watermark; rows whose value does not parse go on (to quarantine)."""
     since = parse_watermark(previous)

@@ -15,6 +15,7 @@ from tasks.io.sources.base import (
     SourceConfig,
     SourceError,
     advance_watermark,
+    require_watermark_column,
     rows_since,
     watermark_in_future,
 )
@@ -85,6 +86,7 @@ class FileSource(SourceConfig):
             return Extraction(
                 self.name, self.dataset, frame.iloc[0:0], dict(state), True, warnings=[warning]
             )
+        require_watermark_column(frame, self.watermark_column, self.name)
         frame = rows_since(frame, self.watermark_column, previous)
         return Extraction(
             self.name,

@@ -18,6 +18,7 @@ from tasks.io.sources.base import (
     SourceError,
     advance_watermark,
     parse_watermark,
+    require_watermark_column,
     rows_since,
     watermark_in_future,
 )
@@ -280,6 +281,8 @@ class JsonApiSource(RestSource):
         extraction = self._finish(frames, unknown, {})
         if self.watermark_column:
             frame = extraction.frame
+            if len(frame):
+                require_watermark_column(frame, self.watermark_column, self.name)
             extraction.frame = rows_since(frame, self.watermark_column, previous)
             extraction.state = {
                 "watermark": advance_watermark(frame, self.watermark_column, previous)

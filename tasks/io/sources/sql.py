@@ -9,7 +9,13 @@ from pydantic import Field, model_validator
 from sqlalchemy import Engine, bindparam, column, select, table, text
 from sqlalchemy.engine import make_url
 
-from tasks.io.sources.base import Extraction, SourceConfig, SourceError, watermark_in_future
+from tasks.io.sources.base import (
+    Extraction,
+    SourceConfig,
+    SourceError,
+    parse_watermark,
+    watermark_in_future,
+)
 from tasks.transforms.map_records import map_records
 
 
@@ -50,6 +56,25 @@ class SqlSource(SourceConfig):
 
         return make_engine(self.url, load_secret(self.password_secret))
 
+    def _check_watermark_column(self, engine) -> None:
+        """Name the table's columns when the watermark column is not one of them."""
+        from sqlalchemy import inspect
+
+        schema, _, name = self.table.rpartition(".")
+        try:
+            columns = [c["name"] for c in inspect(engine).get_columns(name, schema=schema or None)]
+        except Exception as exc:  # noqa: BLE001 - the driver's error text, never the password
+            engine.dispose()
+            raise SourceError(
+                f"{self.name}: reading {self.table} failed: {type(exc).__name__}"
+            ) from exc
+        if self.watermark_column not in columns:
+            engine.dispose()
+            raise SourceError(
+                f"{self.name}: watermark_column {self.watermark_column!r} is not a column of "
+                f"{self.table} (columns: {', '.join(columns)})"
+            )
+
     def _statement(self, since: str | None, dialect: str):
         if self.table:
             schema, _, name = self.table.rpartition(".")
@@ -76,6 +101,8 @@ class SqlSource(SourceConfig):
                     self.name, self.dataset, empty, dict(state), True, warnings=[warning]
                 )
         engine = self._engine()
+        if self.watermark_column and self.table:
+            self._check_watermark_column(engine)
         try:
             with engine.connect() as conn:
                 result = pd.read_sql(self._statement(previous, engine.dialect.name), conn)
@@ -109,10 +136,14 @@ class SqlSource(SourceConfig):
 
 
 def _typed(watermark: str) -> object:
-    """A stored watermark as the value the database compares with: a datetime if it is one.
+    """A stored watermark as the value the database compares with: a number or a datetime if
+    it is one (an integer column does not compare with text on PostgreSQL).
 
     SQLite keeps timestamps as text, so there the watermark stays the text it was read as.
     """
+    parsed = parse_watermark(watermark)
+    if isinstance(parsed, float):
+        return int(parsed) if parsed.is_integer() else parsed
     try:
         stamp = pd.Timestamp(watermark)
     except (ValueError, TypeError):
