@@ -346,7 +346,8 @@ def _decide(database_url: str, key: str, customer: str, decision: str) -> None:
     from tasks.io.identity_overrides import record_identity_decision
 
     try:
-        with _database(database_url) as engine:
+        # a decision may come before the first run: recording it creates the database
+        with _database(database_url, must_exist=False) as engine:
             record_identity_decision(engine, key, customer, decision, os.environ.get("USER"))
     except ValueError as exc:
         console.print(f"[red]{escape(str(exc))}[/red]")
