@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-value bench-linking bench-validation bench-text bench-backtest sample install clean
+.PHONY: demo test test-soak lint bench bench-value bench-linking bench-validation bench-text bench-backtest sample install clean
 
 $(STAMP): pyproject.toml
 	@echo "Building $(VENV): Prefect, Great Expectations, pandas, DuckDB, Splink, SQLAlchemy and the"
@@ -26,6 +26,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+## Thirty simulated nights with faults injected (SOAK_NIGHTS=… SOAK_CUSTOMERS=… to resize).
+test-soak: $(STAMP)
+	$(BIN)/python -m pytest -m soak -s -p no:cacheprovider tests/soak
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
