@@ -155,6 +155,40 @@ def test_ideation_queue_keeps_supporters_and_weighs_customers_by_clv():
     assert sorted(supporters["supporter_id"]) == ["C1", "S1", "S2"]
 
 
+def test_a_short_reply_backs_the_idea_it_answers_and_is_never_an_idea_itself():
+    conversations = pd.DataFrame(
+        {
+            "conversation_id": ["post:P1", "post:P2", "post:P3", "post:P4"],
+            "source": ["social_posts"] * 4,
+            "text": [
+                "please add a dark theme to the app",
+                "@acme +1",
+                "love the new jackets",
+                "THIS. EXACTLY THIS",
+            ],
+            "reply_to_id": [None, "post:P1", None, "post:P3"],
+            "intent": ["suggestion", "suggestion", "praise", "suggestion"],
+            "is_brand": [False] * 4,
+            "customer_id": [None] * 4,
+            "stakeholder_id": ["S1", "S2", "S3", "S4"],
+            "likes": [0.0] * 4,
+            "occurred_at": pd.to_datetime(["2026-10-01", "2026-10-02", "2026-10-03", "2026-10-04"]),
+        }
+    )
+    stakeholders = pd.DataFrame({"stakeholder_id": ["S1", "S2", "S3", "S4"], "influence": 0.0})
+    items, supporters = build_ideation_queue(
+        conversations,
+        pd.DataFrame({"customer_id": [], "expected_clv": []}),
+        stakeholders,
+        AS_OF,
+        IdeationConfig(),
+        size=10,
+    )
+    assert list(items["idea_key"]) == ["IDEA-post-P1"]  # "THIS. EXACTLY THIS" is no idea
+    assert items.iloc[0]["title"] == "please add a dark theme to the app"
+    assert sorted(supporters["supporter_id"]) == ["S1", "S2"]  # the "+1" backs it
+
+
 def test_people_split_and_merge_ideas_over_the_clustering():
     from tasks.transforms.ideation_queue import apply_idea_overrides
 

@@ -7,6 +7,7 @@ the share of supporter weight from the last ``momentum_days``.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import numpy as np
@@ -16,6 +17,27 @@ from patronage.config import IdeationConfig
 from tasks.transforms.idea_grouping import group_vectors
 from tasks.transforms.text_encoder import SentenceEncoder, load_encoder
 from tasks.transforms.text_signals import embed_texts
+
+# A reply this short ("+1", "same here", "this. exactly this") reacts to the post it answers:
+# it backs that post's idea, if it has one, and is never an idea of its own.
+SHORT_REPLY_WORDS = 4
+
+
+def is_short_reply(conversations: pd.DataFrame) -> pd.Series:
+    """Replies with fewer than ``SHORT_REPLY_WORDS`` words (``@mentions`` not counted)."""
+    if "reply_to_id" not in conversations:
+        return pd.Series(False, index=conversations.index)
+    words = (
+        conversations["text"]
+        .fillna("")
+        .map(
+            lambda t: sum(
+                1 for w in str(t).split() if not w.startswith("@") and re.search(r"\w", w)
+            )
+        )
+    )
+    return conversations["reply_to_id"].notna() & (words < SHORT_REPLY_WORDS)
+
 
 IDEA_COLUMNS = [
     "idea_key",
@@ -105,10 +127,12 @@ def build_ideation_queue(
     Returns:
         ``(items, supporters)``: one row per idea, and one row per (idea, supporter).
     """
+    short_reply = is_short_reply(conversations)
     members = (
         conversations[
             ((conversations["source"] == "ideas") | (conversations["intent"] == "suggestion"))
             & ~conversations["is_brand"]
+            & ~short_reply
         ]
         .sort_values(["occurred_at", "conversation_id"], kind="stable")
         .copy()
@@ -123,6 +147,18 @@ def build_ideation_queue(
     members["idea_key"] = apply_idea_overrides(
         members["conversation_id"].tolist(), labels, overrides
     )
+    # "+1" under a suggestion backs that suggestion's idea.
+    idea_of = members.set_index("conversation_id")["idea_key"]
+    replies = conversations[short_reply & ~conversations["is_brand"]]
+    if len(replies):
+        endorsing = replies[replies["reply_to_id"].isin(idea_of.index)]
+        members = pd.concat(
+            [
+                members,
+                endorsing.assign(idea_key=endorsing["reply_to_id"].map(idea_of).to_numpy()),
+            ],
+            ignore_index=True,
+        )
 
     clv = customers.set_index("customer_id")["expected_clv"]
     influence = stakeholders.set_index("stakeholder_id")["influence"]
