@@ -42,7 +42,8 @@ class BacktestInputError(ValueError):
     """The cut-offs or horizon cannot be judged on this data."""
 
 
-def _validated(raw: dict[str, pd.DataFrame], sources: str, data_end: date) -> dict:
+def _validated(raw: dict[str, pd.DataFrame], sources: str, as_of: date) -> dict:
+    """Every dataset validated once (no reject limit, no freshness: the past is judged)."""
     valid: dict[str, pd.DataFrame] = {}
     breaches: list[str] = []
     for dataset in CONTRACTS:
@@ -54,7 +55,14 @@ def _validated(raw: dict[str, pd.DataFrame], sources: str, data_end: date) -> di
             if name in valid
         }
         outcome = validate_export(
-            dataset, raw[dataset], sources, data_end, refs, 1.0, None, False, return_state=True
+            dataset,
+            raw[dataset],
+            sources,
+            as_of,
+            refs,
+            max_reject_share=1.0,
+            check_freshness=False,
+            return_state=True,
         ).result(raise_on_failure=False)
         breaches += outcome.validation.breaches
         valid[dataset] = outcome.validation.valid
@@ -149,17 +157,14 @@ def _backtest(params: BacktestParameters) -> dict:
         )
     for note in notes:
         logger.warning("%s", note)
-    result = {"horizon_days": params.horizon_days, **judge_cutoff(latest, policy)}
+    judged = [judge_cutoff(f, policy) for f in frames]  # each cut-off judged once
+    result = {"horizon_days": params.horizon_days, **judged[-1]}
     result["notes"] = notes
     result["policy"] = policy.model_dump()
     result["caveats"] = CAVEATS
     result["cutoffs"] = [
-        {
-            k: v
-            for k, v in judge_cutoff(f, policy).items()
-            if k in ("as_of", "customers", "capture", "auc")
-        }
-        for f in frames
+        {k: v for k, v in j.items() if k in ("as_of", "customers", "capture", "auc")}
+        for j in judged
     ]
     out_dir = (
         Path(params.out_dir)

@@ -157,18 +157,23 @@ def _subject(
     return identifiers, customers
 
 
-def _rows_about(conn, table, json_column: str, identifiers: set[str], phone_region: str) -> list:
-    """Ids of stored raw rows (source rows or quarantine) that carry one of ``identifiers``,
-    with the text fields they hold."""
+def _raw_rows(conn, table, json_column: str, phone_region: str) -> list:
+    """Every stored raw row (source rows or quarantine): ``(key, record, identifiers)``, read
+    once per request; a ticket comment's identifiers include its ``ticket:<id>``."""
     key_cols = [table.c.id] if "id" in table.c else [table.c.dataset, table.c.row_key]
-    hits = []
+    rows = []
     for row in conn.execute(select(*key_cols, table.c.dataset, table.c[json_column])).all():
         record = json.loads(row[-1]) if row[-1] else {}
-        ids = row_identifiers(row[-2], pd.DataFrame([record]), phone_region)[0]
-        ticket = record.get("ticket_id")
-        if set(ids) & identifiers or (ticket and f"ticket:{ticket}" in identifiers):
-            hits.append((tuple(row[: len(key_cols)]), record))
-    return hits
+        ids = set(row_identifiers(row[-2], pd.DataFrame([record]), phone_region)[0])
+        if record.get("ticket_id"):
+            ids.add(f"ticket:{record['ticket_id']}")
+        rows.append((tuple(row[: len(key_cols)]), record, ids))
+    return rows
+
+
+def _about(rows: list, identifiers: set[str]) -> list:
+    """``(key, record)`` of the raw rows that carry one of ``identifiers``."""
+    return [(key, record) for key, record, ids in rows if ids & identifiers]
 
 
 def erase(
@@ -203,14 +208,14 @@ def erase(
             lock_for_writing(conn)
         identifiers, customers = _subject(conn, customer_id, identity, phone_region)
         # Stored tickets of the person: their comments are theirs too.
-        stored = _rows_about(conn, source_rows, "payload", identifiers, phone_region)
+        raw_stored = _raw_rows(conn, source_rows, "payload", phone_region)
         identifiers |= {
             f"ticket:{r['ticket_id']}"
-            for _, r in stored
+            for _, r in _about(raw_stored, identifiers)
             if r.get("ticket_id") and "requester_email" in r
         }
-        stored = _rows_about(conn, source_rows, "payload", identifiers, phone_region)
-        held = _rows_about(conn, quarantine, "raw_row", identifiers, phone_region)
+        stored = _about(raw_stored, identifiers)
+        held = _about(_raw_rows(conn, quarantine, "raw_row", phone_region), identifiers)
         stakeholders = {stakeholder_id(i) for i in identifiers}
         people = customers | stakeholders
         texts = [
@@ -402,10 +407,16 @@ def export_subject(
             ),
             "outbox": rows(outbox, outbox.c.recipient_id.in_(people)),
             "source_rows": [
-                r for _, r in _rows_about(conn, source_rows, "payload", identifiers, phone_region)
+                r
+                for _, r in _about(
+                    _raw_rows(conn, source_rows, "payload", phone_region), identifiers
+                )
             ],
             "quarantine": [
-                r for _, r in _rows_about(conn, quarantine, "raw_row", identifiers, phone_region)
+                r
+                for _, r in _about(
+                    _raw_rows(conn, quarantine, "raw_row", phone_region), identifiers
+                )
             ],
         }
         subject = _subject_hmac(key, customer_id, identifiers)

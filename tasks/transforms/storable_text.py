@@ -28,7 +28,7 @@ codecs.register_error(ERROR_HANDLER, _keep_bytes)
 
 
 def has_unreadable_bytes(values: pd.Series) -> pd.Series:
-    """Per cell, whether it holds a byte that was not UTF-8 (a lone surrogate)."""
+    """Per cell, whether it holds a byte that was not UTF-8 (a ``patronage-bytes`` character)."""
     return values.astype("string").str.contains(UNREADABLE.pattern, regex=True).fillna(False)
 
 
