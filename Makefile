@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-soak lint bench bench-value bench-linking bench-validation bench-text bench-backtest sample install clean
+.PHONY: demo test test-soak lint lint-imports bench bench-value bench-linking bench-validation bench-text bench-backtest sample install clean
 
 $(STAMP): pyproject.toml
 	@echo "Building $(VENV): Prefect, Great Expectations, pandas, DuckDB, Splink, SQLAlchemy and the"
@@ -31,9 +31,19 @@ test: $(STAMP)
 test-soak: $(STAMP)
 	$(BIN)/python -m pytest -m soak -s -p no:cacheprovider tests/soak
 
+## ruff, ruff format, and the import layers (import-linter, on the installed layout).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory lint-imports
+
+# import-linter reads packages from disk: an editable install maps flows/, tasks/ and schemas/
+# into `patronage` only at import time, so the check runs on a real install of the wheel.
+lint-imports: $(STAMP)
+	rm -rf .lint-build && mkdir .lint-build
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation --target .lint-build/site . \
+	  > .lint-build/install.log 2>&1 || { cat .lint-build/install.log; exit 1; }
+	cd .lint-build && PYTHONPATH=site ../$(BIN)/lint-imports --no-cache ../pyproject.toml
 
 ## Regenerate the bundled sample company.
 sample: $(STAMP)
@@ -65,4 +75,4 @@ bench-text: $(STAMP)
 	$(BIN)/python benchmarks/bench_text.py
 
 clean:
-	rm -rf $(VENV) .demo
+	rm -rf $(VENV) .demo .lint-build build

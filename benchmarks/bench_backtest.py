@@ -19,8 +19,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
 def main() -> None:
-    from flows.backtest import backtest
-    from patronage.config import BacktestParameters
+    from patronage.flows.backtest import backtest
+    from patronage.flows.parameters import BacktestParameters
     from patronage.simulator import SampleSpec, write_sample
 
     for customers in [int(c) for c in os.environ.get("CUSTOMERS", "2000,20000").split(",")]:

@@ -103,8 +103,11 @@ def synthetic(customers: int, conversations: int, seed: int = 9) -> dict[str, pd
 
 def main() -> None:
     from patronage.config import IdentityConfig
-    from tasks.link_conversations import resolve_identity_keys
-    from tasks.transforms.identity import build_conversations, link_conversations_to_customers
+    from patronage.tasks.stages.link_conversations import resolve_identity_keys
+    from patronage.tasks.transforms.linking.identity import (
+        build_conversations,
+        link_conversations_to_customers,
+    )
 
     customers = int(os.environ.get("CUSTOMERS", 1_000_000))
     conversations = int(os.environ.get("CONVERSATIONS", 1_000_000))

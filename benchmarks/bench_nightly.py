@@ -19,8 +19,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 def main() -> None:
     customers = int(os.environ.get("CUSTOMERS", sys.argv[1] if len(sys.argv) > 1 else 20000))
-    from flows.nightly import nightly
-    from patronage.config import NightlyParameters
+    from patronage.flows.nightly import nightly
+    from patronage.flows.parameters import NightlyParameters
     from patronage.simulator import SampleSpec, write_sample
 
     with tempfile.TemporaryDirectory() as tmp:

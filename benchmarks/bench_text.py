@@ -43,10 +43,14 @@ def _precision_recall(truth: np.ndarray, flagged: np.ndarray) -> str:
 def main() -> None:
     from baseline_text import _vader, classify_intent, cluster_ideas, normalize_idea_text
 
-    from tasks.transforms.idea_grouping import DEFAULT_THRESHOLD, group_vectors, pair_scores
-    from tasks.transforms.text_classifier import fit_text_model, read_seed
-    from tasks.transforms.text_encoder import SentenceEncoder
-    from tasks.transforms.text_signals import seed_model
+    from patronage.tasks.transforms.queues.idea_grouping import (
+        DEFAULT_THRESHOLD,
+        group_vectors,
+        pair_scores,
+    )
+    from patronage.tasks.transforms.text.text_classifier import fit_text_model, read_seed
+    from patronage.tasks.transforms.text.text_encoder import SentenceEncoder
+    from patronage.tasks.transforms.text.text_signals import seed_model
 
     test = pd.read_csv(EVAL / "test.csv")
     train = pd.read_csv(EVAL / "train.csv")

@@ -35,9 +35,9 @@ def synthetic_orders(n: int, customers: int, bad_share: float) -> pd.DataFrame:
 
 
 def validation_alone(n: int) -> float:
-    from schemas.contracts import CONTRACTS
-    from tasks.transforms.stage_dataset import stage_dataset
-    from tasks.transforms.validate_dataset import validate_dataset
+    from patronage.schemas.contracts import CONTRACTS
+    from patronage.tasks.transforms.validation.stage_dataset import stage_dataset
+    from patronage.tasks.transforms.validation.validate_dataset import validate_dataset
 
     orders = synthetic_orders(n, 100_000, 0.01)
     started = time.perf_counter()
@@ -56,8 +56,8 @@ def validation_alone(n: int) -> float:
 
 
 def share_of_nightly(target_orders: int) -> None:
-    from flows.nightly import nightly
-    from patronage.config import NightlyParameters
+    from patronage.flows.nightly import nightly
+    from patronage.flows.parameters import NightlyParameters
     from patronage.simulator import SampleSpec, write_sample
 
     customers = max(1000, int(target_orders / 7.4))  # the simulator averages ~7.4 orders each

@@ -42,10 +42,17 @@ def simulate_orders(customers: int, seed: int = 5) -> pd.DataFrame:
 
 def patronage_side(orders: pd.DataFrame) -> tuple[dict[str, float], float]:
     from patronage.config import ValueModelConfig
-    from tasks.transforms.bgnbd import expected_purchases, fit_bgnbd, probability_alive
-    from tasks.transforms.customer_summary import summarize_transactions
-    from tasks.transforms.customer_value import score_customer_value
-    from tasks.transforms.gamma_gamma import expected_average_order_value, fit_gamma_gamma
+    from patronage.tasks.transforms.value.bgnbd import (
+        expected_purchases,
+        fit_bgnbd,
+        probability_alive,
+    )
+    from patronage.tasks.transforms.value.customer_summary import summarize_transactions
+    from patronage.tasks.transforms.value.customer_value import score_customer_value
+    from patronage.tasks.transforms.value.gamma_gamma import (
+        expected_average_order_value,
+        fit_gamma_gamma,
+    )
 
     times: dict[str, float] = {}
     t = time.perf_counter()
@@ -105,7 +112,7 @@ def lifetimes_side(orders: pd.DataFrame) -> tuple[dict[str, float], float] | Non
     times["score"] = time.perf_counter() - t
     # lifetimes fits on rescaled time, so its own likelihood is not comparable: evaluate the
     # same (unscaled) log-likelihood function at its parameters.
-    from tasks.transforms.bgnbd import bgnbd_log_likelihood
+    from patronage.tasks.transforms.value.bgnbd import bgnbd_log_likelihood
 
     params = np.array([bgf.params_[k] for k in ("r", "alpha", "a", "b")])
     return times, float(

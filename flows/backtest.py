@@ -15,16 +15,17 @@ import pandas as pd
 from prefect import flow, get_run_logger
 from prefect.states import Failed, State
 
-from flows.nightly import assemble_datasets
-from patronage.config import BacktestParameters
-from patronage.database import patronage_home
-from schemas.contracts import CONTRACTS
-from tasks.backtest_cutoff import judge_cutoff, rebuild_cutoff
-from tasks.io.backtest_report import report_backtest, write_backtest_files
-from tasks.io.extract_source import extract_source
-from tasks.io.sources import resolve_sources
-from tasks.transforms.policy_tuning import queue_capture, tune_policy
-from tasks.validate_export import validate_export
+from patronage.config import Policy, effective_policy
+from patronage.config.locations import patronage_home
+from patronage.flows.parameters import BacktestParameters
+from patronage.schemas.contracts import CONTRACTS
+from patronage.tasks.io.backtest_report import report_backtest, write_backtest_files
+from patronage.tasks.io.extract_source import extract_source
+from patronage.tasks.io.sources import resolve_sources
+from patronage.tasks.stages.backtest_cutoff import judge_cutoff, rebuild_cutoff
+from patronage.tasks.stages.extract_datasets import assemble_datasets
+from patronage.tasks.stages.validate_export import validate_export
+from patronage.tasks.transforms.backtest.policy_tuning import queue_capture, tune_policy
 
 CAVEATS = [
     "CRM fields are the export's snapshot (account owner, contact details): they route cases and "
@@ -105,20 +106,23 @@ def check_cutoffs(valid: dict[str, pd.DataFrame], cutoffs: list[date], horizon_d
 
 
 @flow(name="patronage-backtest", log_prints=False)
-def backtest(params: BacktestParameters = BacktestParameters()) -> dict | State:  # noqa: B008 - renders as the UI form
+def backtest(
+    params: BacktestParameters = BacktestParameters(),  # noqa: B008 - renders as the UI form
+    policy: Policy = Policy(),  # noqa: B008
+) -> dict | State:
     """Rebuild the retention queue at past cut-offs and report how much value it would have caught.
 
     Input it cannot judge (a cut-off before any data, a horizon past the last data, a policy
     file that does not parse) ends the run Failed with that message, without a traceback.
     """
     try:
-        return _backtest(params)
+        return _backtest(params, policy)
     except BacktestInputError as exc:
         get_run_logger().error("%s", exc)
         return Failed(message=str(exc))
 
 
-def _backtest(params: BacktestParameters) -> dict:
+def _backtest(params: BacktestParameters, policy_parameter: Policy) -> dict:
     logger = get_run_logger()
     sources = resolve_sources(params.sources, params.sources_file, params.data_location)
     extractions = [f.result() for f in [extract_source.submit(s, {}, True) for s in sources]]
@@ -131,7 +135,7 @@ def _backtest(params: BacktestParameters) -> dict:
     cutoffs = params.cutoffs(data_end)
     check_cutoffs(valid, cutoffs, params.horizon_days)
     try:
-        policy = params.policy()
+        full_policy = effective_policy(policy_parameter, params.policy_file)
     except ValueError as exc:
         raise BacktestInputError(str(exc)) from None
 
@@ -141,7 +145,7 @@ def _backtest(params: BacktestParameters) -> dict:
             cutoff,
             params.horizon_days,
             params.value_model,
-            params.triggers,
+            full_policy,
             params.identity,
             params.text,
         )
@@ -157,6 +161,7 @@ def _backtest(params: BacktestParameters) -> dict:
         )
     for note in notes:
         logger.warning("%s", note)
+    policy = full_policy.retention
     judged = [judge_cutoff(f, policy) for f in frames]  # each cut-off judged once
     result = {"horizon_days": params.horizon_days, **judged[-1]}
     result["notes"] = notes
@@ -183,7 +188,11 @@ def _backtest(params: BacktestParameters) -> dict:
             }
         )
         policy_file.parent.mkdir(parents=True, exist_ok=True)
-        policy_file.write_text(tuned.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        # The whole policy in force with the tuned ranking: usable as the nightly's policy_file.
+        policy_file.write_text(
+            full_policy.model_copy(update={"retention": tuned}).model_dump_json(indent=2) + "\n",
+            encoding="utf-8",
+        )
         result["tuning"] = {
             "in_sample": in_capture,
             "in_sample_cutoffs": len(in_sample),

@@ -1,1 +1,1 @@
-"""The work: I/O tasks in ``tasks.io``, pure DataFrame transforms in ``tasks.transforms``."""
+"""The work: I/O tasks in ``patronage.tasks.io``, pure DataFrame transforms in ``patronage.tasks.transforms``."""

@@ -22,7 +22,7 @@ import pytest  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from patronage.database import make_engine  # noqa: E402
+from patronage.resources.database import make_engine  # noqa: E402
 from patronage.simulator import SampleSpec, write_sample  # noqa: E402
 
 # The PostgreSQL *server* to test against, through a database that already exists there. The

@@ -2,7 +2,7 @@
 
 import great_expectations as gx
 
-from schemas.contract import DatasetContract
+from patronage.schemas.contract import DatasetContract
 
 SOCIAL_POSTS = DatasetContract(
     name="social_posts",

@@ -1,11 +1,11 @@
-"""Alembic environment: runs on the connection that ``patronage.database.ensure_schema`` (or
+"""Alembic environment: runs on the connection that ``patronage.resources.database.ensure_schema`` (or
 ``patronage db upgrade``) hands over in ``config.attributes["connection"]``."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from schemas.tables import metadata
+from patronage.schemas.tables import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(

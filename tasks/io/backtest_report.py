@@ -8,7 +8,7 @@ from pathlib import Path
 from prefect import task
 from prefect.artifacts import Artifact, create_markdown_artifact, create_table_artifact
 
-from tasks.transforms.backtest_metrics import CAPTURE_AT
+from patronage.tasks.transforms.backtest.backtest_metrics import CAPTURE_AT
 
 BACKTEST_ARTIFACT = "patronage-backtest"
 SHOWN_AT = ("50", "100", "10%")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import get_run_logger, task
 
-from tasks.io.sources import Extraction, SourceConfig, SourceError
+from patronage.tasks.io.sources import Extraction, SourceConfig, SourceError
 
 
 def _not_a_source_error(_task, _task_run, state) -> bool:

@@ -8,19 +8,17 @@ import pandas as pd
 from prefect import task
 from sqlalchemy import Connection, select
 
-from patronage.database import read_if_published
-from schemas.tables import identity_links
-from tasks.io.sql_upsert import upsert
-from tasks.transforms.probable_links import LINK_COLUMNS
+from patronage.resources.database import PatronageDatabase
+from patronage.schemas.tables import identity_links
+from patronage.tasks.io.sql_upsert import upsert
+from patronage.tasks.transforms.linking.probable_links import LINK_COLUMNS
 
 
 @task(retries=2, retry_delay_seconds=10)
-def read_identity_links(database_url: str, database_password_secret: str | None) -> pd.DataFrame:
+def read_identity_links(database: PatronageDatabase) -> pd.DataFrame:
     """Every link earlier runs made (an empty frame before the first publish)."""
     query = select(*(identity_links.c[c] for c in LINK_COLUMNS))
-    return read_if_published(
-        database_url, database_password_secret, identity_links.name, query, LINK_COLUMNS
-    )
+    return database.read_if_published(identity_links.name, query, LINK_COLUMNS)
 
 
 def save_identity_links(conn: Connection, links: pd.DataFrame, run_id: str, now: datetime) -> None:

@@ -8,23 +8,19 @@ import pandas as pd
 from prefect import task
 from sqlalchemy import Engine, select
 
-from patronage.database import ensure_schema, read_if_published
-from schemas.tables import identity_overrides
-from tasks.io.sql_upsert import upsert
+from patronage.resources.database import PatronageDatabase, ensure_schema
+from patronage.schemas.tables import identity_overrides
+from patronage.tasks.io.sql_upsert import upsert
 
 OVERRIDE_COLUMNS = ["identity_key", "customer_id", "decision"]
 DECISIONS = ("must_link", "cannot_link")
 
 
 @task(retries=2, retry_delay_seconds=10)
-def read_identity_overrides(
-    database_url: str, database_password_secret: str | None
-) -> pd.DataFrame:
+def read_identity_overrides(database: PatronageDatabase) -> pd.DataFrame:
     """Every decision on record (an empty frame before the first publish)."""
     query = select(*(identity_overrides.c[c] for c in OVERRIDE_COLUMNS))
-    return read_if_published(
-        database_url, database_password_secret, identity_overrides.name, query, OVERRIDE_COLUMNS
-    )
+    return database.read_if_published(identity_overrides.name, query, OVERRIDE_COLUMNS)
 
 
 def record_identity_decision(

@@ -5,14 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from dataclasses import fields as dc_fields
 from datetime import UTC, date, datetime
 
 import pandas as pd
 from prefect import get_run_logger, task
 from sqlalchemy import Connection, Engine, Table, delete, exists, select, update
 
-from patronage.database import ensure_schema, load_secret, lock_for_writing, make_engine
-from schemas.tables import (
+from patronage.resources.database import PatronageDatabase, ensure_schema, lock_for_writing
+from patronage.schemas.tables import (
     QUEUE_TABLES,
     customer_scores,
     idea_supporters,
@@ -23,12 +26,12 @@ from schemas.tables import (
     retention_cases,
     work_log,
 )
-from tasks.io.identity_links import save_identity_links
-from tasks.io.source_progress import save_source_progress
-from tasks.io.sources import Extraction
-from tasks.io.sql_upsert import CHUNK, _plain, records, upsert
-from tasks.transforms.case_episodes import EXISTING_COLUMNS, assign_case_episodes
-from tasks.validate_export import row_fingerprint
+from patronage.tasks.io.identity_links import save_identity_links
+from patronage.tasks.io.source_progress import save_source_progress
+from patronage.tasks.io.sources import Extraction
+from patronage.tasks.io.sql_upsert import CHUNK, _plain, records, upsert
+from patronage.tasks.transforms.queues.case_episodes import EXISTING_COLUMNS, assign_case_episodes
+from patronage.tasks.transforms.validation.row_fingerprint import row_fingerprint
 
 
 def soft_close_missing(
@@ -356,50 +359,59 @@ def publish_to_engine(
     return counts
 
 
+@dataclass(repr=False)
+class PublishBatch:
+    """Everything one run publishes, in one transaction (``publish_to_engine``).
+
+    Attributes:
+        run_id: The run's id (the Prefect flow run id when there is one).
+        flow_run_id: The Prefect flow run, for the audit row.
+        as_of: The run's cut-off date.
+        retention: Retention cases (``build_retention_queue``).
+        ideation: Idea items (``build_ideation_queue``).
+        supporters: One row per (idea, supporter).
+        quarantined: Newly rejected raw rows with reasons.
+        extractions: What each source read, with its new cursor or watermark.
+        released_ids: Quarantine entries whose fix passed.
+        refailed: Quarantine entries whose fix failed again.
+        scores: One row per customer with value scores.
+        model: Fitted value-model parameters and the text model in use.
+        identity_links: Probabilistic author links to keep.
+        reopen_after_days: Days after a resolution before a customer's case may reopen.
+    """
+
+    run_id: str
+    flow_run_id: str | None
+    as_of: date
+    retention: pd.DataFrame
+    ideation: pd.DataFrame
+    supporters: pd.DataFrame
+    quarantined: pd.DataFrame
+    extractions: list[Extraction] = dc_field(default_factory=list)
+    released_ids: list[int] = dc_field(default_factory=list)
+    refailed: pd.DataFrame | None = None
+    scores: pd.DataFrame | None = None
+    model: dict | None = None
+    identity_links: pd.DataFrame | None = None
+    reopen_after_days: int = 30
+
+    def __repr__(self) -> str:
+        # Task arguments are logged by repr on failure: counts only, never rows.
+        return (
+            f"PublishBatch(run {self.run_id}, {len(self.retention)} cases, "
+            f"{len(self.ideation)} ideas, {len(self.quarantined)} quarantined)"
+        )
+
+
 @task(retries=2, retry_delay_seconds=10)
-def publish_queues(
-    database_url: str,
-    database_password_secret: str | None,
-    run_id: str,
-    flow_run_id: str | None,
-    as_of: date,
-    retention: pd.DataFrame,
-    ideation: pd.DataFrame,
-    supporters: pd.DataFrame,
-    quarantined: pd.DataFrame,
-    extractions: list[Extraction],
-    released_ids: list[int],
-    refailed: pd.DataFrame,
-    scores: pd.DataFrame,
-    model: dict,
-    identity_links: pd.DataFrame | None = None,
-    reopen_after_days: int = 30,
-) -> dict[str, object]:
+def publish_queues(database: PatronageDatabase, batch: PublishBatch) -> dict[str, object]:
     """Upsert both queues, soft-close what is gone, keep quarantine, audit the run."""
-    engine = make_engine(database_url, load_secret(database_password_secret))
-    try:
+    fields = {f.name: getattr(batch, f.name) for f in dc_fields(batch)}
+    with database.engine() as engine:
         ensure_schema(engine)
         before = queue_fingerprint(engine)
-        counts = publish_to_engine(
-            engine,
-            run_id,
-            flow_run_id,
-            as_of,
-            retention,
-            ideation,
-            supporters,
-            quarantined,
-            extractions,
-            released_ids,
-            refailed,
-            scores,
-            model,
-            identity_links,
-            reopen_after_days,
-        )
+        counts = publish_to_engine(engine, **fields)
         after = queue_fingerprint(engine)
-    finally:
-        engine.dispose()
     get_run_logger().info(
         "Published %s retention cases and %s ideas (queues changed: %s)",
         counts["retention"],
@@ -411,20 +423,16 @@ def publish_queues(
 
 @task(retries=2, retry_delay_seconds=10)
 def record_quarantine(
-    database_url: str,
-    database_password_secret: str | None,
+    database: PatronageDatabase,
     run_id: str,
     quarantined: pd.DataFrame,
     refailed: pd.DataFrame,
 ) -> int:
     """Keep a failed run's rejected rows (its queues are not touched): they are never lost."""
-    engine = make_engine(database_url, load_secret(database_password_secret))
-    try:
+    with database.engine() as engine:
         ensure_schema(engine)
         with engine.begin() as conn:
             write_quarantine(
                 conn, quarantined, run_id, datetime.now(UTC).replace(tzinfo=None), refailed=refailed
             )
-    finally:
-        engine.dispose()
     return len(quarantined)

@@ -8,14 +8,14 @@ import pandas as pd
 from prefect import task
 from sqlalchemy import select
 
-from patronage.database import read_if_published
-from schemas.tables import quarantine
+from patronage.resources.database import PatronageDatabase
+from patronage.schemas.tables import quarantine
 
 FIX_COLUMNS = ["quarantine_id", "dataset", "row_fingerprint", "row"]
 
 
 @task(retries=2, retry_delay_seconds=10)
-def read_quarantine_fixes(database_url: str, database_password_secret: str | None) -> pd.DataFrame:
+def read_quarantine_fixes(database: PatronageDatabase) -> pd.DataFrame:
     """Operator fixes (``fixed``, and ``released`` ones, which keep applying while the source
     still sends the row they replaced): one row per quarantine entry with its corrected row."""
     query = (
@@ -28,9 +28,7 @@ def read_quarantine_fixes(database_url: str, database_password_secret: str | Non
         .where(quarantine.c.status.in_(["fixed", "released"]), quarantine.c.fixed_row.is_not(None))
         .order_by(quarantine.c.id)
     )
-    rows = read_if_published(
-        database_url,
-        database_password_secret,
+    rows = database.read_if_published(
         quarantine.name,
         query,
         ["id", "dataset", "row_fingerprint", "fixed_row"],

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tasks.transforms.storable_text import ERROR_HANDLER
+from patronage.tasks.transforms.validation.storable_text import ERROR_HANDLER
 
 
 class ExportReadError(ValueError):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tasks.io.read_exports import ExportReadError, parse_export
+from patronage.tasks.io.read_exports import ExportReadError, parse_export
 
 
 class TextFileError(ValueError):

@@ -169,7 +169,7 @@ def report_validation(outcomes: dict, breaches: list[str], data_docs_dir: str | 
         description="Expectations passed/failed and rows quarantined per dataset",
     )
     if data_docs_dir:
-        from tasks.transforms.validate_dataset import build_data_docs
+        from patronage.tasks.transforms.validation.validate_dataset import build_data_docs
 
         build_data_docs(data_docs_dir)
 

@@ -9,24 +9,22 @@ import pandas as pd
 from prefect import get_run_logger, task
 from sqlalchemy import Connection, select
 
-from patronage.database import read_if_published
-from schemas.contracts import CONTRACTS
-from schemas.tables import source_rows, source_state
-from tasks.io.sources import Extraction
-from tasks.io.sql_upsert import upsert
-from tasks.transforms.storable_text import storable_record
+from patronage.resources.database import PatronageDatabase
+from patronage.schemas.contracts import CONTRACTS
+from patronage.schemas.tables import source_rows, source_state
+from patronage.tasks.io.sources import Extraction
+from patronage.tasks.io.sql_upsert import upsert
+from patronage.tasks.transforms.validation.storable_text import storable_record
 
 
 @task(retries=2, retry_delay_seconds=10)
 def read_source_progress(
-    database_url: str, database_password_secret: str | None, datasets: list[str]
+    database: PatronageDatabase, datasets: list[str]
 ) -> tuple[dict[str, dict], dict[str, pd.DataFrame]]:
     """Stored state per source, and stored rows per dataset (text cells), for incremental merges."""
     if not datasets:  # only snapshot sources: nothing to resume, and no database to touch
         return {}, {}
-    state_rows = read_if_published(
-        database_url,
-        database_password_secret,
+    state_rows = database.read_if_published(
         source_state.name,
         select(
             source_state.c.source_name,
@@ -46,9 +44,7 @@ def read_source_progress(
         }
         for r in state_rows.itertuples(index=False)
     }
-    payloads = read_if_published(
-        database_url,
-        database_password_secret,
+    payloads = database.read_if_published(
         source_rows.name,
         select(source_rows.c.dataset, source_rows.c.payload)
         .where(source_rows.c.dataset.in_(datasets))

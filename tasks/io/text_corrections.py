@@ -6,16 +6,14 @@ import pandas as pd
 from prefect import task
 from sqlalchemy import select
 
-from patronage.database import read_if_published
-from schemas.tables import text_corrections
+from patronage.resources.database import PatronageDatabase
+from patronage.schemas.tables import text_corrections
 
 CORRECTION_COLUMNS = ["conversation_id", "not_intent"]
 
 
 @task(retries=2, retry_delay_seconds=10)
-def read_text_corrections(database_url: str, database_password_secret: str | None) -> pd.DataFrame:
+def read_text_corrections(database: PatronageDatabase) -> pd.DataFrame:
     """Every correction recorded so far (an empty frame before the first)."""
     query = select(*(text_corrections.c[c] for c in CORRECTION_COLUMNS))
-    return read_if_published(
-        database_url, database_password_secret, text_corrections.name, query, CORRECTION_COLUMNS
-    )
+    return database.read_if_published(text_corrections.name, query, CORRECTION_COLUMNS)

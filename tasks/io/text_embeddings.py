@@ -9,22 +9,18 @@ import numpy as np
 from prefect import get_run_logger, task
 from sqlalchemy import select
 
-from patronage.database import ensure_schema, load_secret, make_engine, read_if_published
-from schemas.tables import text_embeddings
-from tasks.io.sql_upsert import upsert
+from patronage.resources.database import PatronageDatabase, ensure_schema
+from patronage.schemas.tables import text_embeddings
+from patronage.tasks.io.sql_upsert import upsert
 
 
 @task(retries=2, retry_delay_seconds=10)
-def read_text_embeddings(
-    database_url: str, database_password_secret: str | None, model_id: str
-) -> dict[bytes, np.ndarray]:
+def read_text_embeddings(database: PatronageDatabase, model_id: str) -> dict[bytes, np.ndarray]:
     """Every stored vector of ``model_id``, by text hash (empty before the first publish)."""
     query = select(text_embeddings.c.text_hash, text_embeddings.c.vector).where(
         text_embeddings.c.model_id == model_id
     )
-    rows = read_if_published(
-        database_url, database_password_secret, text_embeddings.name, query, ["text_hash", "vector"]
-    )
+    rows = database.read_if_published(text_embeddings.name, query, ["text_hash", "vector"])
     return {
         bytes.fromhex(h): np.frombuffer(v, dtype=np.float32)
         for h, v in zip(rows["text_hash"], rows["vector"], strict=True)
@@ -33,8 +29,7 @@ def read_text_embeddings(
 
 @task(retries=2, retry_delay_seconds=10)
 def store_text_embeddings(
-    database_url: str,
-    database_password_secret: str | None,
+    database: PatronageDatabase,
     model_id: str,
     vectors: dict[bytes, np.ndarray],
 ) -> int:
@@ -42,8 +37,7 @@ def store_text_embeddings(
     published state: kept even if the run fails later, so the rerun need not encode again."""
     if not vectors:
         return 0
-    engine = make_engine(database_url, load_secret(database_password_secret))
-    try:
+    with database.engine() as engine:
         ensure_schema(engine)
         now = datetime.now(UTC).replace(tzinfo=None)
         rows = [
@@ -57,7 +51,5 @@ def store_text_embeddings(
         ]
         with engine.begin() as conn:
             upsert(conn, text_embeddings, rows, ["model_id", "text_hash"], None)
-    finally:
-        engine.dispose()
     get_run_logger().info("Stored %d new text vector(s) for %s", len(rows), model_id)
     return len(rows)

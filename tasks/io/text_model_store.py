@@ -16,8 +16,8 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tasks.transforms.text_classifier import TextModel
-from tasks.transforms.text_training import Judgement
+from patronage.tasks.transforms.text.text_classifier import TextModel
+from patronage.tasks.transforms.text.text_training import Judgement
 
 MODEL_FILES = ("model.json", "heads.npz")
 

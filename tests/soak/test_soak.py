@@ -20,14 +20,15 @@ import pandas as pd
 import pytest
 from sqlalchemy import String, Text, select
 
-from flows.nightly import nightly
-from patronage.config import NightlyParameters
-from patronage.database import make_engine
-from patronage.privacy import erase, load_privacy_key
+from patronage.flows.nightly import nightly
+from patronage.resources.database import make_engine
+from patronage.schemas.tables import metadata, source_rows, source_state
 from patronage.simulator import SampleSpec, write_sample
+from patronage.tasks.io.privacy import erase, load_privacy_key
+from patronage.tasks.io.sources import FileSource, default_file_sources
 from patronage.work import AlreadyClaimed, add_note, claim, list_items, notes
-from schemas.tables import metadata, source_rows, source_state
-from tasks.io.sources import FileSource, default_file_sources
+
+from factories import nightly_params
 
 pytestmark = pytest.mark.soak
 NIGHTS = int(os.environ.get("SOAK_NIGHTS", "30"))
@@ -128,7 +129,7 @@ def test_thirty_nights_with_faults(tmp_path, monkeypatch):
     erased: list[str] = []
     claimed: dict[str, str] = {}
     noted: dict[str, int] = {}
-    real_publish = __import__("flows.nightly", fromlist=["publish_queues"]).publish_queues
+    real_publish = __import__("patronage.flows.nightly", fromlist=["publish_queues"]).publish_queues
 
     for n in range(NIGHTS):
         day = FIRST_NIGHT + timedelta(days=n)
@@ -142,16 +143,16 @@ def test_thirty_nights_with_faults(tmp_path, monkeypatch):
         if n % 5 == 2:
             _hostile(night_dir)
             tallies["hostile_nights"] += 1
-        params = NightlyParameters(sources=sources, database_url=url, as_of=day)
+        params = nightly_params(sources=sources, database_url=url, as_of=day)
         killed = n % 8 == 5
         if killed:  # the run dies in the middle of publishing
 
             def dying_publish(*args, **kwargs):
                 raise SystemError("killed mid-publish")
 
-            monkeypatch.setattr("flows.nightly.publish_queues", dying_publish)
+            monkeypatch.setattr("patronage.flows.nightly.publish_queues", dying_publish)
         state = nightly(params, return_state=True)
-        monkeypatch.setattr("flows.nightly.publish_queues", real_publish)
+        monkeypatch.setattr("patronage.flows.nightly.publish_queues", real_publish)
         tallies["nights"] += 1
         if killed:
             assert state.is_failed()

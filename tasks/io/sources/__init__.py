@@ -13,11 +13,15 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from patronage.simulator import RAW_LAYOUT
-from tasks.io.sources.base import Extraction, SourceConfig, SourceError
-from tasks.io.sources.files import FileSource
-from tasks.io.sources.rest import HubSpotObjectsSource, JsonApiSource, ZendeskTicketsSource
-from tasks.io.sources.sql import SqlSource
+from patronage.schemas.raw_layout import RAW_LAYOUT
+from patronage.tasks.io.sources.base import Extraction, SourceConfig, SourceError
+from patronage.tasks.io.sources.files import FileSource
+from patronage.tasks.io.sources.rest import (
+    HubSpotObjectsSource,
+    JsonApiSource,
+    ZendeskTicketsSource,
+)
+from patronage.tasks.io.sources.sql import SqlSource
 
 AnySource = Annotated[
     FileSource | SqlSource | ZendeskTicketsSource | HubSpotObjectsSource | JsonApiSource,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.contracts import CONTRACTS
+from patronage.schemas.contracts import CONTRACTS
 
 DatasetName = str
 

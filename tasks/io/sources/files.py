@@ -9,8 +9,8 @@ from typing import Literal
 import pandas as pd
 from pydantic import Field
 
-from tasks.io.read_exports import ExportReadError, parse_export
-from tasks.io.sources.base import (
+from patronage.tasks.io.read_exports import ExportReadError, parse_export
+from patronage.tasks.io.sources.base import (
     Extraction,
     SourceConfig,
     SourceError,

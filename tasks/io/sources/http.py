@@ -18,8 +18,8 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from patronage.database import load_secret
-from tasks.io.sources.base import SourceError
+from patronage.resources.database import load_secret
+from patronage.tasks.io.sources.base import SourceError
 
 
 def _logger() -> logging.Logger | logging.LoggerAdapter:

@@ -11,8 +11,8 @@ import pandas as pd
 from jsonpath_ng import parse as parse_path
 from pydantic import Field
 
-from schemas.contracts import CONTRACTS
-from tasks.io.sources.base import (
+from patronage.schemas.contracts import CONTRACTS
+from patronage.tasks.io.sources.base import (
     Extraction,
     SourceConfig,
     SourceError,
@@ -22,8 +22,8 @@ from tasks.io.sources.base import (
     rows_since,
     watermark_in_future,
 )
-from tasks.io.sources.http import HttpAuth, HttpPolicy, build_auth, get_json
-from tasks.transforms.map_records import map_records
+from patronage.tasks.io.sources.http import HttpAuth, HttpPolicy, build_auth, get_json
+from patronage.tasks.transforms.validation.map_records import map_records
 
 MAX_PAGES = 100_000
 

@@ -9,14 +9,14 @@ from pydantic import Field, model_validator
 from sqlalchemy import Engine, bindparam, column, select, table, text
 from sqlalchemy.engine import make_url
 
-from tasks.io.sources.base import (
+from patronage.tasks.io.sources.base import (
     Extraction,
     SourceConfig,
     SourceError,
     parse_watermark,
     watermark_in_future,
 )
-from tasks.transforms.map_records import map_records
+from patronage.tasks.transforms.validation.map_records import map_records
 
 
 class SqlSource(SourceConfig):
@@ -52,7 +52,7 @@ class SqlSource(SourceConfig):
             from prefect_sqlalchemy import SqlAlchemyConnector
 
             return SqlAlchemyConnector.load(self.connector_block).get_engine()
-        from patronage.database import load_secret, make_engine
+        from patronage.resources.database import load_secret, make_engine
 
         return make_engine(self.url, load_secret(self.password_secret))
 

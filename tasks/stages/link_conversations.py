@@ -1,0 +1,122 @@
+"""Conversations linked to customers, enriched, and the stakeholders behind the rest."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from pathlib import Path
+
+import pandas as pd
+from prefect import task
+
+from patronage.config import IdentityConfig, TextConfig
+from patronage.tasks.transforms.conversations.conversation_context import join_conversation_context
+from patronage.tasks.transforms.conversations.engagement_level import engagement_levels
+from patronage.tasks.transforms.conversations.enrich_conversations import enrich_conversations
+from patronage.tasks.transforms.conversations.interaction_degree import (
+    interaction_degrees,
+    thread_ids,
+)
+from patronage.tasks.transforms.conversations.stakeholders import score_stakeholders
+from patronage.tasks.transforms.linking.identity import (
+    apply_identity_overrides,
+    build_conversations,
+    customer_identity_keys,
+    link_conversations_to_customers,
+)
+from patronage.tasks.transforms.linking.probable_links import LINK_COLUMNS, probable_customer_links
+from patronage.tasks.transforms.text.text_encoder import load_encoder
+
+
+def resolve_identity_keys(
+    customers: pd.DataFrame,
+    social_posts: pd.DataFrame,
+    tickets: pd.DataFrame,
+    overrides: pd.DataFrame | None,
+    kept_links: pd.DataFrame | None,
+    identity: IdentityConfig,
+    brand_handles: Collection[str] = (),
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Exact keys, then links kept from earlier runs, then new probabilistic links.
+
+    Returns:
+        ``(keys, probabilistic)``: every identity key with its customer, method and match
+        probability (1 for exact and manual keys); and the probabilistic links alone (kept
+        and new), which the publish step stores.
+    """
+    exact = customer_identity_keys(customers, tickets, identity.phone_region).assign(
+        match_probability=1.0
+    )
+    known_customers = set(customers["customer_id"])
+    kept = kept_links if kept_links is not None else pd.DataFrame(columns=LINK_COLUMNS)
+    # A kept link yields to exact keys and to a customer who has left the CRM export.
+    kept = kept[
+        ~kept["identity_key"].isin(set(exact["identity_key"]))
+        & kept["customer_id"].isin(known_customers)
+    ]
+    keys = pd.concat([exact, kept[LINK_COLUMNS]], ignore_index=True)
+    if overrides is not None and len(overrides):
+        keys = apply_identity_overrides(keys, overrides)
+    new = (
+        probable_customer_links(
+            customers,
+            social_posts,
+            keys,
+            overrides,
+            identity.match_threshold,
+            brand_handles=brand_handles,
+        )
+        if identity.probabilistic
+        else pd.DataFrame(columns=LINK_COLUMNS)
+    )
+    keys = pd.concat([keys, new], ignore_index=True)
+    probabilistic = keys[keys["method"] == "probabilistic"].reset_index(drop=True)
+    return keys.reset_index(drop=True), probabilistic
+
+
+@task
+def link_conversations(
+    customers: pd.DataFrame,
+    social_posts: pd.DataFrame,
+    tickets: pd.DataFrame,
+    ticket_comments: pd.DataFrame,
+    ideas: pd.DataFrame,
+    overrides: pd.DataFrame | None = None,
+    scores: pd.DataFrame | None = None,
+    kept_links: pd.DataFrame | None = None,
+    identity: IdentityConfig | None = None,
+    text_corrections: pd.DataFrame | None = None,
+    text: TextConfig | None = None,
+    brand_handles: Collection[str] = (),
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Returns ``(conversations, stakeholders, probabilistic_links)``: one row per conversation
+    item (with the customer's value and triggers, or the stakeholder's influence), one per
+    non-customer speaker, and one per author linked by probability. Manual ``overrides``
+    (must-link / cannot-link) win over the pipeline's keys; ``kept_links`` from earlier runs
+    are kept, so a person's id does not move as new records arrive. ``text_corrections`` are
+    intents people ruled out for conversations (``enrich_conversations``); ``text`` names the
+    models that read them; ``brand_handles`` are the company's own accounts (``Policy``)."""
+    text = text or TextConfig()
+    identity = identity or IdentityConfig()
+    keys, probabilistic = resolve_identity_keys(
+        customers, social_posts, tickets, overrides, kept_links, identity, brand_handles
+    )
+    conversations = build_conversations(
+        social_posts, tickets, ticket_comments, ideas, identity.phone_region, brand_handles
+    )
+    linked = enrich_conversations(
+        link_conversations_to_customers(conversations, keys),
+        Path(text.model_dir) if text.model_dir else None,
+        text_corrections,
+        load_encoder(text.encoder_path, text.tokenizer_path),
+    )
+    linked["thread_id"] = thread_ids(linked)
+    threads = interaction_degrees(linked)
+    linked = linked.merge(threads[["thread_id", "interaction_degree"]], on="thread_id", how="left")
+    linked["person_id"] = linked["customer_id"].fillna(linked["stakeholder_id"])
+    levels = engagement_levels(linked, threads)
+    stakeholders = score_stakeholders(linked).merge(
+        levels.rename(columns={"person_id": "stakeholder_id"}), on="stakeholder_id", how="left"
+    )
+    if scores is not None:
+        linked = join_conversation_context(linked, scores, stakeholders)
+    return linked, stakeholders, probabilistic

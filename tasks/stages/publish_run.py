@@ -1,0 +1,43 @@
+"""Publish stage: store new text vectors, publish the queues in one transaction, keep up the
+privacy records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from patronage.resources.database import PatronageDatabase
+from patronage.tasks.io.publish_queues import PublishBatch, publish_queues
+from patronage.tasks.io.text_embeddings import store_text_embeddings
+from patronage.tasks.stages.drop_erased_people import record_privacy_upkeep
+from patronage.tasks.stages.read_conversations import Linked
+
+
+@dataclass
+class Published:
+    """What a publish wrote: counts per table and whether the queues changed."""
+
+    counts: dict = field(default_factory=dict)
+    privacy: dict | None = None
+
+    @property
+    def rows(self) -> int:
+        return int(self.counts.get("retention", 0)) + int(self.counts.get("ideation", 0))
+
+    @property
+    def queues_changed(self) -> bool:
+        return self.counts["fingerprint_before"] != self.counts["fingerprint_after"]
+
+
+def publish_run(
+    database: PatronageDatabase,
+    batch: PublishBatch,
+    linked: Linked,
+    learned_suppressions: set[str],
+    quarantine_retention_days: int,
+) -> Published:
+    """Publish ``batch``. New text vectors are stored first (a cache: a rerun after a failed
+    publish need not encode again); erasure HMACs learnt tonight and quarantine expiry after."""
+    store_text_embeddings(database, linked.encoder_id, linked.fresh_vectors)
+    counts = publish_queues(database, batch)
+    privacy = record_privacy_upkeep(database, learned_suppressions, quarantine_retention_days)
+    return Published(counts, privacy)

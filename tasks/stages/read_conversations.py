@@ -1,0 +1,97 @@
+"""Link stage: who is speaking (customer or stakeholder), what they mean, how they engage."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from patronage.config import IdentityConfig, TextConfig
+from patronage.resources.database import PatronageDatabase
+from patronage.tasks.io.identity_links import read_identity_links
+from patronage.tasks.io.identity_overrides import read_identity_overrides
+from patronage.tasks.io.text_corrections import read_text_corrections
+from patronage.tasks.io.text_embeddings import read_text_embeddings
+from patronage.tasks.stages.link_conversations import link_conversations
+from patronage.tasks.stages.value_customers import Scored
+from patronage.tasks.transforms.text.text_encoder import load_encoder
+from patronage.tasks.transforms.text.text_signals import (
+    load_stored_vectors,
+    model_version,
+    new_vectors,
+)
+
+
+@dataclass(repr=False)
+class Linked:
+    """Conversations read and tied to people.
+
+    Attributes:
+        conversations: One row per post, ticket, comment or idea, with speaker and intent.
+        stakeholders: One row per non-customer speaker with influence and engagement.
+        identity_links: Probabilistic author links to keep.
+        encoder_id: The sentence encoder that read the text.
+        text_model_version: The intent/sentiment model in use.
+        stored_vectors: Text vectors earlier nights stored (by text hash).
+    """
+
+    conversations: pd.DataFrame
+    stakeholders: pd.DataFrame
+    identity_links: pd.DataFrame
+    encoder_id: str
+    text_model_version: str
+    stored_vectors: dict[bytes, np.ndarray]
+
+    @property
+    def rows(self) -> int:
+        return len(self.conversations)
+
+    @cached_property
+    def fresh_vectors(self) -> dict[bytes, np.ndarray]:
+        """Vectors of text first read tonight, to store for the next nights."""
+        return new_vectors(
+            self.encoder_id, self.conversations["text"].tolist(), self.stored_vectors
+        )
+
+    def __repr__(self) -> str:
+        return f"Linked({self.rows} conversations, {len(self.stakeholders)} stakeholders)"
+
+
+def read_conversations(
+    valid: dict[str, pd.DataFrame],
+    scored: Scored,
+    database: PatronageDatabase,
+    identity: IdentityConfig,
+    text: TextConfig,
+    brand_handles: Collection[str],
+) -> Linked:
+    """Link speakers to customers (people's overrides and earlier links kept), read intent and
+    sentiment with the text models in use; only text not seen before is encoded tonight."""
+    encoder = load_encoder(text.encoder_path, text.tokenizer_path)
+    stored_vectors = read_text_embeddings(database, encoder.model_id)
+    load_stored_vectors(encoder.model_id, stored_vectors)
+    conversations, stakeholders, identity_links = link_conversations(
+        valid["customers"],
+        valid["social_posts"],
+        valid["tickets"],
+        valid["ticket_comments"],
+        valid["ideas"],
+        read_identity_overrides(database),
+        scored.scores,
+        read_identity_links(database),
+        identity,
+        read_text_corrections(database),
+        text,
+        list(brand_handles),
+    )
+    return Linked(
+        conversations,
+        stakeholders,
+        identity_links,
+        encoder.model_id,
+        model_version(text.model_dir),
+        stored_vectors,
+    )

@@ -1,0 +1,154 @@
+"""Validate stage: every dataset against its contract, in dependency order; a breach stops the
+run before anything is published."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+
+from patronage.resources.database import PatronageDatabase
+from patronage.schemas.contracts import CONTRACTS
+from patronage.tasks.io.publish_queues import record_quarantine
+from patronage.tasks.io.quarantine_fixes import read_quarantine_fixes
+from patronage.tasks.io.report_run import emit_contract_breaches, report_validation
+from patronage.tasks.io.sources.base import settled_watermark, stuck_source
+from patronage.tasks.stages.extract_datasets import Extracted
+from patronage.tasks.stages.validate_export import ExportValidation, validate_export
+
+
+class ContractBreachError(RuntimeError):
+    """A dataset broke its contract; nothing was published."""
+
+
+@dataclass(repr=False)
+class Validated:
+    """What passed the contracts, and what did not.
+
+    Attributes:
+        valid: One frame of valid, typed rows per dataset.
+        outcomes: Each dataset's validation and quarantine outcome.
+        breaches: Breach lines per dataset (empty when the run may publish).
+    """
+
+    valid: dict[str, pd.DataFrame]
+    outcomes: dict[str, ExportValidation]
+    breaches: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return sum(len(f) for f in self.valid.values())
+
+    @property
+    def quarantined(self) -> pd.DataFrame:
+        return pd.concat([o.quarantined for o in self.outcomes.values()], ignore_index=True)
+
+    @property
+    def released_ids(self) -> list[int]:
+        return sorted(i for o in self.outcomes.values() for i in o.released_ids)
+
+    @property
+    def refailed(self) -> pd.DataFrame:
+        return pd.concat([o.refailed for o in self.outcomes.values()], ignore_index=True)
+
+    @property
+    def breach_lines(self) -> list[str]:
+        return [line for lines in self.breaches.values() for line in lines]
+
+    def counts(self, raw: dict[str, pd.DataFrame]) -> dict[str, dict[str, int]]:
+        """Rows read, valid, quarantined, released and normalised per dataset (ids-free)."""
+        return {
+            name: {
+                "read": len(raw[name]),
+                "valid": len(o.validation.valid),
+                "quarantined": len(o.quarantined),
+                "released": len(o.released_ids),
+                "unknown_columns": len(o.validation.unknown_columns),
+                "normalised": o.validation.normalised_cells,
+            }
+            for name, o in self.outcomes.items()
+        }
+
+    def __repr__(self) -> str:
+        return f"Validated({self.rows} valid rows, {len(self.breaches)} dataset(s) breached)"
+
+
+def validate_datasets(
+    extracted: Extracted,
+    as_of: date,
+    database: PatronageDatabase,
+    thresholds: dict[str, float],
+    max_quiet_runs: int,
+    data_docs_dir: str | None,
+) -> Validated:
+    """Validate each dataset (references first), flag stuck incremental sources, write the
+    validation artifact. A breached dataset's task ends Failed; its rows still reach quarantine.
+
+    Args:
+        extracted: The night's raw datasets.
+        as_of: The run's cut-off (no row may come from after it).
+        database: Where operators' quarantine fixes are read from.
+        thresholds: Share of each dataset's rows that may be quarantined.
+        max_quiet_runs: Quiet runs after which an incremental source counts as stuck.
+        data_docs_dir: Folder for a Great Expectations Data Docs site, if any.
+    """
+    fixes = read_quarantine_fixes(database)
+    valid: dict[str, pd.DataFrame] = {}
+    outcomes: dict[str, ExportValidation] = {}
+    breaches: dict[str, list[str]] = {}
+    for dataset in CONTRACTS:  # dependency order: references are validated first
+        if dataset not in extracted.raw:
+            breaches[dataset] = [f"{dataset}: no source feeds this dataset"]
+            continue
+        refs = {
+            name: set(valid[name][CONTRACTS[name].keys[0]])
+            for name in ("customers", "tickets")
+            if name in valid
+        }
+        outcome = validate_export(
+            dataset,
+            extracted.raw[dataset],
+            extracted.sources_of(dataset),
+            as_of,
+            refs,
+            thresholds[dataset],
+            fixes[fixes["dataset"] == dataset],
+            return_state=True,
+        ).result(raise_on_failure=False)
+        outcomes[dataset] = outcome
+        valid[dataset] = outcome.validation.valid
+        if outcome.validation.breaches:
+            breaches[dataset] = outcome.validation.breaches
+    for extraction in extracted.extractions:
+        stuck = stuck_source(extraction, max_quiet_runs)
+        if stuck:
+            breaches.setdefault(extraction.dataset, []).append(stuck)
+    validated = Validated(valid, outcomes, breaches)
+    report_validation(outcomes, validated.breach_lines, data_docs_dir)
+    return validated
+
+
+def stop_on_breach(
+    validated: Validated, database: PatronageDatabase, run_id: str, dry_run: bool
+) -> None:
+    """Raise ``ContractBreachError`` (nothing published) when a contract was breached; the
+    rejected rows are kept in quarantine first and one event per breached dataset is emitted."""
+    if not validated.breaches:
+        return
+    if not dry_run:
+        record_quarantine(database, run_id, validated.quarantined, validated.refailed)
+    emit_contract_breaches(validated.outcomes, validated.breaches)
+    raise ContractBreachError(
+        "contract breach, nothing published:\n" + "\n".join(validated.breach_lines)
+    )
+
+
+def settle_watermarks(extracted: Extracted, validated: Validated) -> None:
+    """Advance incremental watermarks over rows that passed validation only: a quarantined
+    future date must not freeze a source."""
+    for extraction in extracted.extractions:
+        if extraction.incremental and "watermark" in extraction.state:
+            rejected = set(validated.outcomes[extraction.dataset].validation.rejected["row_key"])
+            keys = CONTRACTS[extraction.dataset].row_keys(extraction.frame)
+            extraction.state["watermark"] = settled_watermark(extraction, keys.isin(rejected))

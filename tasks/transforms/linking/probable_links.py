@@ -1,0 +1,173 @@
+"""The second identity step: social authors linked to customers by their profiles.
+
+Authors whose handle no deterministic key knows are compared with CRM customers on display
+name and location by a Fellegi–Sunter model (``link_records``). Output grain: one row per
+linked author, keyed by ``identity_key`` (the author key), with the ``customer_id``, ``method``
+``probabilistic`` and the ``match_probability``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+
+import pandas as pd
+
+from patronage.tasks.transforms.linking.identity import (
+    is_brand_handle,
+    normalize_handle,
+    normalize_person_name,
+)
+from patronage.tasks.transforms.linking.record_linkage import (
+    FieldComparison,
+    InsufficientTrainingData,
+    link_records,
+)
+
+logger = logging.getLogger(__name__)
+
+PROFILE_COMPARISONS = [
+    FieldComparison("first_name", "name"),
+    FieldComparison("last_name", "name"),
+    FieldComparison("city", "exact"),
+]
+# A link needs agreement on two of first name, last name and city, so only pairs agreeing on
+# two of them are scored; pairs sharing just a surname would be millions at 1M customers.
+PROFILE_BLOCKING = [["first_name", "last_name"], ["first_name", "city"], ["last_name", "city"]]
+# Same full name mostly pairs one person with themself, so it teaches what a location agreement
+# is worth; same city and one name teach what the other name's agreement is worth.
+PROFILE_TRAINING = [["full_name"], ["city", "first_name"], ["city", "last_name"]]
+# The prior: pairs with the same full name and city are nearly all one person; about one in
+# six linkable authors shows no location, hence the recall.
+PROFILE_PRIOR = [["full_name", "city"]]
+PROFILE_PRIOR_RECALL = 0.85
+LINK_COLUMNS = ["identity_key", "customer_id", "method", "match_probability"]
+
+
+def _profile(unique_id: pd.Series, name: pd.Series, city: pd.Series) -> pd.DataFrame:
+    full_name = name.map(normalize_person_name)
+    tokens = full_name.fillna("").str.split()
+    return pd.DataFrame(
+        {
+            "unique_id": unique_id.to_numpy(),
+            "full_name": full_name.to_numpy(),
+            "first_name": tokens.map(lambda t: t[0] if t else None).to_numpy(),
+            "last_name": tokens.map(lambda t: t[-1] if len(t) > 1 else None).to_numpy(),
+            "city": city.map(normalize_person_name).to_numpy(),
+        }
+    )
+
+
+def customer_profiles(customers: pd.DataFrame) -> pd.DataFrame:
+    """One row per customer: ``unique_id`` (customer id), normalised names and city."""
+    city = customers["city"] if "city" in customers else pd.Series(None, index=customers.index)
+    return _profile(customers["customer_id"], customers["name"], city)
+
+
+def author_profiles(
+    social_posts: pd.DataFrame, brand_handles: Collection[str] = ()
+) -> pd.DataFrame:
+    """One row per social author but the company's own accounts: ``unique_id`` (author key), the latest display name and the
+    latest location the author showed."""
+    posts = social_posts.sort_values("posted_at", kind="stable")
+    author_key = pd.Series(
+        [
+            normalize_handle(h, p)
+            for h, p in zip(posts["author_handle"], posts["platform"], strict=True)
+        ],
+        index=posts.index,
+    )
+    location = (
+        posts["author_location"]
+        if "author_location" in posts
+        else pd.Series(None, index=posts.index)
+    )
+    frame = pd.DataFrame(
+        {"author_key": author_key, "name": posts["author_display_name"], "city": location}
+    )
+    brand = is_brand_handle(posts["author_handle"], brand_handles)
+    latest = (
+        frame[~brand & frame["author_key"].notna()].groupby("author_key", sort=True).agg("last")
+    )
+    return _profile(latest.index.to_series(), latest["name"], latest["city"])
+
+
+def probable_customer_links(
+    customers: pd.DataFrame,
+    social_posts: pd.DataFrame,
+    known_keys: pd.DataFrame,
+    overrides: pd.DataFrame | None = None,
+    threshold: float = 0.9,
+    seed: int = 1,
+    brand_handles: Collection[str] = (),
+) -> pd.DataFrame:
+    """Link authors that no known key identifies to customers, by name and location.
+
+    Args:
+        customers: CRM customers (``customer_id``, ``name``, ``city``).
+        social_posts: Posts (``author_handle``, ``platform``, ``author_display_name``,
+            optional ``author_location``).
+        known_keys: Keys already resolved (deterministic, manual or earlier runs' links); their
+            authors are not linked again, which keeps identities stable.
+        overrides: Manual decisions; a ``cannot_link`` pair is never produced (must-links are
+            already among ``known_keys``).
+        threshold: Minimum match probability of a link.
+        seed: Seed of the model's random pair sampling.
+        brand_handles: The company's own accounts, never linked to a customer.
+
+    Returns:
+        ``identity_key``, ``customer_id``, ``method`` (``probabilistic``), ``match_probability``.
+    """
+    authors = author_profiles(social_posts, brand_handles)
+    authors = authors[authors["full_name"].notna()]
+    unknown = set(authors["unique_id"]) - set(known_keys["identity_key"])
+    people = customer_profiles(customers)
+    people = people[people["full_name"].notna()]
+    if not unknown or people.empty:
+        return pd.DataFrame(columns=LINK_COLUMNS)
+    try:
+        # The model learns from every author with a name, known ones included: after the first
+        # night most authors are already linked, and the few new ones alone are too few to train
+        # on. Only the unknown authors' links are kept, so earlier links never move.
+        links = link_records(
+            people,
+            authors,
+            PROFILE_COMPARISONS,
+            PROFILE_BLOCKING,
+            threshold=threshold,
+            seed=seed,
+            training_blocking=PROFILE_TRAINING,
+            prior_rules=PROFILE_PRIOR,
+            prior_recall=PROFILE_PRIOR_RECALL,
+        )
+    except InsufficientTrainingData as exc:
+        # Too little overlap to learn from is an ordinary night for a small shop: exact keys
+        # and stored links still hold, the rest stay stakeholders until there is more to go on.
+        logger.info(
+            "No new probabilistic links this run (%d author(s) without a known key; "
+            "%d known keys kept): %s",
+            len(unknown),
+            len(known_keys),
+            exc,
+        )
+        return pd.DataFrame(columns=LINK_COLUMNS)
+    links = links[links["id_right"].isin(unknown)]
+    found = pd.DataFrame(
+        {
+            "identity_key": links["id_right"].astype(str),
+            "customer_id": links["id_left"].astype(str),
+            "method": "probabilistic",
+            "match_probability": links["match_probability"].astype(float),
+        },
+        columns=LINK_COLUMNS,
+    )
+    if overrides is not None and len(overrides):
+        cannot = overrides[overrides["decision"] == "cannot_link"]
+        blocked = set(zip(cannot["identity_key"], cannot["customer_id"], strict=True))
+        found = found[
+            [
+                pair not in blocked
+                for pair in zip(found["identity_key"], found["customer_id"], strict=True)
+            ]
+        ]
+    return found.reset_index(drop=True)

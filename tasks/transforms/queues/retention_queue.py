@@ -1,0 +1,244 @@
+"""Retention queue: one row per at-risk customer (one open case each), keyed by ``case_id``.
+
+Priority = expected value lost over the risk horizon × urgency, where
+  expected value lost = value if retained over the horizon × P(leaving),
+  P(leaving)          = P(no purchase in the horizon) from BG/NBD (every customer who bought,
+                        one-time buyers included), its odds multiplied by each conversation
+                        signal's factor (``RetentionPolicy.evidence_odds``, fitted by the backtest),
+  urgency             = 1 + urgency_scale × Σ reason weights (× lapsed_factor for lapsed
+                        customers whose only reasons are behavioural).
+Triggers decide *why* a case opens and what its evidence is; the ranking is by value at risk.
+A customer in the top ``entry_share`` by expected value lost opens a case with reason
+``value_at_risk`` even when no trigger fired.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from patronage.config import RETENTION_REASONS, Policy, RetentionPolicy, TriggerConfig
+from patronage.config.policy import CONVERSATION_REASONS
+
+REASONS = RETENTION_REASONS
+
+OPEN_TICKET_STATUSES = ("new", "open", "pending", "hold")
+PLAYBOOK = {
+    "churn_threat": "Reply to the customer's public post within the service level and move it to a private channel",
+    "complaint": "Acknowledge the complaint and fix its cause; confirm with the customer",
+    "rotting_ticket": "Get the open ticket answered and solved",
+    "latency_breach": "Reach out before the usual next purchase is further overdue",
+    "alive_drop": "Check recent experience (deliveries, tickets) for a reason they stopped",
+    "value_at_risk": "Reach out before their usual next purchase: much value, likely to stop buying",
+}
+
+
+def _day(value: object) -> str | None:
+    """An ISO date, or None for a missing one."""
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date().isoformat()
+
+
+def _goal(reasons: list[str]) -> str:
+    if "churn_threat" in reasons or "complaint" in reasons:
+        return "Resolve the customer's complaint and secure their next purchase within 45 days"
+    if "rotting_ticket" in reasons:
+        return "Solve the open ticket to the customer's satisfaction and keep them buying"
+    return "Secure the customer's next purchase within 30 days"
+
+
+def conversation_evidence(
+    conversations: pd.DataFrame, tickets: pd.DataFrame, as_of: date, config: TriggerConfig
+) -> pd.DataFrame:
+    """Per customer: recent churn threats, complaints and rotting tickets, with their ids.
+
+    Returns:
+        One row per customer with any such signal: ``customer_id``, ``churn_threat``,
+        ``complaint``, ``rotting_ticket`` (booleans) and ``evidence_items`` (list of dicts).
+    """
+    cutoff_end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    since = cutoff_end - pd.Timedelta(days=config.conversation_window_days)
+    recent = conversations[
+        conversations["customer_id"].notna()
+        & conversations["intent"].isin(["churn_threat", "complaint"])
+        & (conversations["occurred_at"] >= since)
+        & (conversations["occurred_at"] < cutoff_end)
+    ]
+    items = [
+        {
+            "customer_id": row.customer_id,
+            "kind": row.intent,
+            "evidence": {
+                "conversation_id": row.conversation_id,
+                "intent": row.intent,
+                "confidence": round(float(row.intent_confidence), 3),
+                "language": getattr(row, "language", "en"),
+                "sentiment": round(float(row.sentiment), 3),
+                "interaction_degree": getattr(row, "interaction_degree", None),
+                "occurred_at": row.occurred_at.date().isoformat(),
+            },
+        }
+        for row in recent.itertuples(index=False)
+    ]
+    ticket_owner = conversations[conversations["source"] == "tickets"].set_index("source_id")[
+        "customer_id"
+    ]
+    open_tickets = tickets[tickets["status"].isin(OPEN_TICKET_STATUSES)].copy()
+    open_tickets["customer_id"] = open_tickets["ticket_id"].map(ticket_owner)
+    open_tickets["age_days"] = (cutoff_end - open_tickets["created_at"]).dt.days
+    rotting = open_tickets[
+        open_tickets["customer_id"].notna()
+        & (open_tickets["age_days"] > config.rotting_ticket_days)
+    ]
+    items += [
+        {
+            "customer_id": row.customer_id,
+            "kind": "rotting_ticket",
+            "evidence": {
+                "ticket_id": row.ticket_id,
+                "status": row.status,
+                "priority": row.priority,
+                "age_days": int(row.age_days),
+            },
+        }
+        for row in rotting.itertuples(index=False)
+    ]
+    if not items:
+        return pd.DataFrame(columns=["customer_id", *CONVERSATION_REASONS, "evidence_items"])
+    frame = pd.DataFrame(items).sort_values(["customer_id", "kind"], kind="stable")
+    out = frame.groupby("customer_id", sort=True).agg(
+        kinds=("kind", lambda k: set(k)), evidence_items=("evidence", list)
+    )
+    for reason in CONVERSATION_REASONS:
+        out[reason] = out["kinds"].map(lambda k, r=reason: r in k)
+    return out.drop(columns="kinds").reset_index()
+
+
+def rank_customers(
+    customers: pd.DataFrame, evidence: pd.DataFrame, policy: RetentionPolicy | None = None
+) -> pd.DataFrame:
+    """Every customer with a purchase, ranked by priority (highest first, then by id).
+
+    Adds ``p_leaving``, ``expected_loss``, ``urgency``, ``priority_score`` and one boolean per
+    reason in ``REASONS``. The backtest judges exactly this ranking.
+
+    Args:
+        customers: One row per customer with value scores (``p_stop``,
+            ``value_if_retained_horizon``), triggers and ``lapsed``.
+        evidence: Output of ``conversation_evidence``.
+        policy: Evidence factors, urgency and queue entry; default ``RetentionPolicy()``.
+    """
+    policy = policy or RetentionPolicy()
+    # the scores' value_at_risk (CLV × (1 − P(alive))) is not the reason of the same name
+    frame = customers.rename(columns={"value_at_risk": "clv_at_risk"}).merge(
+        evidence, on="customer_id", how="left"
+    )
+    for reason in CONVERSATION_REASONS:
+        frame[reason] = frame[reason].astype("boolean").fillna(False).astype(bool)
+    p = frame["p_stop"].to_numpy(float).clip(1e-6, 1 - 1e-6)
+    log_odds = np.log(p / (1 - p))
+    for signal, factor in policy.evidence_odds.items():
+        log_odds = log_odds + np.where(frame[signal], np.log(factor), 0.0)
+    frame["p_leaving"] = 1 / (1 + np.exp(-log_odds))
+    frame["expected_loss"] = frame["value_if_retained_horizon"].to_numpy(float) * frame["p_leaving"]
+    cut = frame["expected_loss"].quantile(1 - policy.entry_share) if policy.entry_share else np.inf
+    frame["value_at_risk"] = (frame["expected_loss"] >= cut) & (frame["expected_loss"] > 0)
+    weights = policy.urgency_weights
+    urgency = 1 + policy.urgency_scale * sum(
+        frame[r].astype(float) * weights.get(r, 0.0) for r in REASONS
+    )
+    behavioural_only = ~frame[list(CONVERSATION_REASONS)].any(axis=1)
+    frame["urgency"] = urgency.where(
+        ~(frame["lapsed"] & behavioural_only), urgency * policy.lapsed_factor
+    )
+    frame["priority_score"] = (frame["expected_loss"] * frame["urgency"]).round(4)
+    return frame.sort_values(
+        ["priority_score", "customer_id"], ascending=[False, True], kind="stable"
+    ).reset_index(drop=True)
+
+
+def build_retention_queue(
+    customers: pd.DataFrame,
+    evidence: pd.DataFrame,
+    as_of: date,
+    size: int,
+    policy: Policy | None = None,
+) -> pd.DataFrame:
+    """Fold triggers and conversation evidence into at most one case per customer, ranked.
+
+    Args:
+        customers: One row per customer with value scores, tier, triggers, ``account_owner``.
+        evidence: Output of ``conversation_evidence``.
+        as_of: Run date; due dates count from it.
+        size: Cases kept, highest priority first.
+        policy: The company's policy: ranking (``rank_customers``), service levels, routing.
+    """
+    policy = policy or Policy()
+    ranked = rank_customers(customers, evidence, policy.retention)
+    reason_cols = list(REASONS)
+    frame = ranked[ranked[reason_cols].any(axis=1)].head(size).copy()
+    if frame.empty:
+        return pd.DataFrame(columns=RETENTION_COLUMNS)
+    frame["priority_rank"] = np.arange(1, len(frame) + 1)
+
+    def reasons_of(row: pd.Series) -> list[str]:
+        return [r for r in reason_cols if row[r]]
+
+    rows = []
+    for _, row in frame.iterrows():
+        reasons = reasons_of(row)
+        tier = row["value_tier"]
+        owner = row.get("account_owner")
+        evidence_doc = {
+            "latency_ratio": None
+            if pd.isna(row["latency_ratio"])
+            else round(float(row["latency_ratio"]), 2),
+            "days_since_last_purchase": int(row["days_since_last"]),
+            "typical_interval_days": None
+            if pd.isna(row["typical_interval_days"])
+            else round(float(row["typical_interval_days"]), 1),
+            "p_alive": round(float(row["p_alive"]), 3),
+            "p_leaving": round(float(row["p_leaving"]), 3),
+            "latency_since": _day(row.get("latency_since")),
+            "alive_drop_since": _day(row.get("alive_drop_since")),
+            "items": row["evidence_items"] if isinstance(row["evidence_items"], list) else [],
+        }
+        rows.append(
+            {
+                "case_id": f"RET-{row['customer_id']}",
+                "customer_id": row["customer_id"],
+                "value_tier": tier,
+                "clv": round(float(row["clv_if_retained"]), 2),
+                "value_at_risk": round(float(row["expected_loss"]), 2),
+                "priority_score": float(row["priority_score"]),
+                "priority_rank": int(row["priority_rank"]),
+                "reason_codes": ",".join(reasons),
+                "evidence": json.dumps(evidence_doc, sort_keys=True),
+                "goal": _goal(reasons),
+                "playbook": "\n".join(PLAYBOOK[r] for r in reasons),
+                "owner": owner
+                if isinstance(owner, str) and owner
+                else policy.team_for(tier, reasons),
+                "due_date": as_of + timedelta(days=policy.due_in_days(tier, reasons)),
+            }
+        )
+    return pd.DataFrame(rows, columns=RETENTION_COLUMNS)
+
+
+RETENTION_COLUMNS = [
+    "case_id",
+    "customer_id",
+    "value_tier",
+    "clv",
+    "value_at_risk",
+    "priority_score",
+    "priority_rank",
+    "reason_codes",
+    "evidence",
+    "goal",
+    "playbook",
+    "owner",
+    "due_date",
+]

@@ -1,0 +1,90 @@
+"""Staging: cast one raw export (all strings) onto its contract's typed columns.
+
+The staged frame keeps the raw frame's index, so any row rejected later can be traced back to
+its raw text for quarantine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from patronage.schemas.contract import DatasetContract
+from patronage.tasks.transforms.validation.storable_text import has_unreadable_bytes
+
+
+@dataclass
+class StagedDataset:
+    """A typed dataset and the cells that could not be cast.
+
+    Attributes:
+        frame: Typed columns of the contract (missing ones are absent, not invented).
+        cast_errors: Per row index, the columns whose non-empty raw value did not parse.
+        missing_columns: Contract columns absent from the raw export.
+        unknown_columns: Raw columns the contract does not know (ignored).
+        unreadable: Per row index, the columns holding a byte that was not UTF-8.
+        normalised_cells: Cells from which NUL characters were removed (no database column of
+            PostgreSQL can store them).
+    """
+
+    frame: pd.DataFrame
+    cast_errors: dict[object, list[str]]
+    missing_columns: list[str]
+    unknown_columns: list[str]
+    unreadable: dict[object, list[str]] = field(default_factory=dict)
+    normalised_cells: int = 0
+
+
+def _cast(raw: pd.Series, kind: str) -> pd.Series:
+    text = raw.astype("string").str.strip()
+    text = text.mask(text == "")
+    if kind == "str":
+        return text.astype("object").where(text.notna(), None)
+    if kind in ("timestamp", "date"):
+        parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
+        parsed = parsed.dt.tz_convert(None).astype("datetime64[us]")
+        return parsed.dt.normalize() if kind == "date" else parsed
+    numbers = pd.to_numeric(text, errors="coerce")
+    if kind == "int":
+        whole = numbers.where(numbers.isna() | (numbers == numbers.round()))
+        return whole.astype("Int64")
+    return numbers.astype("float64")
+
+
+def stage_dataset(
+    raw: pd.DataFrame, contract: DatasetContract, rename: dict[str, str] | None = None
+) -> StagedDataset:
+    """Rename and cast a raw export; never drops a row.
+
+    Args:
+        raw: The export as read, every cell a string (empty for missing).
+        contract: The dataset's contract, which lists the typed columns.
+        rename: Source column name → staging column name, for sources that name things
+            differently.
+    """
+    frame = raw.rename(columns=rename or {})
+    missing = [c for c in contract.columns if c not in frame.columns and c not in contract.optional]
+    unknown = sorted(c for c in frame.columns if c not in contract.columns)
+    staged = pd.DataFrame(index=frame.index)
+    errors: dict[object, list[str]] = {}
+    unreadable: dict[object, list[str]] = {}
+    normalised = 0
+    for column, kind in contract.columns.items():
+        if column not in frame.columns:
+            if column in contract.optional:
+                staged[column] = _cast(pd.Series(pd.NA, index=frame.index, dtype="string"), kind)
+            continue
+        values = frame[column]
+        for idx in frame.index[has_unreadable_bytes(values).to_numpy()]:
+            unreadable.setdefault(idx, []).append(column)
+        nul = values.astype("string").str.contains("\x00", regex=False).fillna(False)
+        if nul.any():
+            normalised += int(nul.sum())
+            values = values.where(~nul.to_numpy(), values.astype("string").str.replace("\x00", ""))
+        typed = _cast(values, kind)
+        raw_present = frame[column].astype("string").str.strip().fillna("") != ""
+        for idx in frame.index[raw_present & typed.isna()]:
+            errors.setdefault(idx, []).append(column)
+        staged[column] = typed
+    return StagedDataset(staged, errors, missing, unknown, unreadable, normalised)

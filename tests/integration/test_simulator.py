@@ -1,0 +1,59 @@
+from patronage.simulator import SampleSpec, generate_sample
+
+
+def test_same_seed_same_company_and_different_seed_differs():
+    a = generate_sample(SampleSpec(customers=60, seed=5))
+    b = generate_sample(SampleSpec(customers=60, seed=5))
+    c = generate_sample(SampleSpec(customers=60, seed=6))
+    for name in a:
+        assert a[name].equals(b[name]), name
+    assert not a["orders"].equals(c["orders"])
+
+
+def test_company_is_realistic_enough_to_find_something():
+    t = generate_sample(SampleSpec(customers=500, seed=3))
+    authors = t["truth_authors"]
+    assert (authors["customer_id"] == "").mean() >= 0.5  # most speakers are not customers
+    per_customer = t["orders"].groupby("customer_id")["amount"].sum()
+    top_decile_share = per_customer.nlargest(len(per_customer) // 10).sum() / per_customer.sum()
+    assert top_decile_share > 0.3  # heavy-tailed value
+    assert t["truth_customers"]["leaving"].sum() > 20
+    assert t["truth_ideas"].groupby("concept").size().max() >= 3  # ideas recur
+    assert (t["orders"]["ordered_at"] <= "2026-11-01").all()
+    assert (t["truth_holdout_orders"]["ordered_at"] > "2026-10-31").all()
+
+
+def test_texts_are_composed_not_picked_from_a_few_templates():
+    t = generate_sample(SampleSpec(customers=2000, seed=3))
+    truth = t["truth_texts"]
+    posts = t["social_posts"].set_index("post_id")["text"]
+    said = truth[truth["source"] == "social_posts"]
+    # every customer or outsider post with a known intent is in the ground truth
+    assert said["source_id"].isin(posts.index).all()
+    for intent, rows in said.groupby("intent"):
+        texts = posts.loc[rows["source_id"]]
+        assert texts.nunique() >= 0.6 * len(texts), intent  # few exact repeats
+    assert set(truth["intent"]) == {"churn_threat", "complaint", "praise", "question"}
+    assert {"de", "es", "fr"} <= set(truth["language"])
+    assert 0.02 <= (truth["language"] != "en").mean() <= 0.12
+
+
+def test_the_text_reader_opens_cases_for_the_simulated_texts_that_should_open_one():
+    """Judged by each message's intended meaning, never by its wording."""
+    from patronage.tasks.transforms.text.text_signals import classify_texts
+
+    t = generate_sample(SampleSpec(customers=2000, seed=3))
+    truth = t["truth_texts"]
+    posts = t["social_posts"].set_index("post_id")["text"]
+    tickets = t["tickets"].set_index("ticket_id")
+    texts = [
+        posts[i]
+        if source == "social_posts"
+        else f"{tickets.at[i, 'subject']}. {tickets.at[i, 'body']}"
+        for source, i in zip(truth["source"], truth["source_id"], strict=True)
+    ]
+    predicted = classify_texts(texts)["intent"].isin(["churn_threat", "complaint"]).to_numpy()
+    should = truth["intent"].isin(["churn_threat", "complaint"]).to_numpy()
+    # Measured with the seed model: recall 0.78, precision 0.80 (churn threat alone: 0.31 / 0.45).
+    assert (predicted & should).sum() / should.sum() >= 0.65
+    assert (predicted & should).sum() / predicted.sum() >= 0.7

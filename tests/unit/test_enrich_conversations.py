@@ -1,0 +1,62 @@
+import pandas as pd
+
+from patronage.tasks.transforms.conversations.enrich_conversations import enrich_conversations
+from patronage.tasks.transforms.text.text_encoder import load_encoder
+from patronage.tasks.transforms.text.text_signals import embed_texts
+
+
+def test_conversations_get_intent_confidence_and_sentiment_by_meaning():
+    frame = pd.DataFrame(
+        {
+            "conversation_id": ["a", "b", "c", "d"],
+            "text": [
+                "Closing my account this week, moving to your competitor.",
+                "The parcel arrived smashed and nobody answers my emails",
+                None,
+                "Thank you, the repair was quick and friendly!",
+            ],
+        }
+    )
+    out = enrich_conversations(frame)
+    assert list(out.columns) == [
+        "conversation_id",
+        "text",
+        "intent",
+        "intent_confidence",
+        "sentiment",
+        "sentiment_label",
+        "language",
+    ]
+    assert out["intent"].tolist() == ["churn_threat", "complaint", "other", "praise"]
+    assert out.loc[2, "intent_confidence"] == 0.0 and out.loc[2, "sentiment_label"] == "neutral"
+    assert out["sentiment_label"].tolist() == ["negative", "negative", "neutral", "positive"]
+    assert out["intent_confidence"].between(0, 1).all()
+
+
+def test_vectors_are_reused_within_a_process():
+    encoder = load_encoder()
+    first = embed_texts(encoder, ["a text to remember", "another one"])
+    calls = []
+    original = encoder.encode
+    encoder.encode = lambda texts, **kw: calls.append(list(texts)) or original(texts, **kw)
+    try:
+        again = embed_texts(encoder, ["another one", "a text to remember", "a new text"])
+    finally:
+        encoder.encode = original
+    assert calls == [["a new text"]]
+    assert (again[0] == first[1]).all() and (again[1] == first[0]).all()
+
+
+def test_other_languages_are_marked_and_short_texts_are_not_guessed():
+    from patronage.tasks.transforms.text.text_language import detect_languages
+
+    assert detect_languages(
+        [
+            "Ich möchte meinen Vertrag kündigen, der Service ist schlecht.",
+            "Où est ma commande ? Elle devait arriver hier.",
+            "Where is my order? It should have arrived yesterday.",
+            "ok merci",
+            None,
+            "",
+        ]
+    ) == ["de", "fr", "en", "en", "en", "en"]

@@ -1,0 +1,179 @@
+"""Staging and the Great Expectations contracts: what is quarantined, what breaches."""
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from patronage.schemas.contracts import CONTRACTS
+from patronage.tasks.io.read_exports import ExportReadError, read_export
+from patronage.tasks.transforms.validation.stage_dataset import stage_dataset
+from patronage.tasks.transforms.validation.validate_dataset import validate_dataset
+
+AS_OF = date(2026, 10, 31)
+
+
+def raw_orders(rows: list[tuple[str, str, str, str]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "amount"])
+
+
+def validate_orders(raw: pd.DataFrame, max_reject_share: float = 0.5):
+    return validate_dataset(
+        stage_dataset(raw, CONTRACTS["orders"]),
+        CONTRACTS["orders"],
+        AS_OF,
+        {"customers": {"C1", "C2"}},
+        max_reject_share,
+    )
+
+
+def test_bad_rows_are_quarantined_with_reasons_and_good_rows_kept():
+    raw = raw_orders(
+        [
+            ("O1", "C1", "2026-10-01T10:00:00Z", "12.50"),
+            ("O2", "C1", "2026-10-02T10:00:00Z", "abc"),
+            ("O3", "C9", "2026-10-03T10:00:00Z", "5"),
+            ("O4", "C2", "2099-01-01T00:00:00Z", "5"),
+            ("O5", "C2", "2026-10-05T10:00:00Z", "-3"),
+            ("O6", "C2", "2026-10-06T10:00:00Z", "7"),
+            ("O7", "C2", "2026-10-07T10:00:00Z", "8"),
+            ("O8", "C1", "2026-10-08T10:00:00Z", "9"),
+        ]
+    )
+    result = validate_orders(raw)
+    assert result.breaches == []
+    assert list(result.valid["order_id"]) == ["O1", "O6", "O7", "O8"]
+    reasons = dict(zip(result.rejected["row_key"], result.rejected["reasons"], strict=True))
+    assert reasons == {
+        "O2": ["cast:amount", "expect_column_values_to_not_be_null:amount"],
+        "O3": ["references:customers.customer_id"],
+        "O4": ["expect_column_values_to_be_between:ordered_at"],
+        "O5": ["expect_column_values_to_be_between:amount"],
+    }
+
+
+def test_missing_column_is_a_breach_naming_dataset_and_column():
+    raw = raw_orders([("O1", "C1", "2026-10-01T10:00:00Z", "1")]).drop(columns="amount")
+    result = validate_orders(raw)
+    assert result.breaches == ["orders: missing column(s) amount"]
+
+
+def test_reject_share_over_threshold_is_a_breach_with_example_ids():
+    raw = raw_orders(
+        [
+            ("O1", "C1", "2026-10-01T10:00:00Z", "1"),
+            ("O2", "C1", "2026-10-01T10:00:00Z", "x"),
+            ("O3", "C1", "2026-10-01T10:00:00Z", "y"),
+        ]
+    )
+    result = validate_orders(raw, max_reject_share=0.05)
+    assert len(result.breaches) == 1
+    assert result.breaches[0].startswith("orders: 66.7% of rows rejected (threshold 5%)")
+    assert "example row ids: O2, O3" in result.breaches[0]
+
+
+def test_stale_orders_breach_freshness():
+    raw = raw_orders([("O1", "C1", "2026-01-01T10:00:00Z", "1")])
+    result = validate_orders(raw)
+    assert result.breaches == [
+        "orders: newest ordered_at is 303 days old at 2026-10-31 (freshness limit 30 days)"
+    ]
+
+
+def test_dataset_level_checks_count_with_the_expectations():
+    fresh = validate_orders(raw_orders([("O1", "C1", "2026-10-30T10:00:00Z", "1")]))
+    stale = validate_orders(raw_orders([("O1", "C1", "2026-01-01T10:00:00Z", "1")]))
+    rejecting = validate_orders(
+        raw_orders(
+            [("O1", "C1", "2026-10-30T10:00:00Z", "1"), ("O2", "C1", "2026-10-30T10:00:00Z", "x")]
+        ),
+        0.05,
+    )
+    missing = validate_orders(
+        raw_orders([("O1", "C1", "2026-10-30T10:00:00Z", "1")]).drop(columns="amount")
+    )
+
+    def checks(result):
+        return {
+            r["expectation"]: (r["success"], r["unexpected_count"])
+            for r in result.expectations
+            if not r["expectation"].startswith(("expect_", "references_"))
+        }
+
+    assert checks(fresh) == {"reject_share_at_most_threshold": (True, 0), "freshness": (True, 0)}
+    assert checks(stale) == {"reject_share_at_most_threshold": (True, 0), "freshness": (False, 0)}
+    assert checks(rejecting) == {
+        "reject_share_at_most_threshold": (False, 1),
+        "freshness": (True, 0),
+    }
+    assert checks(missing) == {"columns_present": (False, 0)}
+
+
+def test_duplicate_keys_quarantine_every_conflicting_row():
+    raw = raw_orders(
+        [
+            ("O1", "C1", "2026-10-01T10:00:00Z", "1"),
+            ("O1", "C2", "2026-10-02T10:00:00Z", "2"),
+            ("O2", "C2", "2026-10-02T10:00:00Z", "2"),
+        ]
+    )
+    result = validate_orders(raw, max_reject_share=1.0)
+    assert list(result.valid["order_id"]) == ["O2"]
+    assert list(result.rejected["row_key"]) == ["O1", "O1"]
+
+
+def test_unknown_columns_are_ignored_and_reported():
+    raw = raw_orders([("O1", "C1", "2026-10-01T10:00:00Z", "1")]).assign(coupon="X")
+    result = validate_orders(raw)
+    assert result.unknown_columns == ["coupon"] and result.breaches == []
+
+
+def test_hostile_text_is_kept_as_is():
+    text = '\'; DROP TABLE orders; -- =HYPERLINK("x") <script>alert(1)</script> 🙂 مرحبا'
+    raw = pd.DataFrame(
+        [
+            {
+                "idea_id": "I1",
+                "author_email": "",
+                "author_handle": "h",
+                "title": text,
+                "body": text,
+                "votes": "1",
+                "created_at": "2026-10-01T00:00:00Z",
+            }
+        ]
+    )
+    result = validate_dataset(stage_dataset(raw, CONTRACTS["ideas"]), CONTRACTS["ideas"], AS_OF)
+    assert result.valid["title"].tolist() == [text]
+
+
+def test_malformed_json_line_names_file_and_line(tmp_path):
+    path = tmp_path / "posts.jsonl"
+    path.write_text('{"post_id": "P1"}\n{"post_id": \n')
+    with pytest.raises(ExportReadError, match=r"posts\.jsonl:2: not valid JSON"):
+        read_export(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "where"),
+    [
+        ("orders.csv", b"order_id,amount\nO1,1\nO2,caf\xe9\n", r"row 2 \(line 3\)"),
+        ("posts.jsonl", b'{"post_id": "P1"}\n{"text": "caf\xe9"}\n', "line 2"),
+    ],
+)
+def test_bytes_that_are_not_utf8_name_the_file_and_row(tmp_path, name, content, where):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ExportReadError, match=rf"{name}: {where} is not UTF-8 text \(byte 0xe9\)"):
+        read_export(path)
+
+
+def test_missing_export_names_the_file(tmp_path):
+    with pytest.raises(ExportReadError, match=r"orders\.csv: export not found"):
+        read_export(tmp_path / "orders.csv")
+
+
+def test_json_lines_keep_unicode_line_separators_inside_values(tmp_path):
+    path = tmp_path / "posts.jsonl"
+    path.write_text('{"post_id": "P1", "text": "one\u2028two"}\n', encoding="utf-8")
+    assert read_export(path)["text"].tolist() == ["one\u2028two"]
