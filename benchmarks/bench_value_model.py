@@ -22,13 +22,13 @@ DAYS = 730
 
 def simulate_orders(customers: int, seed: int = 5) -> pd.DataFrame:
     """BG/NBD-like purchases for integer customer ids, vectorised (about 20 orders each)."""
-    from patronage.simulator import _simulate_purchases
+    from patronage.simulator import simulate_purchases
 
     rng = np.random.default_rng(seed)
     birth = rng.uniform(0, DAYS - 30, customers)
     lam = rng.gamma(1.5, 1 / 17.0, customers)
     p_drop = rng.beta(0.4, 6.0, customers)
-    idx, day, _ = _simulate_purchases(rng, birth, float(DAYS), lam, p_drop)
+    idx, day, _ = simulate_purchases(rng, birth, float(DAYS), lam, p_drop)
     start = pd.Timestamp(AS_OF) - pd.Timedelta(days=DAYS)
     spend = rng.lognormal(3.7, 0.75, customers)
     return pd.DataFrame(

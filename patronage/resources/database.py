@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prefect.blocks.core import Block
-from pydantic import Field, SecretStr, field_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
@@ -216,6 +216,9 @@ class PatronageDatabase(Block):
     engines; every reader, the publisher, the CLI and the work API go through it. The password
     is read when an engine is made, inside the task that connects, never passed as a parameter.
     """
+
+    # A refused URL (one with a password in it) must not be repeated in the error.
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     _block_type_name = "Patronage Database"
     _block_type_slug = "patronage-database"

@@ -1,0 +1,201 @@
+"""A seeded sample company: the raw exports a real company would hand over, plus ground truth.
+
+Purchasing follows the BG/NBD story (Fader, Hardie & Lee 2005): each customer buys as a Poisson
+process with a gamma-distributed rate and drops out after any purchase with a beta-distributed
+probability; spend per order is heavy-tailed around a per-customer mean. Customers who drop out
+near the cut-off date show it in posts and tickets before they go quiet. Most social authors are
+not customers, and ideas recur in different words. Social profiles show a display name and
+usually a location; some support calls leave only a phone number; a few outsiders share a
+customer's full name (namesakes) but live elsewhere.
+
+The raw exports go to ``out_dir``; what only the simulator knows (who is who, who leaves after the
+cut-off, which ideas are the same) goes to a separate ``truth_dir`` used by tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from patronage.schemas.raw_layout import RAW_LAYOUT, SAMPLE_POLICY_FILE
+from patronage.simulator.conversations import (
+    draw_customer_conversations,
+    draw_namesakes,
+    draw_outsider_posts,
+    start_conversations,
+)
+from patronage.simulator.customers import draw_customers
+from patronage.simulator.draft import BRAND_HANDLE, Draft, SampleSpec, name_pools
+from patronage.simulator.ideas import draw_ideas
+from patronage.simulator.orders import draw_orders
+from patronage.simulator.text import Phrasebook
+
+
+def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
+    """Simulate the company and return every table, raw exports and ground truth.
+
+    Args:
+        spec: What to generate.
+
+    Returns:
+        Tables keyed by name: ``customers``, ``orders``, ``social_posts``, ``tickets``,
+        ``ticket_comments``, ``ideas`` (raw exports) and ``truth_customers``, ``truth_authors``,
+        ``truth_ideas``, ``truth_holdout_orders``, ``truth_texts`` (ground truth; the last
+        holds the intent and language each customer post or ticket was written with).
+    """
+    rng = np.random.default_rng(spec.seed)
+    # Wording has its own stream: richer phrasing does not move any other draw.
+    book = Phrasebook(np.random.default_rng([spec.seed, 17]), BRAND_HANDLE)
+    truth_texts: list[dict] = []
+
+    def said(source: str, source_id: str, intent: str) -> None:
+        truth_texts.append(
+            {"source": source, "source_id": source_id, "intent": intent, "language": book.language}
+        )
+
+    first_pool, last_pool, city_pool = name_pools(spec.seed)
+    n = spec.customers
+    as_of = pd.Timestamp(spec.as_of)
+    start = as_of - pd.Timedelta(days=spec.history_days)
+    horizon_end = float(spec.history_days + spec.holdout_days)
+    cutoff = float(spec.history_days)
+
+    def ts(day_offset: float) -> pd.Timestamp:
+        return (start + pd.Timedelta(seconds=int(day_offset * 86400))).floor("s")
+
+    d = Draft(
+        spec=spec,
+        rng=rng,
+        book=book,
+        truth_texts=truth_texts,
+        said=said,
+        first_pool=first_pool,
+        last_pool=last_pool,
+        city_pool=city_pool,
+        n=n,
+        as_of=as_of,
+        start=start,
+        horizon_end=horizon_end,
+        cutoff=cutoff,
+        ts=ts,
+    )
+    # Each dataset in the order its draws were always made: the same seed, the same files.
+    draw_customers(d)
+    draw_orders(d)
+    start_conversations(d)
+    draw_customer_conversations(d)
+    draw_outsider_posts(d)
+    draw_ideas(d)
+    draw_namesakes(d)
+    (
+        posts,
+        tickets,
+        comments,
+        author_truth,
+        customers,
+        orders,
+        ideas,
+        truth_customers,
+        truth_ideas,
+        holdout,
+    ) = (
+        d.posts,
+        d.tickets,
+        d.comments,
+        d.author_truth,
+        d.customers,
+        d.orders,
+        d.ideas,
+        d.truth_customers,
+        d.truth_ideas,
+        d.holdout,
+    )
+    social_posts = pd.DataFrame(posts).sort_values(["posted_at", "post_id"], kind="stable")
+    tickets_df = pd.DataFrame(
+        tickets,
+        columns=[
+            "ticket_id",
+            "requester_email",
+            "requester_phone",
+            "requester_name",
+            "via_handle",
+            "subject",
+            "body",
+            "status",
+            "priority",
+            "created_at",
+            "updated_at",
+            "satisfaction",
+        ],
+    )
+    comments_df = pd.DataFrame(
+        comments, columns=["comment_id", "ticket_id", "author_type", "body", "created_at"]
+    )
+    truth_authors = pd.DataFrame(author_truth).drop_duplicates(["platform", "author_handle"])
+    if "namesake_of" not in truth_authors:
+        truth_authors["namesake_of"] = ""
+    truth_authors["namesake_of"] = truth_authors["namesake_of"].fillna("")
+    return {
+        "customers": customers,
+        "orders": orders.reset_index(drop=True),
+        "social_posts": social_posts.reset_index(drop=True),
+        "tickets": tickets_df,
+        "ticket_comments": comments_df,
+        "ideas": pd.DataFrame(ideas),
+        "truth_customers": truth_customers,
+        "truth_authors": truth_authors.reset_index(drop=True),
+        "truth_ideas": pd.DataFrame(truth_ideas),
+        "truth_holdout_orders": holdout.reset_index(drop=True),
+        "truth_texts": pd.DataFrame(
+            truth_texts, columns=["source", "source_id", "intent", "language"]
+        ),
+    }
+
+
+def _write(df: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".jsonl":
+        out = df.copy()
+        for col in out.columns:
+            if pd.api.types.is_datetime64_any_dtype(out[col]):
+                out[col] = out[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        out.to_json(path, orient="records", lines=True, force_ascii=False)
+    else:
+        df.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
+
+
+def write_sample(spec: SampleSpec, out_dir: Path, truth_dir: Path | None) -> dict[str, int]:
+    """Generate the company and write raw exports (and ground truth when ``truth_dir`` is set).
+
+    Returns:
+        Row counts per written table.
+    """
+    tables = generate_sample(spec)
+    counts: dict[str, int] = {}
+    for name, rel in RAW_LAYOUT.items():
+        _write(tables[name], out_dir / rel)
+        counts[name] = len(tables[name])
+    manifest = {
+        "generator": "patronage.simulator",
+        "seed": spec.seed,
+        "customers": spec.customers,
+        "as_of": spec.as_of.isoformat(),
+        "history_days": spec.history_days,
+    }
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    # The simulated company's own policy: its brand account, the rest Patronage's defaults.
+    (out_dir / SAMPLE_POLICY_FILE).write_text(
+        "# The simulated company's policy (see deployments/policy.example.yaml for every field).\n"
+        + yaml.safe_dump({"brand_handles": [BRAND_HANDLE]}, sort_keys=False)
+    )
+    if truth_dir is not None:
+        truth_dir.mkdir(parents=True, exist_ok=True)
+        for name, df in tables.items():
+            if name.startswith("truth_"):
+                _write(df, truth_dir / f"{name.removeprefix('truth_')}.csv")
+                counts[name] = len(df)
+    return counts

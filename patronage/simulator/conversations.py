@@ -1,0 +1,374 @@
+"""Social posts, support tickets and their comments: drifters complain, most authors are
+not customers, some outsiders share a customer's name."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from patronage.simulator.draft import (
+    BRAND_HANDLE,
+    PLATFORMS,
+    Draft,
+    email_variant,
+    handle_for,
+    phone_variant,
+)
+
+
+def start_conversations(d: Draft) -> None:
+    """Empty post, ticket and comment lists and the functions that add to them."""
+    ts, rng, emails, profile_rng, as_of, customers, phones = (
+        d.ts,
+        d.rng,
+        d.emails,
+        d.profile_rng,
+        d.as_of,
+        d.customers,
+        d.phones,
+    )
+
+    # --- conversations ---------------------------------------------------------------------
+    posts: list[dict] = []
+    tickets: list[dict] = []
+    comments: list[dict] = []
+    author_truth: list[dict] = []
+
+    def add_post(
+        handle: str,
+        display: str,
+        text: str,
+        day_offset: float,
+        followers: int,
+        reply_to: str = "",
+        platform: str = "twitter",
+        location: str = "",
+    ) -> str:
+        post_id = f"P{len(posts) + 1:07d}"
+        posts.append(
+            {
+                "post_id": post_id,
+                "platform": platform,
+                "author_handle": handle,
+                "author_display_name": display,
+                "author_location": location,
+                "text": text,
+                "posted_at": ts(day_offset),
+                "reply_to_id": reply_to,
+                "likes": int(rng.poisson(3 if not reply_to else 1)),
+                "shares": int(rng.poisson(0.6)),
+                "author_followers": followers,
+            }
+        )
+        return post_id
+
+    def add_ticket(
+        cust: int,
+        subject: str,
+        body: str,
+        day_offset: float,
+        status: str,
+        priority: str,
+        via_handle: str = "",
+    ) -> str:
+        ticket_id = f"T{len(tickets) + 1:06d}"
+        created = ts(day_offset)
+        answered = status in ("solved", "closed") or rng.random() < 0.4
+        updated = created + pd.Timedelta(hours=int(rng.integers(2, 96))) if answered else created
+        # One call in six comes in by phone: no email on the ticket, the number as typed.
+        by_phone = profile_rng.random() < 0.16
+        # Drawn for calls too, so that every later draw of the main stream stays as it was.
+        typed_email = email_variant(emails[cust], rng)
+        tickets.append(
+            {
+                "ticket_id": ticket_id,
+                "requester_email": "" if by_phone else typed_email,
+                "requester_phone": phone_variant(phones[cust], profile_rng) if by_phone else "",
+                "requester_name": customers.at[cust, "name"],
+                "via_handle": via_handle,
+                "subject": subject,
+                "body": body,
+                "status": status,
+                "priority": priority,
+                "created_at": created,
+                "updated_at": min(updated, as_of),
+                "satisfaction": (
+                    rng.choice(["good", "bad"]) if status in ("solved", "closed") else ""
+                ),
+            }
+        )
+        comments.append(
+            {
+                "comment_id": f"{ticket_id}-1",
+                "ticket_id": ticket_id,
+                "author_type": "requester",
+                "body": body,
+                "created_at": created,
+            }
+        )
+        if answered:
+            comments.append(
+                {
+                    "comment_id": f"{ticket_id}-2",
+                    "ticket_id": ticket_id,
+                    "author_type": "agent",
+                    "body": "Thanks for reaching out, we are on it.",
+                    "created_at": min(updated, as_of),
+                }
+            )
+        return ticket_id
+
+    d.posts = posts
+    d.tickets = tickets
+    d.comments = comments
+    d.author_truth = author_truth
+    d.add_post = add_post
+    d.add_ticket = add_ticket
+
+
+def draw_customer_conversations(d: Draft) -> None:
+    """Customers' posts and tickets: drifters complain before they go quiet."""
+    (
+        rng,
+        n,
+        n_before,
+        customers,
+        firsts,
+        profile_rng,
+        cities,
+        has_handle,
+        author_truth,
+        handles,
+        ids,
+        drifter,
+        dropout,
+        birth,
+        cutoff,
+        book,
+        add_post,
+        said,
+        add_ticket,
+    ) = (
+        d.rng,
+        d.n,
+        d.n_before,
+        d.customers,
+        d.firsts,
+        d.profile_rng,
+        d.cities,
+        d.has_handle,
+        d.author_truth,
+        d.handles,
+        d.ids,
+        d.drifter,
+        d.dropout,
+        d.birth,
+        d.cutoff,
+        d.book,
+        d.add_post,
+        d.said,
+        d.add_ticket,
+    )
+
+    followers_of = rng.lognormal(4.0, 1.6, n).astype(int)
+    for i in range(n):
+        if n_before[i] == 0:
+            continue
+        display = customers.at[i, "name"] if rng.random() < 0.95 else firsts[i]
+        location = str(cities[i]) if profile_rng.random() < 0.92 else ""
+        if has_handle[i]:
+            author_truth.append(
+                {"platform": "twitter", "author_handle": handles[i], "customer_id": ids[i]}
+            )
+        if drifter[i]:
+            when = min(max(dropout[i] - rng.uniform(0, 40), birth[i]), cutoff - 0.5)
+            if has_handle[i] and rng.random() < 0.6:
+                rng.integers(5)  # the draw that once picked a template, kept for the stream
+                text, intent = book.churn_post()
+                pid = add_post(
+                    handles[i], display, text, when, int(followers_of[i]), location=location
+                )
+                said("social_posts", pid, intent)
+                if rng.random() < 0.5:
+                    add_post(
+                        BRAND_HANDLE,
+                        "Acme Support",
+                        book.brand_reply("sorry"),
+                        min(when + 0.5, cutoff),
+                        25000,
+                        reply_to=pid,
+                    )
+                else:  # asks again: social pressure
+                    add_post(
+                        handles[i],
+                        display,
+                        book.nudge(),
+                        min(when + 2, cutoff),
+                        int(followers_of[i]),
+                        reply_to=pid,
+                        location=location,
+                    )
+            if rng.random() < 0.55:
+                rng.integers(4)  # the draw that once picked a template, kept for the stream
+                subject, body, intent = book.churn_ticket()
+                status = rng.choice(["open", "pending", "new"])
+                ticket_id = add_ticket(
+                    i,
+                    subject,
+                    body,
+                    when,
+                    str(status),
+                    str(rng.choice(["high", "urgent", "normal"])),
+                    via_handle=handles[i] if has_handle[i] and rng.random() < 0.3 else "",
+                )
+                said("tickets", ticket_id, intent)
+        elif has_handle[i] and rng.random() < 0.35:
+            happy = rng.random() < 0.6
+            rng.integers(4)  # the draw that once picked a template, kept for the stream
+            text, intent = book.happy_post() if happy else book.question_post()
+            pid = add_post(
+                handles[i],
+                display,
+                text,
+                rng.uniform(birth[i], cutoff),
+                int(followers_of[i]),
+                location=location,
+            )
+            said("social_posts", pid, intent)
+        if not drifter[i] and rng.random() < 0.12:
+            rng.integers(4)  # the draw that once picked a template, kept for the stream
+            subject, body, intent = book.routine_ticket()
+            created = rng.uniform(birth[i], cutoff)
+            status = "open" if created > cutoff - 5 else str(rng.choice(["solved", "closed"]))
+            said("tickets", add_ticket(i, subject, body, created, status, "normal"), intent)
+
+
+def draw_outsider_posts(d: Draft) -> None:
+    """Prospects, fans and critics: at least as many authors as customers."""
+    (
+        author_truth,
+        rng,
+        first_pool,
+        last_pool,
+        book,
+        profile_rng,
+        city_pool,
+        add_post,
+        cutoff,
+        said,
+        posts,
+        start,
+    ) = (
+        d.author_truth,
+        d.rng,
+        d.first_pool,
+        d.last_pool,
+        d.book,
+        d.profile_rng,
+        d.city_pool,
+        d.add_post,
+        d.cutoff,
+        d.said,
+        d.posts,
+        d.start,
+    )
+
+    # Non-customers: prospects, fans and critics, at least as many authors as customers.
+    n_customer_authors = len(author_truth)
+    n_outsiders = max(12, int(1.4 * n_customer_authors))
+    for j in range(n_outsiders):
+        f, ln = rng.choice(first_pool), rng.choice(last_pool)
+        handle = f"{handle_for(f, ln, rng)}x{j}"
+        followers = int(rng.lognormal(5.0, 2.0))
+        roll = rng.random()
+        rng.integers(4 if roll < 0.8 else 2)  # once picked a template, kept for the stream
+        write = (
+            book.happy_post
+            if roll < 0.4
+            else book.question_post
+            if roll < 0.8
+            else book.critic_post
+        )
+        text, intent = write()
+        outsider_location = str(profile_rng.choice(city_pool)) if profile_rng.random() < 0.7 else ""
+        said_id = add_post(
+            handle,
+            f"{f} {ln}",
+            text,
+            rng.uniform(0, cutoff),
+            followers,
+            platform=str(rng.choice(PLATFORMS, p=[0.6, 0.25, 0.15])),
+            location=outsider_location,
+        )
+        said("social_posts", said_id, intent)
+        author_truth.append(
+            {"platform": posts[-1]["platform"], "author_handle": handle, "customer_id": ""}
+        )
+        if rng.random() < 0.25:
+            other = posts[int(rng.integers(0, len(posts)))]
+            add_post(
+                handle,
+                f"{f} {ln}",
+                book.agreement(),
+                float((other["posted_at"] - start).total_seconds() / 86400) + 0.2,
+                followers,
+                reply_to=other["post_id"],
+                platform=other["platform"],
+                location=outsider_location,
+            )
+
+
+def draw_namesakes(d: Draft) -> None:
+    """Outsiders with a customer author's full name, living in another city."""
+    (
+        posts,
+        author_truth,
+        profile_rng,
+        city_pool,
+        cities,
+        firsts,
+        lasts,
+        add_post,
+        customers,
+        book,
+        cutoff,
+    ) = (
+        d.posts,
+        d.author_truth,
+        d.profile_rng,
+        d.city_pool,
+        d.cities,
+        d.firsts,
+        d.lasts,
+        d.add_post,
+        d.customers,
+        d.book,
+        d.cutoff,
+    )
+
+    # Namesakes: outsiders with a customer author's full name, living in another city. A
+    # linker that trusts names alone links them; ground truth says they are not customers.
+    posted = {p["author_handle"] for p in posts}
+    customer_authors_with_handle = [
+        a["customer_id"] for a in author_truth if a["customer_id"] and a["author_handle"] in posted
+    ]
+    n_namesakes = min(max(2, len(customer_authors_with_handle) // 25), 200)
+    namesake_of = (
+        profile_rng.choice(customer_authors_with_handle, n_namesakes, replace=False)
+        if customer_authors_with_handle
+        else []
+    )
+    for k, cid in enumerate(namesake_of):
+        i = int(cid[1:]) - 1
+        elsewhere = str(profile_rng.choice([c for c in city_pool if c != cities[i]]))
+        handle = f"{handle_for(firsts[i], lasts[i], profile_rng)}n{k}"
+        add_post(
+            handle,
+            customers.at[i, "name"],
+            book.question_post()[0],
+            float(profile_rng.uniform(0, cutoff)),
+            int(profile_rng.lognormal(5, 1.5)),
+            location=elsewhere,
+        )
+        author_truth.append(
+            {"platform": "twitter", "author_handle": handle, "customer_id": "", "namesake_of": cid}
+        )

@@ -1,0 +1,177 @@
+"""What every part of the simulated company shares: constants, the spec, small draw helpers,
+and the ``Draft`` that carries the random streams and the tables drawn so far from one
+dataset's module to the next (always in the same order, so the same seed gives the same files)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from types import SimpleNamespace
+
+import numpy as np
+
+BRAND_HANDLE = "acme_support"
+PLATFORMS = ("twitter", "instagram", "forum")
+ACCOUNT_OWNERS = tuple(f"owner-{i:02d}" for i in range(1, 9))
+# Assigned US area codes, so that generated numbers are valid and normalise to E.164.
+AREA_CODES = (206, 212, 305, 312, 404, 415, 503, 512, 602, 617, 702, 713, 720, 786, 919)
+
+# Each concept is one idea; its phrasings are how different people ask for it.
+IDEA_CONCEPTS: dict[str, list[str]] = {
+    "dark-mode": [
+        "Add a dark mode to the app",
+        "Please give us a dark mode theme in the app",
+        "Dark theme for the mobile app would be great",
+        "App needs a dark mode for night use",
+    ],
+    "gift-cards": [
+        "Sell digital gift cards",
+        "Please offer gift cards I can send by email",
+        "Digital gift cards for birthdays",
+        "Gift card option at checkout please",
+    ],
+    "express-shipping": [
+        "Offer express next day shipping",
+        "Next-day express delivery option please",
+        "I would pay more for express shipping next day",
+    ],
+    "loyalty-points": [
+        "Start a loyalty points program",
+        "Reward points for repeat purchases",
+        "Loyalty program with points per order",
+        "Give loyal customers reward points",
+    ],
+    "order-tracking": [
+        "Live order tracking on a map",
+        "Let me track my order live",
+        "Real-time order tracking in the app",
+    ],
+    "eco-packaging": [
+        "Use recyclable packaging",
+        "Plastic-free recyclable packaging please",
+        "Switch to eco friendly packaging",
+        "Less plastic in the packaging, more recyclable boxes",
+    ],
+    "subscription": [
+        "Subscribe and save on regular orders",
+        "A subscription for monthly refills",
+        "Monthly subscription with a discount",
+    ],
+    "pickup-points": [
+        "Pick up orders at a local store",
+        "Click and collect pickup points",
+        "Let me collect my order at a pickup point",
+    ],
+    "size-guide": [
+        "Better size guide with measurements",
+        "Add a detailed size guide",
+        "Size guide with real measurements per product",
+    ],
+    "wishlist-sharing": [
+        "Share my wishlist with friends",
+        "Shareable wishlists for family",
+        "Let me send my wishlist link to friends",
+    ],
+}
+
+
+@dataclass(frozen=True)
+class SampleSpec:
+    """What to generate.
+
+    Attributes:
+        customers: Number of CRM customers.
+        seed: Seed of every random draw: the same spec gives the same files.
+        as_of: Cut-off date of the exports; orders after it exist only in ground truth.
+        history_days: How far back signups and orders go.
+        holdout_days: Days after ``as_of`` simulated for ground truth (who really leaves).
+    """
+
+    customers: int = 600
+    seed: int = 7
+    as_of: date = date(2026, 10, 31)
+    history_days: int = 730
+    holdout_days: int = 180
+
+
+def name_pools(seed: int) -> tuple[list[str], list[str], list[str]]:
+    from faker import Faker
+
+    faker = Faker("en_US")
+    faker.seed_instance(seed)
+    first = sorted({faker.first_name() for _ in range(600)})
+    last = sorted({faker.last_name() for _ in range(900)})
+    cities = sorted({faker.city() for _ in range(120)})
+    return first, last, cities
+
+
+def simulate_purchases(
+    rng: np.random.Generator, birth: np.ndarray, end: float, lam: np.ndarray, p_drop: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vectorised BG/NBD draws: all customers advance one purchase per round.
+
+    Returns the customer index and day of every purchase (the first at birth), and each
+    customer's dropout day (``inf`` while still alive at ``end``).
+    """
+    n = len(birth)
+    cust_idx = [np.arange(n)]
+    days = [birth.copy()]
+    current = birth.copy()
+    alive = np.ones(n, dtype=bool)
+    dropout = np.full(n, np.inf)
+    while alive.any():
+        idx = np.flatnonzero(alive)
+        # Dropout happens right after a purchase; the customer is then silent for good.
+        drops = rng.random(len(idx)) < p_drop[idx]
+        dropped = idx[drops]
+        dropout[dropped] = current[dropped] + rng.exponential(1.0 / lam[dropped])
+        alive[dropped] = False
+        idx = idx[~drops]
+        nxt = current[idx] + rng.exponential(1.0 / lam[idx])
+        beyond = nxt > end
+        alive[idx[beyond]] = False
+        idx, nxt = idx[~beyond], nxt[~beyond]
+        current[idx] = nxt
+        cust_idx.append(idx)
+        days.append(nxt)
+    return np.concatenate(cust_idx), np.concatenate(days), dropout
+
+
+def handle_for(first: str, last: str, rng: np.random.Generator) -> str:
+    style = rng.integers(0, 3)
+    if style == 0:
+        return f"{first.lower()}_{last[0].lower()}{rng.integers(10, 99)}"
+    if style == 1:
+        return f"{first[0].lower()}{last.lower()}"
+    return f"{last.lower()}.{first.lower()}{rng.integers(1, 9)}"
+
+
+def email_variant(email: str, rng: np.random.Generator) -> str:
+    """How the same person's address shows up in another system."""
+    local, domain = email.split("@")
+    roll = rng.random()
+    if roll < 0.15:
+        return email.upper()
+    if roll < 0.3:
+        return f"{local}+support@{domain}"
+    if roll < 0.4 and domain == "gmail.com":
+        return f"{local.replace('.', '')}@{domain}"
+    return email
+
+
+def phone_variant(phone: str, rng: np.random.Generator) -> str:
+    """How a number is typed into a support form: with or without country code and punctuation."""
+    digits = "".join(ch for ch in phone if ch.isdigit())[-10:]
+    style = rng.integers(0, 4)
+    if style == 0:
+        return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+    if style == 1:
+        return f"{digits[:3]}.{digits[3:6]}.{digits[6:]}"
+    if style == 2:
+        return f"+1{digits}"
+    return f"1-{digits[:3]}-{digits[3:6]}-{digits[6:]}"
+
+
+class Draft(SimpleNamespace):
+    """The company while it is drawn: random streams (``rng``, ``profile_rng``, ``book``), the
+    cut-off arithmetic, and every array and table the dataset modules have drawn so far."""
