@@ -200,6 +200,7 @@ def test_each_run_stores_its_fit_and_triggers_do_not_fire_twice(published):
 
 
 def test_manual_identity_decisions_are_stored_and_read_by_the_next_run(sample_company, tmp_path):
+    from patronage.resources.database import PatronageDatabase
     from patronage.tasks.io.identity_overrides import read_identity_overrides
 
     exports = sample_company[0]
@@ -218,7 +219,7 @@ def test_manual_identity_decisions_are_stored_and_read_by_the_next_run(sample_co
         ],
     )
     assert result.exit_code == 0, result.output
-    assert read_identity_overrides.fn(url, None).to_dict("records") == [
+    assert read_identity_overrides.fn(PatronageDatabase(url=url)).to_dict("records") == [
         {"identity_key": "twitter:some_fan", "customer_id": "C000001", "decision": "must_link"}
     ]
     summary = nightly(nightly_params(data_location=str(exports), database_url=url, as_of=AS_OF))

@@ -19,7 +19,7 @@ from factories import REPO  # noqa: E402
 # The database tests that used to collide on a shared database: concurrent claims, publishing,
 # migrations (which drop and recreate tables).
 SHARED_DATABASE_TESTS = [
-    "tests/test_work_queues.py",
+    "tests/integration/test_work_queues.py",
     "tests/test_publish.py",
     "tests/test_migrations.py",
 ]

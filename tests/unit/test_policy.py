@@ -128,3 +128,25 @@ def test_the_retention_queue_routes_and_dates_cases_by_the_policy():
     assert by_case.loc["RET-C2", "due_date"] == date(2026, 11, 10)
     assert by_case.loc["RET-C3", "owner"] == "owner-7"  # the CRM's account owner wins
     assert by_case.loc["RET-C3", "due_date"] == date(2026, 11, 20)
+
+
+def test_a_run_that_sets_one_policy_field_keeps_the_deployments_others(monkeypatch, tmp_path):
+    from patronage.flows import nightly as nightly_module
+    from patronage.flows.parameters import NightlyParameters
+
+    file = tmp_path / "company.yaml"
+    file.write_text("brand_handles: [acme]\nretention: {urgency_scale: 0.3}\n")
+    stored = {
+        "params": ({"as_of": "2026-10-31", "policy_file": str(file)}, {"dry_run": True}),
+        "policy": (
+            {"team_by_reason": {"complaint": "team:care"}},
+            {"retention": {"entry_share": 0.4}},
+        ),
+    }
+    monkeypatch.setattr(nightly_module, "read_deployment_parameters", stored.get)
+    params, policy = nightly_module.effective_parameters(NightlyParameters(), Policy())
+    assert params.dry_run and params.policy_file == str(file)  # deployment's field kept
+    assert policy.brand_handles == ["acme"]  # from the deployment's policy file
+    assert policy.retention.urgency_scale == 0.3
+    assert policy.retention.entry_share == 0.4  # the run's one field
+    assert policy.team_by_reason == {"complaint": "team:care"}  # the deployment's policy

@@ -249,7 +249,7 @@ def test_grouping_by_meaning_on_our_own_paraphrases():
 
 
 def test_large_sets_are_split_without_searching_twice():
-    from patronage.tasks.transforms import idea_grouping
+    from patronage.tasks.transforms.queues import idea_grouping
 
     rng = np.random.default_rng(3)
     centres = rng.normal(size=(40, 16))
