@@ -92,7 +92,7 @@ def _nightly(params: NightlyParameters, policy: Policy) -> dict:
             scores=scored.scores, identity_links=linked.identity_links,
             model=scored.model | {"text_model_version": linked.text_model_version,
                                   "text_encoder": linked.encoder_id},
-            reopen_after_days=params.cases.reopen_after_days,
+            reopen_after_days=params.cases.reopen_after_days, contacts=valid["customers"],
         )  # fmt: skip
         published = clock.run(
             "publish", publish_run, database, batch, linked, extracted.learned_suppressions,

@@ -9,6 +9,7 @@ No credentials live here: a database password comes from a Prefect ``Secret`` bl
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.engine import make_url
@@ -198,3 +199,77 @@ class BacktestParameters(BaseModel):
 
         latest = self.as_of or data_end - timedelta(days=self.horizon_days)
         return [latest - timedelta(days=self.step_days * k) for k in range(self.rolling)][::-1]
+
+
+class DeliveryParameters(BaseModel):
+    """A delivery run: which destination blocks to use and how long to keep retrying."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    database_url: str | None = Field(
+        None,
+        validate_default=True,
+        description="SQLAlchemy URL of the Patronage database, without a password (empty: the process default).",
+    )
+    database_password_secret: str | None = Field(
+        None, description="Prefect Secret block holding the database password, if any."
+    )
+    database_block: str | None = Field(
+        None, description="Patronage Database block; replaces the two fields above."
+    )
+    email_block: str | None = Field(
+        None, description="Patronage Email Destination block: idea news to customers."
+    )
+    slack_block: str | None = Field(
+        None,
+        description="Patronage Slack Destination block: tasks for the community team (suggesters we cannot e-mail).",
+    )
+    hubspot_block: str | None = Field(
+        None, description="Patronage HubSpot Destination block: retention cases as tasks."
+    )
+    zendesk_block: str | None = Field(
+        None, description="Patronage Zendesk Destination block: retention cases as tickets."
+    )
+    case_destination: Literal["hubspot", "zendesk"] | None = Field(
+        None, description="Where retention cases are written; empty: nowhere."
+    )
+    links_base_url: str = Field(
+        "http://localhost:8000",
+        description="Root of the links to items in messages (the Patronage web page).",
+    )
+    max_seconds: float = Field(
+        240, gt=0, le=3600, description="How long one run may keep retrying deferred messages."
+    )
+    max_attempts: int = Field(
+        8, ge=1, le=100, description="Attempts before a message that keeps failing is dead."
+    )
+    limit: int = Field(100_000, ge=1, description="Messages read per run at most.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _no_password_in_url(cls, value: str | None) -> str:
+        value = value or default_database_url()
+        if make_url(value).password:
+            raise ValueError(
+                "database_url must not contain a password; name a Secret block in "
+                "database_password_secret"
+            )
+        return value
+
+    def database(self) -> PatronageDatabase:
+        """The database: the named block, else URL and Secret block."""
+        if self.database_block:
+            return PatronageDatabase.load(self.database_block)
+        return PatronageDatabase(
+            url=self.database_url, password_secret=self.database_password_secret
+        )
+
+    def destination_blocks(self) -> dict[str, str]:
+        """Destination name → block name, for the ones configured."""
+        named = {
+            "email": self.email_block,
+            "slack": self.slack_block,
+            "hubspot": self.hubspot_block,
+            "zendesk": self.zendesk_block,
+        }
+        return {k: v for k, v in named.items() if v}

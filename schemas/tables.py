@@ -14,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -122,18 +123,44 @@ work_log = Table(
 outbox = Table(
     "outbox",
     metadata,
-    # grain: one row per (event, recipient): a notification to send; a sender sets sent_at.
-    # The unique key is what makes "exactly once per change" hold.
+    # grain: one row per message to deliver: (event, recipient) for idea news, (case,
+    # destination) for a case written to a CRM or helpdesk. ``idempotency_key`` is what a
+    # destination that supports one sees, and what makes "once per change" hold here too.
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("event_id", Integer, ForeignKey("work_log.id"), nullable=False),
-    Column("recipient_kind", String(16), nullable=False),  # customer | stakeholder
+    Column("event_id", Integer, ForeignKey("work_log.id")),
+    Column("recipient_kind", String(16), nullable=False),  # customer | stakeholder | team
     Column("recipient_id", String(64), nullable=False),
-    Column("idea_key", String(64), nullable=False),
-    Column("kind", String(32), nullable=False),  # idea_status_changed | idea_merged
+    Column("idea_key", String(64)),
+    Column("kind", String(32), nullable=False),  # idea_status_changed | idea_merged | case_opened
     Column("payload", Text, nullable=False),
     Column("created_at", DateTime, nullable=False),
-    Column("sent_at", DateTime),
+    Column("sent_at", DateTime),  # acknowledged by the destination
+    # the item whose messages keep their order (an idea key or a case id)
+    Column("item_key", String(64)),
+    # where it goes (a destination name: email, slack, hubspot, zendesk); empty until routed
+    Column("destination", String(64)),
+    Column("idempotency_key", String(200)),
+    # pending → in_flight → sent | (back to pending, deferred) | dead | discarded | skipped
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime),
+    Column("last_error", Text),  # the reason in words (status, destination), never content
+    Column("remote_ref", String(128)),  # the task or ticket id the destination gave
+    Column("claimed_at", DateTime),
     UniqueConstraint("event_id", "recipient_id", name="uq_outbox_event_recipient"),
+    UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
+)
+Index("ix_outbox_status_next", outbox.c.status, outbox.c.next_attempt_at)
+
+contact_points = Table(
+    "contact_points",
+    metadata,
+    # grain: one row per CRM customer with a way to reach them; rewritten by every publish
+    Column("customer_id", String(64), primary_key=True),
+    Column("email", String(320)),
+    Column("language", String(16)),
+    Column("opted_out", Integer, nullable=False, server_default="0"),
+    Column("updated_at", DateTime, nullable=False),
 )
 
 quarantine = Table(

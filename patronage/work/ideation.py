@@ -65,6 +65,7 @@ def _notify_supporters(
             "recipient_kind": kind_,
             "recipient_id": sid,
             "idea_key": idea_key,
+            "item_key": idea_key,
             "kind": kind,
             "payload": json.dumps(payload, sort_keys=True),
             "created_at": _now(),

@@ -27,6 +27,7 @@ from sqlalchemy import Engine, delete, insert, or_, select
 from patronage.config.locations import patronage_home
 from patronage.resources.database import ensure_schema, load_secret, lock_for_writing
 from patronage.schemas.tables import (
+    contact_points,
     customer_scores,
     idea_overrides,
     idea_supporters,
@@ -56,6 +57,7 @@ from patronage.tasks.transforms.privacy.suppression import identifier_hmac, row_
 PERSONAL_DATA: dict[str, str] = {
     "retention_cases": "row",  # the person's cases; their work log, outbox and corrections too
     "customer_scores": "row",
+    "contact_points": "row",  # e-mail and language for the closed loop
     "idea_supporters": "row",  # their support; an idea only they backed is deleted
     "ideation_items": "row",  # titles are a supporter's words: ideas only they backed go
     "identity_links": "row",
@@ -290,6 +292,9 @@ def erase(
         counts["customer_scores"] = conn.execute(
             delete(customer_scores).where(customer_scores.c.customer_id.in_(customers))
         ).rowcount
+        counts["contact_points"] = conn.execute(
+            delete(contact_points).where(contact_points.c.customer_id.in_(customers))
+        ).rowcount
         for table in (identity_links, identity_overrides):
             counts[table.name] = conn.execute(
                 delete(table).where(
@@ -400,6 +405,7 @@ def export_subject(
             "identifiers": sorted(identifiers),
             "retention_cases": rows(retention_cases, retention_cases.c.customer_id.in_(customers)),
             "customer_scores": rows(customer_scores, customer_scores.c.customer_id.in_(customers)),
+            "contact_points": rows(contact_points, contact_points.c.customer_id.in_(customers)),
             "idea_supporters": rows(idea_supporters, idea_supporters.c.supporter_id.in_(people)),
             "identity_links": rows(
                 identity_links,

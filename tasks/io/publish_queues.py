@@ -27,6 +27,7 @@ from patronage.schemas.tables import (
     work_log,
 )
 from patronage.tasks.io.identity_links import save_identity_links
+from patronage.tasks.io.outbox_store import upsert_contact_points
 from patronage.tasks.io.source_progress import save_source_progress
 from patronage.tasks.io.sources import Extraction
 from patronage.tasks.io.sql_upsert import CHUNK, _plain, records, upsert
@@ -278,6 +279,7 @@ def publish_to_engine(
     model: dict | None = None,
     identity_links: pd.DataFrame | None = None,
     reopen_after_days: int = 30,
+    contacts: pd.DataFrame | None = None,
 ) -> dict[str, int]:
     """Publish everything in one transaction; on any error nothing of this run is kept.
 
@@ -340,6 +342,8 @@ def publish_to_engine(
         if identity_links is not None:
             save_identity_links(conn, identity_links, run_id, now)
             counts["identity_links"] = len(identity_links)
+        if contacts is not None:
+            counts["contact_points"] = upsert_contact_points(conn, contacts)
         counts.update(
             retention=len(retention),
             ideation=len(ideation),
@@ -378,6 +382,8 @@ class PublishBatch:
         model: Fitted value-model parameters and the text model in use.
         identity_links: Probabilistic author links to keep.
         reopen_after_days: Days after a resolution before a customer's case may reopen.
+        contacts: Tonight's CRM customers (``customer_id``, ``email``, optional ``language``
+            and ``opted_out``): the addresses the closed loop to suggesters uses.
     """
 
     run_id: str
@@ -394,6 +400,7 @@ class PublishBatch:
     model: dict | None = None
     identity_links: pd.DataFrame | None = None
     reopen_after_days: int = 30
+    contacts: pd.DataFrame | None = None
 
     def __repr__(self) -> str:
         # Task arguments are logged by repr on failure: counts only, never rows.

@@ -20,8 +20,8 @@ from factories import REPO  # noqa: E402
 # migrations (which drop and recreate tables).
 SHARED_DATABASE_TESTS = [
     "tests/integration/test_work_queues.py",
-    "tests/test_publish.py",
-    "tests/test_migrations.py",
+    "tests/integration/test_publish.py",
+    "tests/integration/test_migrations.py",
 ]
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

@@ -1,0 +1,74 @@
+"""The delivery flow: drain the outbox to Slack, e-mail, HubSpot and Zendesk.
+
+Deployed every 5 minutes and right after each completed nightly (``deployments/prefect.yaml``),
+with a concurrency limit of one run: the schedule and the trigger may overlap, the runs queue.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+
+from prefect import flow, get_run_logger
+from prefect.states import Failed, State
+
+from patronage.flows.parameters import DeliveryParameters
+from patronage.tasks.io.destinations import DESTINATION_BLOCKS, DestinationConfigError
+from patronage.tasks.io.report_delivery import report_delivery
+from patronage.tasks.stages.deliver_outbox import deliver_outbox
+
+
+def load_destinations(blocks: dict[str, str]) -> dict:
+    """The destination blocks by name; a missing or wrong block is named."""
+    loaded = {}
+    for name, block_name in blocks.items():
+        try:
+            loaded[name] = DESTINATION_BLOCKS[name].load(block_name)
+        except ValueError as exc:
+            raise DestinationConfigError(
+                f"{name}_block {block_name!r}: no such Patronage {name} destination block ({exc})"
+            ) from None
+    return loaded
+
+
+@flow(name="patronage-deliver", log_prints=False)
+def deliver(params: DeliveryParameters = DeliveryParameters()) -> dict | State:  # noqa: B008 - renders as the UI form
+    """Send what the outbox holds; at least once, in order per item, dead letters kept."""
+    try:
+        destinations = load_destinations(params.destination_blocks())
+    except DestinationConfigError as exc:
+        return Failed(message=str(exc))
+    if params.case_destination and params.case_destination not in destinations:
+        return Failed(
+            message=f"case_destination {params.case_destination}: set "
+            f"{params.case_destination}_block to a Patronage {params.case_destination} block"
+        )
+    with params.database().engine() as engine, ExitStack() as stack:
+        sessions = {name: stack.enter_context(b.open()) for name, b in destinations.items()}
+        report = deliver_outbox(
+            engine,
+            sessions,
+            {name: b.rate_per_second for name, b in destinations.items()},
+            params.case_destination,
+            params.links_base_url,
+            params.max_seconds,
+            params.max_attempts,
+            params.limit,
+        )
+    counts = report.counts()
+    report_delivery(
+        counts,
+        {
+            "sent": report.sent,
+            "deferred": report.deferred,
+            "dead": report.dead,
+            "recovered_in_flight": report.recovered_in_flight,
+        },
+    )
+    get_run_logger().info(
+        "Delivered %d, deferred %d, dead %d, recovered in flight %d",
+        len(report.sent),
+        len(report.deferred),
+        len(report.dead),
+        len(report.recovered_in_flight),
+    )
+    return counts

@@ -1,0 +1,220 @@
+"""Deliver stage: drain the outbox to its destinations, at least once, in order per item.
+
+Each message is marked in flight, sent, and its outcome recorded; 429 and 5xx answers are
+retried with exponential backoff and full jitter (never sooner than ``Retry-After``), within
+this run while its time lasts and in later runs after it; 401/403/404/422 go to the dead
+letters with the reason, and the rest of the batch goes on. A message waits while an earlier
+message of the same item and recipient is unsent, so "planned" never overtakes "shipped".
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from patronage.tasks.io.destinations import Envelope, RateLimiter, Session
+from patronage.tasks.io.outbox_store import (
+    DueMessage,
+    OutboxWriter,
+    due_messages,
+    enqueue_cases,
+    recover_in_flight,
+    route_pending,
+)
+from patronage.tasks.transforms.delivery.messages import item_link, render
+from patronage.tasks.transforms.delivery.retry_policy import Outcome, backoff_seconds
+
+SUBJECTS = {
+    "en": "News about your idea",
+    "de": "Neues zu Ihrer Idee",
+    "es": "Novedades sobre tu idea",
+    "fr": "Du nouveau sur votre idée",
+}
+
+
+@dataclass
+class DeliveryReport:
+    """What a delivery run did, in counts and outbox ids (no personal data)."""
+
+    sent: list[int] = field(default_factory=list)
+    deferred: list[int] = field(default_factory=list)
+    dead: list[int] = field(default_factory=list)
+    recovered_in_flight: list[int] = field(default_factory=list)
+    routed: dict[str, int] = field(default_factory=dict)
+    cases_queued: int = 0
+    attempts: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        return len(self.sent)
+
+    def counts(self) -> dict[str, object]:
+        return {
+            "sent": len(self.sent),
+            "deferred": len(self.deferred),
+            "dead": len(self.dead),
+            "recovered_in_flight": len(self.recovered_in_flight),
+            "attempts": self.attempts,
+            "cases_queued": self.cases_queued,
+            "routed": self.routed,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def envelope_for(message: DueMessage, links_base_url: str) -> Envelope:
+    """The message's text from the company's templates, in the recipient's language."""
+    p = message.payload
+    if message.kind == "case_opened":
+        text = render(
+            "case_task",
+            "en",
+            case_link=item_link(links_base_url, "cases", p["case_id"]),
+            **{k: p.get(k) for k in ("case_id", "customer_id", "value_tier", "goal")},
+            due_date=p["due_date"],
+            reasons=p.get("reasons", "").replace(",", ", "),
+            priority_rank=p.get("priority_rank"),
+        )
+        subject = f"Retention case {p['case_id']}: {p.get('goal', '')}"[:150]
+    else:
+        status = "merged" if message.kind == "idea_merged" else p.get("to", "")
+        idea_key = p.get("idea_key", message.item_key)
+        if message.destination == "slack":
+            text = render(
+                "community_task",
+                "en",
+                idea_key=idea_key,
+                status=status,
+                recipient_id=message.recipient_id,
+                thread_link=item_link(
+                    links_base_url, "conversations", message.conversation_id or "unknown"
+                ),
+                idea_link=item_link(links_base_url, "ideas", idea_key),
+            )
+            subject = f"Tell a supporter: idea {idea_key} is {status}"
+        else:
+            language = (message.language or "en").lower()[:2]
+            text = render("idea_news", language, title=message.title or idea_key, status=status)
+            subject = SUBJECTS.get(language, SUBJECTS["en"])
+    return Envelope(
+        message_id=message.id,
+        idempotency_key=message.idempotency_key,
+        kind=message.kind,
+        recipient_id=message.recipient_id,
+        subject=subject,
+        text=text,
+        payload=p,
+        email=message.email,
+    )
+
+
+def deliver_outbox(
+    engine: Engine,
+    sessions: dict[str, Session],
+    rates: dict[str, float],
+    case_destination: str | None,
+    links_base_url: str,
+    max_seconds: float,
+    max_attempts: int,
+    limit: int = 100_000,
+    seed: int | None = None,
+) -> DeliveryReport:
+    """Route, queue and send what is due; returns the run's report.
+
+    Args:
+        engine: The Patronage database.
+        sessions: An open session per configured destination (``email``, ``slack``, …).
+        rates: Messages per second allowed per destination.
+        case_destination: ``hubspot`` or ``zendesk`` to write retention cases to, if any.
+        links_base_url: Root of the links to items in messages.
+        max_seconds: How long this run may keep retrying deferred messages.
+        max_attempts: Attempts after which a message that keeps failing goes to the dead letters.
+        limit: Messages read per run at most.
+        seed: Seed of the backoff jitter (tests).
+    """
+    started = time.monotonic()
+    deadline = started + max_seconds
+    jitter = random.Random(seed)
+    report = DeliveryReport()
+    report.recovered_in_flight = recover_in_flight(engine)
+    report.routed = route_pending(engine, set(sessions))
+    if case_destination and case_destination in sessions:
+        report.cases_queued = enqueue_cases(engine, case_destination)
+    limiters = {name: RateLimiter(rates.get(name, 0)) for name in sessions}
+    messages = due_messages(engine, limit)
+    writer = OutboxWriter(engine)
+    # ready time (monotonic) per deferred message id; a message of a stuck key waits
+    ready_at: dict[int, float] = {}
+    now_wall = time.time()
+    for m in messages:
+        if m.next_attempt_at is not None:
+            wait = m.next_attempt_at.timestamp() - now_wall
+            if wait > 0:
+                ready_at[m.id] = started + wait
+    remaining = messages
+    try:
+        while remaining:
+            blocked: set[tuple[str, str, str]] = set()
+            later: list[DueMessage] = []
+            progressed = False
+            for m in remaining:
+                key = m.order_key
+                if key in blocked or m.destination not in sessions:
+                    later.append(m)
+                    blocked.add(key)
+                    continue
+                if ready_at.get(m.id, 0) > time.monotonic():
+                    later.append(m)
+                    blocked.add(key)
+                    continue
+                outcome = _send(m, sessions[m.destination], limiters[m.destination], writer,
+                                links_base_url)  # fmt: skip
+                report.attempts += 1
+                progressed = True
+                attempts = m.attempts + 1
+                if outcome.verdict == "sent":
+                    writer.finish(m.id, "sent", remote_ref=outcome.remote_ref)
+                    report.sent.append(m.id)
+                elif outcome.verdict == "dead" or attempts >= max_attempts:
+                    reason = outcome.reason
+                    if outcome.verdict != "dead":
+                        reason = f"{reason}; gave up after {attempts} attempts"
+                    writer.finish(m.id, "dead", reason)
+                    report.dead.append(m.id)
+                else:
+                    wait = backoff_seconds(attempts, outcome.retry_after, rng=jitter)
+                    writer.finish(m.id, "retry", outcome.reason, retry_in=wait)
+                    m.attempts = attempts
+                    ready_at[m.id] = time.monotonic() + wait
+                    later.append(m)
+                    blocked.add(key)
+            remaining = [m for m in later if m.destination in sessions]
+            if not remaining:
+                break
+            heads: dict[tuple[str, str, str], DueMessage] = {}
+            for m in remaining:
+                heads.setdefault(m.order_key, m)
+            soonest = min(ready_at.get(m.id, 0) for m in heads.values())
+            if soonest > deadline or (not progressed and soonest <= time.monotonic()):
+                break
+            time.sleep(max(0.0, soonest - time.monotonic()))
+    finally:
+        writer.close()
+    report.deferred = sorted(m.id for m in remaining)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _send(
+    message: DueMessage, session: Session, limiter: RateLimiter, writer: OutboxWriter, base: str
+) -> Outcome:
+    envelope = envelope_for(message, base)
+    limiter.wait()
+    writer.begin_send(message.id)
+    try:
+        return session.send(envelope)
+    except Exception as exc:  # a destination's bug must not stop the batch
+        return Outcome("retry", f"{message.destination}: {type(exc).__name__}")

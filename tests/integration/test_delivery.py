@@ -1,0 +1,248 @@
+"""Delivery against real servers on 127.0.0.1: Slack, HubSpot and Zendesk fakes answering as
+documented, and a real SMTP server."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from factories_delivery import IDEA, publish_small_company
+from fakes import FakeHubSpot, FakeSlack, FakeZendesk, RecordingSmtp
+from prefect_email import EmailServerCredentials, SMTPType
+from pydantic import SecretStr
+from sqlalchemy import select, update
+from typer.testing import CliRunner
+
+from patronage.cli import app
+from patronage.resources.database import make_engine
+from patronage.schemas.tables import outbox
+from patronage.tasks.io.destinations import (
+    EmailDestination,
+    HubSpotDestination,
+    SlackDestination,
+    ZendeskDestination,
+)
+from patronage.tasks.stages.deliver_outbox import deliver_outbox
+from patronage.work import set_idea_status
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'delivery.db'}")
+    publish_small_company(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def smtp():
+    with RecordingSmtp() as server:
+        yield server
+
+
+def email_block(smtp: RecordingSmtp) -> EmailDestination:
+    return EmailDestination(
+        smtp=EmailServerCredentials(
+            smtp_server="127.0.0.1", smtp_type=SMTPType.INSECURE, smtp_port=smtp.port
+        ),
+        from_address="Acme Ideas <ideas@acme.example>",
+        rate_per_second=1000,
+    )
+
+
+def run(engine, blocks: dict, case_destination=None, max_seconds=20.0, max_attempts=8):
+    sessions = {name: block.open() for name, block in blocks.items()}
+    try:
+        return deliver_outbox(
+            engine,
+            sessions,
+            {name: block.rate_per_second for name, block in blocks.items()},
+            case_destination,
+            "https://patronage.acme.example",
+            max_seconds,
+            max_attempts,
+            seed=1,
+        )
+    finally:
+        for session in sessions.values():
+            session.close()
+
+
+def statuses(engine) -> dict[int, tuple[str, str | None]]:
+    with engine.connect() as conn:
+        return {
+            r.id: (r.status, r.last_error)
+            for r in conn.execute(select(outbox.c.id, outbox.c.status, outbox.c.last_error))
+        }
+
+
+def test_idea_news_reaches_every_supporter_once_per_change_in_order(engine, smtp, httpserver):
+    slack = FakeSlack(httpserver)
+    for status in ("under_review", "planned", "shipped"):  # three changes in one night
+        set_idea_status(engine, IDEA, status, "pm-1")
+    blocks = {
+        "email": email_block(smtp),
+        "slack": SlackDestination(webhook_url=SecretStr(slack.url), rate_per_second=1000),
+    }
+    report = run(engine, blocks)
+
+    # C1 has an address: three e-mails, in German, in the order of the changes
+    assert [m["To"] for m in smtp.messages] == ["c1@example.test"] * 3
+    bodies = [m.get_content() for m in smtp.messages]
+    assert "prüft" in bodies[0] and "eingeplant" in bodies[1] and "umgesetzt" in bodies[2]
+    assert all("Dark mode" in b for b in bodies)
+    assert smtp.messages[0]["Subject"] == "Neues zu Ihrer Idee"
+    # C3 (no address) and S1 (not a customer): a task for the community team per change
+    assert len(slack.texts) == 6
+    for who in ("C3", "S1"):
+        mine = [t for t in slack.texts if f"({who})" in t]
+        assert [t.split(" is now ")[1].split(".")[0] for t in mine] == [
+            "under_review",
+            "planned",
+            "shipped",
+        ]
+    assert any("conversations/post:P4" in t for t in slack.texts)  # S1's thread
+    # C2 opted out: told nothing
+    assert report.routed["skipped"] == 3
+    assert sorted(s for s, _ in statuses(engine).values()) == ["sent"] * 9 + ["skipped"] * 3
+    # a second run sends nothing again
+    again = run(engine, blocks)
+    assert again.sent == [] and len(smtp.messages) == 3 and len(slack.texts) == 6
+
+
+def test_429_with_retry_after_and_5xx_are_retried_and_the_wait_is_honoured(engine, httpserver):
+    slack = FakeSlack(httpserver)
+    slack.faults.plan = [429, 503]
+    slack.faults.retry_after = "1"
+    set_idea_status(engine, IDEA, "under_review", "pm-1")
+    started = time.monotonic()
+    report = run(engine, {"slack": SlackDestination(webhook_url=SecretStr(slack.url))})
+    assert time.monotonic() - started >= 1.0  # Retry-After: 1 was waited for
+    assert len(report.sent) == 2 and report.dead == [] and report.deferred == []
+    assert report.attempts == 4  # two failures, then both messages
+    assert len(slack.texts) == 2
+
+
+def test_a_temporary_smtp_refusal_is_retried(engine, smtp):
+    smtp.temporary_failures = 1
+    set_idea_status(engine, IDEA, "under_review", "pm-1")
+    report = run(engine, {"email": email_block(smtp)})
+    assert len(report.sent) == 1 and len(smtp.messages) == 1
+
+
+def test_messages_that_cannot_be_sent_before_the_run_ends_wait_for_the_next_run(engine, httpserver):
+    slack = FakeSlack(httpserver)
+    slack.faults.plan = [429]
+    slack.faults.retry_after = "30"  # longer than this run may wait
+    for status in ("under_review", "planned"):
+        set_idea_status(engine, IDEA, status, "pm-1")
+    block = SlackDestination(webhook_url=SecretStr(slack.url), rate_per_second=1000)
+    first = run(engine, {"slack": block}, max_seconds=1)
+    # the deferred head holds back the later news for the same supporter, but not others
+    # C3's first news was refused: it and C3's later news wait; S1's both went (ids: C1 C2
+    # C3 S1 per change; C1 waits for an e-mail destination, C2 opted out)
+    assert first.deferred == [3, 7] and first.sent == [4, 8]
+    with engine.begin() as conn:  # time passes
+        conn.execute(update(outbox).values(next_attempt_at=None))
+    second = run(engine, {"slack": block})
+    assert second.sent == [3, 7]
+    for who in ("C3", "S1"):
+        mine = [t for t in slack.texts if f"({who})" in t]
+        assert ["under_review" in mine[0], "planned" in mine[1]] == [True, True]
+
+
+def test_cases_become_hubspot_tasks_once_and_bad_ones_go_to_the_dead_letters(engine, httpserver):
+    hubspot = FakeHubSpot(httpserver, contacts={"k1@example.test": "501", "k2@example.test": "502"})
+    hubspot.reject_cases = {"RET-K2"}
+    block = HubSpotDestination(
+        token=SecretStr("pat-test"),
+        base_url=httpserver.url_for("/").rstrip("/"),
+        owner_map={"team:key-accounts": "8812", "owner-03": "8813"},  # no team:growth
+        rate_per_second=1000,
+    )
+    report = run(engine, {"hubspot": block}, case_destination="hubspot")
+    assert report.cases_queued == 3
+    assert set(hubspot.tasks) == {"RET-K1"}
+    task = hubspot.tasks["RET-K1"]["properties"]
+    assert task["patronage_case_id"] == "RET-K1" and task["hubspot_owner_id"] == "8812"
+    assert task["hs_task_priority"] == "HIGH" and "RET-K1" in task["hs_task_body"]
+    assert ("9000", "501") in hubspot.associations
+    dead = {s[1] for s in statuses(engine).values() if s[0] == "dead"}
+    assert dead == {
+        "hubspot: HTTP 422",
+        "hubspot: owner_map has no HubSpot owner for 'team:growth' (add it to the block's "
+        "owner_map, then `patronage outbox retry`)",
+    }
+    # the rest of the batch went on; a second run neither repeats nor re-queues
+    again = run(engine, {"hubspot": block}, case_destination="hubspot")
+    assert again.cases_queued == 0 and again.sent == [] and hubspot.upserts == 1
+
+
+def test_wrong_hubspot_credentials_dead_letter_with_the_status(engine, httpserver):
+    FakeHubSpot(httpserver)
+    block = HubSpotDestination(
+        token=SecretStr("wrong"),
+        base_url=httpserver.url_for("/").rstrip("/"),
+        owner_map={"team:key-accounts": "1", "owner-03": "2", "team:growth": "3"},
+    )
+    report = run(engine, {"hubspot": block}, case_destination="hubspot")
+    assert len(report.dead) == 3
+    assert {s[1] for s in statuses(engine).values()} == {"hubspot: HTTP 401"}
+
+
+def test_cases_become_internal_zendesk_tickets_and_a_repeat_is_folded(engine, httpserver):
+    zendesk = FakeZendesk(httpserver)
+    block = ZendeskDestination(
+        base_url=httpserver.url_for("/").rstrip("/"),
+        email="agent@acme.example",
+        api_token=SecretStr("zd-token"),
+        group_map={"team:key-accounts": 11, "owner-03": 12, "team:growth": 13},
+        rate_per_second=1000,
+    )
+    report = run(engine, {"zendesk": block}, case_destination="zendesk")
+    assert len(report.sent) == 3 and len(zendesk.tickets) == 3
+    first = zendesk.tickets[0]
+    assert first["external_id"] == "RET-K1" and first["group_id"] == 11
+    assert first["comment"]["public"] is False  # Zendesk must not e-mail the customer
+    assert first["requester"] == {"email": "k1@example.test", "name": "K1"}
+    assert "patronage" in first["tags"]
+    # a run killed after Zendesk answered but before the outcome was recorded
+    with engine.begin() as conn:
+        conn.execute(update(outbox).where(outbox.c.id == report.sent[0]).values(status="in_flight"))
+    again = run(engine, {"zendesk": block}, case_destination="zendesk")
+    assert again.recovered_in_flight == [report.sent[0]] and again.sent == [report.sent[0]]
+    assert len(zendesk.tickets) == 3 and zendesk.repeats == 1  # same key: the first ticket
+    with engine.connect() as conn:
+        refs = set(conn.execute(select(outbox.c.remote_ref)).scalars())
+    assert refs == {"1000", "1001", "1002"}
+
+
+def test_the_outbox_commands_list_show_retry_and_discard(engine, tmp_path, httpserver):
+    FakeZendesk(httpserver)
+    wrong = ZendeskDestination(
+        base_url=httpserver.url_for("/").rstrip("/"),
+        email="agent@acme.example",
+        api_token=SecretStr("not-the-token"),
+        group_map={"team:key-accounts": 11, "owner-03": 12, "team:growth": 13},
+    )
+    run(engine, {"zendesk": wrong}, case_destination="zendesk")
+    url = str(engine.url)
+    cli = CliRunner()
+    listed = cli.invoke(app, ["outbox", "list", "--status", "dead", "--database-url", url])
+    assert listed.exit_code == 0, listed.output
+    assert "dead 3" in listed.output and "zendesk: HTTP 401" in listed.output
+    shown = cli.invoke(app, ["outbox", "show", "1", "--database-url", url])
+    assert "case_opened:RET-K1:zendesk" in shown.output
+    retried = cli.invoke(app, ["outbox", "retry", "1", "2", "--database-url", url])
+    assert retried.exit_code == 0 and "2 message(s) queued again" in retried.output
+    discarded = cli.invoke(
+        app, ["outbox", "discard", "3", "--reason", "customer left", "--database-url", url]
+    )
+    assert discarded.exit_code == 0
+    assert [s for _, (s, _) in sorted(statuses(engine).items())] == [
+        "pending",
+        "pending",
+        "discarded",
+    ]
+    missing = cli.invoke(app, ["outbox", "retry", "99", "--database-url", url])
+    assert missing.exit_code == 2 and "no outbox message 99" in missing.output
