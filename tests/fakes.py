@@ -9,6 +9,7 @@ import json
 import re
 import socket
 import threading
+import time
 from collections import Counter
 from email import message_from_bytes
 from email.policy import default as default_policy
@@ -32,8 +33,11 @@ class Faults:
         self.every = 0
         self.retry_after = "0"
         self.requests = 0
+        self.delay = 0.0  # seconds each answer takes (so a killed run dies mid-send)
 
     def next_fault(self) -> Response | None:
+        if self.delay:
+            time.sleep(self.delay)
         with self.lock:
             self.requests += 1
             if self.plan:
@@ -179,10 +183,15 @@ class RecordingSmtp:
 
         self.messages: list = []
         self.temporary_failures = 0
+        self.delay = 0.0
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        if self.delay:
+            import asyncio
+
+            await asyncio.sleep(self.delay)
         if self.temporary_failures:
             self.temporary_failures -= 1
             return "451 4.3.0 try again later"

@@ -330,3 +330,23 @@ def test_the_backtest_deployment_runs_and_the_next_nightly_shows_its_figures(dep
     section = summary.split("## Last backtest")[1].split("\n## ")[0]
     queue_row = next(line for line in section.splitlines() if line.startswith("| queue |"))
     assert f"{figures['capture']['queue']['50']:.3f}" in queue_row
+
+
+def test_the_delivery_deployment_runs_every_five_minutes_one_at_a_time_and_after_a_nightly(
+    deployed,
+):
+    api = deployed["api"]
+    deployment = httpx.get(f"{api}/deployments/name/patronage-deliver/deliver").json()
+    assert [s["schedule"]["cron"] for s in deployment["schedules"]] == ["*/5 * * * *"]
+    limit = deployment.get("global_concurrency_limit") or {}
+    assert limit.get("limit") == 1
+    automations = httpx.post(f"{api}/automations/filter", json={}).json()
+    mine = [
+        a
+        for a in automations
+        if any(action.get("deployment_id") == deployment["id"] for action in a.get("actions", []))
+    ]
+    assert len(mine) == 1
+    trigger = mine[0]["trigger"]
+    assert trigger["expect"] == ["prefect.flow-run.Completed"]
+    assert trigger["match_related"]["prefect.resource.name"] == "patronage-nightly"
