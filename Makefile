@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-soak lint lint-imports bench bench-value bench-linking bench-validation bench-text bench-backtest sample install clean
+.PHONY: demo test test-soak lint lint-imports bench bench-delivery bench-value bench-linking bench-validation bench-text bench-backtest sample install clean
 
 $(STAMP): pyproject.toml
 	@echo "Building $(VENV): Prefect, Great Expectations, pandas, DuckDB, Splink, SQLAlchemy and the"
@@ -73,6 +73,10 @@ bench-backtest: $(STAMP)
 bench-text: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[baselines]'
 	$(BIN)/python benchmarks/bench_text.py
+
+## Delivery throughput: 10,000 messages to the local Zendesk fake, plain and with 10 % 429s.
+bench-delivery: $(STAMP)
+	$(BIN)/python benchmarks/bench_delivery.py
 
 clean:
 	rm -rf $(VENV) .demo .lint-build build

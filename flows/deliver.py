@@ -53,6 +53,7 @@ def deliver(params: DeliveryParameters = DeliveryParameters()) -> dict | State: 
             params.max_seconds,
             params.max_attempts,
             params.limit,
+            parallel={name: getattr(b, "parallel_requests", 1) for name, b in destinations.items()},
         )
     counts = report.counts()
     report_delivery(

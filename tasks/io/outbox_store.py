@@ -253,18 +253,19 @@ def due_messages(engine: Engine, limit: int) -> list[DueMessage]:
 
 
 class OutboxWriter:
-    """Records attempts with one commit per message: marking a message in flight commits the
-    previous message's outcome in the same transaction, so a killed run leaves at most the one
-    message it was sending in flight."""
+    """Records attempts: a wave of messages is marked in flight (one commit) before it is sent
+    and its outcomes are committed as soon as it is settled, so a killed run leaves at most the
+    wave it was sending in flight (one message for Slack and SMTP)."""
 
     def __init__(self, engine: Engine) -> None:
         self.conn: Connection = engine.connect()
         self.conn.begin()
 
-    def begin_send(self, message_id: int) -> None:
+    def begin_sends(self, message_ids: list[int]) -> None:
+        """Mark messages in flight (and commit the outcomes recorded since the last mark)."""
         self.conn.execute(
             update(outbox)
-            .where(outbox.c.id == message_id)
+            .where(outbox.c.id.in_(message_ids))
             .values(status="in_flight", claimed_at=_now(), attempts=outbox.c.attempts + 1)
         )
         self.conn.commit()
@@ -296,6 +297,11 @@ class OutboxWriter:
                 "next_attempt_at": now + timedelta(seconds=retry_in or 0),
             }
         self.conn.execute(update(outbox).where(outbox.c.id == message_id).values(**values))
+
+    def commit(self) -> None:
+        """Make the outcomes recorded so far durable."""
+        self.conn.commit()
+        self.conn.begin()
 
     def close(self) -> None:
         self.conn.commit()

@@ -10,8 +10,11 @@ message of the same item and recipient is unsent, so "planned" never overtakes "
 from __future__ import annotations
 
 import random
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 from sqlalchemy import Engine
 
@@ -121,6 +124,7 @@ def deliver_outbox(
     max_attempts: int,
     limit: int = 100_000,
     seed: int | None = None,
+    parallel: dict[str, int] | None = None,
 ) -> DeliveryReport:
     """Route, queue and send what is due; returns the run's report.
 
@@ -134,7 +138,11 @@ def deliver_outbox(
         max_attempts: Attempts after which a message that keeps failing goes to the dead letters.
         limit: Messages read per run at most.
         seed: Seed of the backoff jitter (tests).
+        parallel: Requests in flight at once per destination (default 1). Only destinations
+            that fold repeats by idempotency key should have more: a killed run may leave
+            this many messages in flight.
     """
+    parallel = parallel or {}
     started = time.monotonic()
     deadline = started + max_seconds
     jitter = random.Random(seed)
@@ -154,66 +162,108 @@ def deliver_outbox(
             wait = m.next_attempt_at.timestamp() - now_wall
             if wait > 0:
                 ready_at[m.id] = started + wait
-    remaining = messages
+    remaining = [m for m in messages if m.destination in sessions]
+    lock = threading.Lock()  # one database connection, shared by the destinations' threads
+    pools = {
+        name: ThreadPoolExecutor(max_workers=parallel.get(name, 1), thread_name_prefix=name)
+        for name in sessions
+    }
+    later: list[DueMessage] = []
+
+    def settle(m: DueMessage, outcome: Outcome) -> None:
+        report.attempts += 1
+        attempts = m.attempts + 1
+        if outcome.verdict == "sent":
+            writer.finish(m.id, "sent", remote_ref=outcome.remote_ref)
+            report.sent.append(m.id)
+        elif outcome.verdict == "dead" or attempts >= max_attempts:
+            reason = outcome.reason
+            if outcome.verdict != "dead":
+                reason = f"{reason}; gave up after {attempts} attempts"
+            writer.finish(m.id, "dead", reason)
+            report.dead.append(m.id)
+        else:
+            wait = backoff_seconds(attempts, outcome.retry_after, rng=jitter)
+            writer.finish(m.id, "retry", outcome.reason, retry_in=wait)
+            m.attempts = attempts
+            ready_at[m.id] = time.monotonic() + wait
+            later.append(m)
+
+    def drain(name: str, batch: list[DueMessage]) -> None:
+        # Waves as wide as the destination may have in flight: marked in flight together (one
+        # commit), sent together, settled together (one commit).
+        width = parallel.get(name, 1)
+        send = partial(_send, session=sessions[name], limiter=limiters[name], base=links_base_url)
+        for start_at in range(0, len(batch), width):
+            wave = batch[start_at : start_at + width]
+            with lock:
+                writer.begin_sends([m.id for m in wave])
+            outcomes = list(pools[name].map(send, wave))
+            with lock:
+                for m, outcome in zip(wave, outcomes, strict=True):
+                    settle(m, outcome)
+                # Acknowledged at once: what was sent must not wait for another thread's wave.
+                writer.commit()
+
     try:
         while remaining:
-            blocked: set[tuple[str, str, str]] = set()
-            later: list[DueMessage] = []
-            progressed = False
+            # One message per item and recipient at a time: the head of each key. A deferred
+            # head holds its key back; the others go now, each destination in its own thread,
+            # in parallel waves where the destination folds repeats (idempotency keys), one by
+            # one where it cannot (Slack, SMTP).
+            heads: dict[str, list[DueMessage]] = {}
+            later = []
+            seen: set[tuple[str, str, str]] = set()
+            now = time.monotonic()
             for m in remaining:
                 key = m.order_key
-                if key in blocked or m.destination not in sessions:
+                if key in seen or ready_at.get(m.id, 0) > now:
                     later.append(m)
-                    blocked.add(key)
-                    continue
-                if ready_at.get(m.id, 0) > time.monotonic():
-                    later.append(m)
-                    blocked.add(key)
-                    continue
-                outcome = _send(m, sessions[m.destination], limiters[m.destination], writer,
-                                links_base_url)  # fmt: skip
-                report.attempts += 1
-                progressed = True
-                attempts = m.attempts + 1
-                if outcome.verdict == "sent":
-                    writer.finish(m.id, "sent", remote_ref=outcome.remote_ref)
-                    report.sent.append(m.id)
-                elif outcome.verdict == "dead" or attempts >= max_attempts:
-                    reason = outcome.reason
-                    if outcome.verdict != "dead":
-                        reason = f"{reason}; gave up after {attempts} attempts"
-                    writer.finish(m.id, "dead", reason)
-                    report.dead.append(m.id)
                 else:
-                    wait = backoff_seconds(attempts, outcome.retry_after, rng=jitter)
-                    writer.finish(m.id, "retry", outcome.reason, retry_in=wait)
-                    m.attempts = attempts
-                    ready_at[m.id] = time.monotonic() + wait
-                    later.append(m)
-                    blocked.add(key)
-            remaining = [m for m in later if m.destination in sessions]
-            if not remaining:
-                break
-            heads: dict[tuple[str, str, str], DueMessage] = {}
+                    heads.setdefault(m.destination, []).append(m)
+                seen.add(key)
+            _run_threads([partial(drain, name, batch) for name, batch in heads.items()])
+            remaining = sorted(later, key=lambda m: m.id)
+            if not remaining or heads:
+                continue
+            firsts: dict[tuple[str, str, str], DueMessage] = {}
             for m in remaining:
-                heads.setdefault(m.order_key, m)
-            soonest = min(ready_at.get(m.id, 0) for m in heads.values())
-            if soonest > deadline or (not progressed and soonest <= time.monotonic()):
+                firsts.setdefault(m.order_key, m)
+            soonest = min(ready_at.get(m.id, 0) for m in firsts.values())
+            if soonest > deadline:
                 break
             time.sleep(max(0.0, soonest - time.monotonic()))
     finally:
+        for pool in pools.values():
+            pool.shutdown(wait=True)
         writer.close()
     report.deferred = sorted(m.id for m in remaining)
     report.seconds = time.monotonic() - started
     return report
 
 
-def _send(
-    message: DueMessage, session: Session, limiter: RateLimiter, writer: OutboxWriter, base: str
-) -> Outcome:
+def _run_threads(jobs: list) -> None:
+    """Run each job in a thread of its own; the first error is raised after all have ended."""
+    errors: list[BaseException] = []
+
+    def guarded(job) -> None:
+        try:
+            job()
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def _send(message: DueMessage, session: Session, limiter: RateLimiter, base: str) -> Outcome:
     envelope = envelope_for(message, base)
     limiter.wait()
-    writer.begin_send(message.id)
     try:
         return session.send(envelope)
     except Exception as exc:  # a destination's bug must not stop the batch

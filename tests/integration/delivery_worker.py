@@ -36,8 +36,9 @@ def main(db_url: str, slack_url: str, zendesk_url: str, smtp_port: str) -> None:
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     report = deliver_outbox(
-        engine, sessions, {n: 1000 for n in blocks}, "zendesk", "https://p.example", 60, 50
-    )
+        engine, sessions, {n: 1000 for n in blocks}, "zendesk", "https://p.example", 60, 50,
+        parallel={"zendesk": 8},
+    )  # fmt: skip
     for session in sessions.values():
         session.close()
     sys.stdout.write(f"sent {len(report.sent)}\n")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import smtplib
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 from prefect.blocks.core import Block
 from prefect_email import EmailServerCredentials
@@ -50,7 +50,8 @@ class _EmailSession(Session):
         message["To"] = envelope.email
         message["Subject"] = envelope.subject
         # The same Message-ID on a repeat lets a mail client fold a duplicate away.
-        message["Message-ID"] = make_msgid(idstring=envelope.idempotency_key, domain="patronage")
+        digest = hashlib.sha256(envelope.idempotency_key.encode()).hexdigest()[:32]
+        message["Message-ID"] = f"<{digest}@patronage.invalid>"
         message.set_content(envelope.text)
         try:
             refused = self._connected().send_message(message)

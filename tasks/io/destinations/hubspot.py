@@ -41,6 +41,12 @@ class HubSpotDestination(Block):
         9.0, gt=0, description="Requests per second at most (HubSpot allows 10 per app)."
     )
     timeout_seconds: float = Field(15.0, gt=0, description="Timeout of one request.")
+    parallel_requests: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Requests in flight at once (safe: repeats are folded by the case id).",
+    )
 
     def open(self) -> Session:
         return _HubSpotSession(self)
