@@ -110,6 +110,17 @@ def test_zendesk_reads_every_page_with_bearer_auth_and_keeps_the_last_cursor(htt
     assert {r["auth"] for r in api.requests} == {f"Bearer {TOKEN}"}
 
 
+def test_tickets_patronage_wrote_for_retention_cases_never_come_back_as_customers_tickets(
+    httpserver,
+):
+    pages = zendesk_pages(1)
+    ours = dict(ticket(7), tags=["patronage", "retention"], external_id="RET-C000042")
+    tagged_only = dict(ticket(8), tags=["patronage"])
+    pages[None]["tickets"] += [ours, tagged_only, dict(ticket(9), tags=["vip"])]
+    got = zendesk(httpserver, ScriptedApi(pages)).extract({}, full_refresh=False)
+    assert list(got.frame["ticket_id"]) == ["1", "2", "9"]
+
+
 def test_zendesk_resumes_from_the_stored_cursor(httpserver):
     api = ScriptedApi(zendesk_pages(3))
     got = zendesk(httpserver, api).extract({"cursor": "c2"}, full_refresh=False)

@@ -15,11 +15,12 @@ from patronage.tasks.io.destinations.base import (
     http_outcome,
     network_outcome,
 )
-from patronage.tasks.transforms.delivery.retry_policy import Outcome
 
 # Tickets Patronage creates carry this tag; the Zendesk source leaves them out, so they never
 # come back as if the customer had opened them.
-PATRONAGE_TAG = "patronage"
+from patronage.tasks.io.sources.rest import PATRONAGE_TAG
+from patronage.tasks.transforms.delivery.retry_policy import Outcome
+
 PRIORITY_BY_TIER = {"high_value": "high", "high_potential": "normal"}
 
 

@@ -82,6 +82,11 @@ class RestSource(SourceConfig):
 WATERMARK_VALUE = "__watermark__"
 
 
+# Tickets Patronage writes to Zendesk for retention cases carry this tag and a case id.
+PATRONAGE_TAG = "patronage"
+CASE_ID_PREFIX = "RET-"
+
+
 class ZendeskTicketsSource(RestSource):
     """Zendesk's cursor-based incremental ticket export.
 
@@ -107,6 +112,14 @@ class ZendeskTicketsSource(RestSource):
         "satisfaction": "satisfaction_rating.score",
     }
 
+    @staticmethod
+    def created_by_patronage(ticket: dict) -> bool:
+        """A ticket Patronage wrote for a retention case (tagged ``patronage``, ``external_id``
+        a case id): it must not come back as if the customer had opened it."""
+        tags = ticket.get("tags") or []
+        external = str(ticket.get("external_id") or "")
+        return PATRONAGE_TAG in tags or external.startswith(CASE_ID_PREFIX)
+
     def extract(self, state: dict[str, str | None], full_refresh: bool) -> Extraction:
         url = self.base_url.rstrip("/") + "/api/v2/incremental/tickets/cursor.json"
         cursor = None if full_refresh else state.get("cursor")
@@ -127,7 +140,11 @@ class ZendeskTicketsSource(RestSource):
                         f"{self.name}: response of page {page} has no 'tickets' field"
                     )
                 frame, page_unknown = map_records(
-                    body["tickets"], self.dataset, self.column_map(), self.name, f"page {page}"
+                    [t for t in body["tickets"] if not self.created_by_patronage(t)],
+                    self.dataset,
+                    self.column_map(),
+                    self.name,
+                    f"page {page}",
                 )
                 frames.append(frame)
                 unknown.update(page_unknown)
