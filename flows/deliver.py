@@ -37,6 +37,11 @@ def deliver(params: DeliveryParameters = DeliveryParameters()) -> dict | State: 
         destinations = load_destinations(params.destination_blocks())
     except DestinationConfigError as exc:
         return Failed(message=str(exc))
+    if params.team_destination and params.team_destination not in destinations:
+        return Failed(
+            message=f"team_destination {params.team_destination}: set "
+            f"{params.team_destination}_block to a Patronage {params.team_destination} block"
+        )
     if params.case_destination and params.case_destination not in destinations:
         return Failed(
             message=f"case_destination {params.case_destination}: set "
@@ -54,6 +59,8 @@ def deliver(params: DeliveryParameters = DeliveryParameters()) -> dict | State: 
             params.max_attempts,
             params.limit,
             parallel={name: getattr(b, "parallel_requests", 1) for name, b in destinations.items()},
+            team_destination=params.team_destination,
+            digest_hour_utc=params.digest_hour_utc,
         )
     counts = report.counts()
     report_delivery(

@@ -233,6 +233,13 @@ class DeliveryParameters(BaseModel):
     case_destination: Literal["hubspot", "zendesk"] | None = Field(
         None, description="Where retention cases are written; empty: nowhere."
     )
+    team_destination: Literal["slack", "email"] | None = Field(
+        None,
+        description="Where each team's morning digest (new, due today, overdue cases) and SLA-breach alerts go; empty: none.",
+    )
+    digest_hour_utc: int = Field(
+        6, ge=0, le=23, description="Digests are sent by the first run at or after this hour (UTC)."
+    )
     links_base_url: str = Field(
         "http://localhost:8000",
         description="Root of the links to items in messages (the Patronage web page).",

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, and_, select, update
+from sqlalchemy import Connection, Engine, and_, func, select, update
 
 from patronage.resources.database import ensure_schema
 from patronage.schemas.tables import (
@@ -27,6 +27,7 @@ from patronage.schemas.tables import (
 from patronage.tasks.io.sql_upsert import upsert
 
 IDEA_KINDS = ("idea_status_changed", "idea_merged")
+TEAM_KINDS = ("team_digest", "sla_breach")
 UNSENT = ("pending", "in_flight")
 DONE = ("sent", "dead", "discarded", "skipped")
 
@@ -184,6 +185,78 @@ def enqueue_cases(engine: Engine, destination: str) -> int:
         ]
         upsert(conn, outbox, rows, ["idempotency_key"], None)
     return len(rows)
+
+
+def enqueue_team_messages(
+    engine: Engine, destination: str, today: date, digests: bool = True
+) -> dict[str, int]:
+    """Queue, once each: a digest per team for ``today`` (its new, due-today and overdue open
+    cases, by id) and an SLA-breach alert per overdue case (per due date, so a case given a new
+    due date that it misses again alerts again)."""
+    with engine.begin() as conn:
+        cases = conn.execute(
+            select(
+                retention_cases.c.case_id,
+                retention_cases.c.owner,
+                retention_cases.c.value_tier,
+                retention_cases.c.due_date,
+                retention_cases.c.opened_at,
+                retention_cases.c.status,
+            ).where(
+                retention_cases.c.pipeline_state == "open",
+                retention_cases.c.status != "resolved",
+            )
+        ).all()
+        now = _now()
+        since = datetime.combine(today, datetime.min.time()) - timedelta(days=1)
+        teams: dict[str, dict[str, list[str]]] = {}
+        alerts = []
+        for c in sorted(cases, key=lambda c: (c.due_date, c.case_id)):
+            digest = teams.setdefault(c.owner, {"new": [], "due_today": [], "overdue": []})
+            if c.due_date < today:
+                digest["overdue"].append(c.case_id)
+                alerts.append(
+                    _team_row("sla_breach", c.owner, c.case_id, destination,
+                              f"sla_breach:{c.case_id}:{c.due_date.isoformat()}",
+                              {"case_id": c.case_id, "owner": c.owner, "value_tier": c.value_tier,
+                               "due_date": c.due_date.isoformat(), "status": c.status}, now)
+                )  # fmt: skip
+            elif c.due_date == today:
+                digest["due_today"].append(c.case_id)
+            if c.opened_at is not None and c.opened_at >= since:
+                digest["new"].append(c.case_id)
+        digests = [
+            _team_row(
+                "team_digest",
+                team,
+                f"digest:{team}",
+                destination,
+                f"team_digest:{team}:{today.isoformat()}",
+                {"team": team, "date": today.isoformat(), **lists},
+                now,
+            )  # fmt: skip
+            for team, lists in sorted(teams.items())
+            if digests and any(lists.values())
+        ]
+        before = conn.execute(select(func.count()).select_from(outbox)).scalar()
+        upsert(conn, outbox, digests + alerts, ["idempotency_key"], None)
+        added = conn.execute(select(func.count()).select_from(outbox)).scalar() - before
+    return {"team_messages_queued": added}
+
+
+def _team_row(
+    kind: str, team: str, item: str, destination: str, key: str, payload: dict, now: datetime
+) -> dict:
+    return {
+        "recipient_kind": "team",
+        "recipient_id": team,
+        "item_key": item,
+        "kind": kind,
+        "destination": destination,
+        "idempotency_key": key,
+        "payload": json.dumps(payload, sort_keys=True),
+        "created_at": now,
+    }
 
 
 def due_messages(engine: Engine, limit: int) -> list[DueMessage]:
@@ -366,7 +439,6 @@ def list_outbox(
 def outbox_counts(engine: Engine) -> dict[str, int]:
     """Messages per status."""
     ensure_schema(engine)
-    from sqlalchemy import func
 
     with engine.connect() as conn:
         return dict(

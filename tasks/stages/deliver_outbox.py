@@ -14,6 +14,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 
 from sqlalchemy import Engine
@@ -24,6 +25,7 @@ from patronage.tasks.io.outbox_store import (
     OutboxWriter,
     due_messages,
     enqueue_cases,
+    enqueue_team_messages,
     recover_in_flight,
     route_pending,
 )
@@ -48,6 +50,7 @@ class DeliveryReport:
     recovered_in_flight: list[int] = field(default_factory=list)
     routed: dict[str, int] = field(default_factory=dict)
     cases_queued: int = 0
+    team_messages_queued: int = 0
     attempts: int = 0
     seconds: float = 0.0
 
@@ -63,6 +66,7 @@ class DeliveryReport:
             "recovered_in_flight": len(self.recovered_in_flight),
             "attempts": self.attempts,
             "cases_queued": self.cases_queued,
+            "team_messages_queued": self.team_messages_queued,
             "routed": self.routed,
             "seconds": round(self.seconds, 3),
         }
@@ -71,7 +75,30 @@ class DeliveryReport:
 def envelope_for(message: DueMessage, links_base_url: str) -> Envelope:
     """The message's text from the company's templates, in the recipient's language."""
     p = message.payload
-    if message.kind == "case_opened":
+    if message.kind == "team_digest":
+        text = render(
+            "team_digest",
+            "en",
+            team=p["team"],
+            date=p["date"],
+            new=p["new"],
+            due_today=p["due_today"],
+            overdue=p["overdue"],
+            link=lambda case: item_link(links_base_url, "cases", case),
+        )
+        subject = (
+            f"Retention cases for {p['team']} on {p['date']}: {len(p['overdue'])} overdue, "
+            f"{len(p['due_today'])} due today, {len(p['new'])} new"
+        )
+    elif message.kind == "sla_breach":
+        text = render(
+            "sla_breach",
+            "en",
+            case_link=item_link(links_base_url, "cases", p["case_id"]),
+            **{k: p[k] for k in ("case_id", "value_tier", "owner", "due_date", "status")},
+        )
+        subject = f"SLA breached: case {p['case_id']} was due {p['due_date']}"
+    elif message.kind == "case_opened":
         text = render(
             "case_task",
             "en",
@@ -111,6 +138,7 @@ def envelope_for(message: DueMessage, links_base_url: str) -> Envelope:
         text=text,
         payload=p,
         email=message.email,
+        recipient_kind=message.recipient_kind,
     )
 
 
@@ -125,6 +153,8 @@ def deliver_outbox(
     limit: int = 100_000,
     seed: int | None = None,
     parallel: dict[str, int] | None = None,
+    team_destination: str | None = None,
+    digest_hour_utc: int = 6,
 ) -> DeliveryReport:
     """Route, queue and send what is due; returns the run's report.
 
@@ -138,6 +168,9 @@ def deliver_outbox(
         max_attempts: Attempts after which a message that keeps failing goes to the dead letters.
         limit: Messages read per run at most.
         seed: Seed of the backoff jitter (tests).
+        team_destination: ``slack`` or ``email``: where each team's morning digest (new,
+            due today, overdue) and the SLA-breach alerts go; none: no digests.
+        digest_hour_utc: Digests are queued by the first run at or after this hour (UTC).
         parallel: Requests in flight at once per destination (default 1). Only destinations
             that fold repeats by idempotency key should have more: a killed run may leave
             this many messages in flight.
@@ -151,6 +184,11 @@ def deliver_outbox(
     report.routed = route_pending(engine, set(sessions))
     if case_destination and case_destination in sessions:
         report.cases_queued = enqueue_cases(engine, case_destination)
+    if team_destination and team_destination in sessions:
+        now = datetime.now(UTC)
+        report.team_messages_queued = enqueue_team_messages(
+            engine, team_destination, now.date(), digests=now.hour >= digest_hour_utc
+        )["team_messages_queued"]
     limiters = {name: RateLimiter(rates.get(name, 0)) for name in sessions}
     messages = due_messages(engine, limit)
     writer = OutboxWriter(engine)

@@ -246,3 +246,54 @@ def test_the_outbox_commands_list_show_retry_and_discard(engine, tmp_path, https
     ]
     missing = cli.invoke(app, ["outbox", "retry", "99", "--database-url", url])
     assert missing.exit_code == 2 and "no outbox message 99" in missing.output
+
+
+def test_each_team_gets_one_morning_digest_and_one_alert_per_breached_case(engine, smtp):
+    from datetime import UTC, datetime, timedelta
+
+    from patronage.schemas.tables import retention_cases
+
+    today = datetime.now(UTC).date()
+    with engine.begin() as conn:
+        for case, due in (("RET-K1", -1), ("RET-K2", 0), ("RET-K3", 3)):
+            conn.execute(
+                update(retention_cases)
+                .where(retention_cases.c.case_id == case)
+                .values(due_date=today + timedelta(days=due))
+            )
+    block = email_block(smtp).model_copy(
+        update={
+            "team_addresses": {
+                "team:key-accounts": "key-accounts@acme.example",
+                "owner-03": "owner-03@acme.example",
+            }
+        }
+    )
+    sessions = {"email": block.open()}
+    report = deliver_outbox(
+        engine, sessions, {"email": 1000}, None, "https://p.example", 10, 8,
+        team_destination="email", digest_hour_utc=0,
+    )  # fmt: skip
+    sessions["email"].close()
+    assert report.team_messages_queued == 4  # three digests, one SLA alert
+    by_to = {}
+    for m in smtp.messages:
+        by_to.setdefault(m["To"], []).append(m)
+    subjects = sorted(m["Subject"] for m in by_to["key-accounts@acme.example"])
+    assert subjects == [
+        f"Retention cases for team:key-accounts on {today}: 1 overdue, 0 due today, 1 new",
+        f"SLA breached: case RET-K1 was due {today - timedelta(days=1)}",
+    ]
+    digest = next(m for m in by_to["owner-03@acme.example"]).get_content()
+    assert "Due today: https://p.example/cases/RET-K2" in digest
+    # team:growth has no address: its digest is a dead letter that names the field
+    assert any(
+        reason == "email: team_addresses has no address for 'team:growth' (add it to the "
+        "block, then `patronage outbox retry`)"
+        for _, reason in statuses(engine).values()
+    )
+    again = deliver_outbox(
+        engine, {"email": block.open()}, {"email": 1000}, None, "https://p.example", 10, 8,
+        team_destination="email", digest_hour_utc=0,
+    )  # fmt: skip
+    assert again.team_messages_queued == 0 and again.sent == []

@@ -35,6 +35,7 @@ class Envelope:
         text: The message text, rendered from the company's templates.
         payload: The outbox payload (ids, statuses, dates).
         email: The recipient's address, read from ``contact_points`` just before sending.
+        recipient_kind: ``customer``, ``stakeholder`` or ``team``.
     """
 
     message_id: int
@@ -45,6 +46,7 @@ class Envelope:
     text: str
     payload: dict[str, Any] = field(default_factory=dict)
     email: str | None = None
+    recipient_kind: str = "customer"
 
     def __repr__(self) -> str:
         # Logged on failure: ids only.

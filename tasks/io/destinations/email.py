@@ -27,6 +27,10 @@ class EmailDestination(Block):
     rate_per_second: float = Field(
         20.0, gt=0, description="Messages per second at most (the provider's limit)."
     )
+    team_addresses: dict[str, str] = Field(
+        default_factory=dict,
+        description='Team (or account owner) → address for digests and SLA alerts, e.g. {"team:growth": "growth@acme.example"}.',
+    )
 
     def open(self) -> Session:
         return _EmailSession(self)
@@ -43,11 +47,20 @@ class _EmailSession(Session):
         return self.server
 
     def send(self, envelope: Envelope) -> Outcome:
-        if not envelope.email:
+        address = envelope.email
+        if envelope.recipient_kind == "team":
+            address = self.block.team_addresses.get(envelope.recipient_id)
+            if not address:
+                return Outcome(
+                    "dead",
+                    f"email: team_addresses has no address for {envelope.recipient_id!r} "
+                    "(add it to the block, then `patronage outbox retry`)",
+                )
+        if not address:
             return Outcome("dead", "email: no address on file")
         message = EmailMessage()
         message["From"] = self.block.from_address
-        message["To"] = envelope.email
+        message["To"] = address
         message["Subject"] = envelope.subject
         # The same Message-ID on a repeat lets a mail client fold a duplicate away.
         digest = hashlib.sha256(envelope.idempotency_key.encode()).hexdigest()[:32]
