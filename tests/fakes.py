@@ -92,6 +92,9 @@ class FakeHubSpot:
             "/crm/v3/objects/tasks/batch/upsert", method="POST"
         ).respond_with_handler(self.upsert)
         server.expect_request(
+            "/crm/v3/objects/tasks/batch/read", method="POST"
+        ).respond_with_handler(self.read)
+        server.expect_request(
             re.compile(r"^/crm/v4/objects/tasks/\d+/associations/default/contacts/\d+$"),
             method="PUT",
         ).respond_with_handler(self.associate)
@@ -126,6 +129,24 @@ class FakeHubSpot:
         body = {"status": "COMPLETE", "results": [{"id": task["id"], "new": new}]}
         return Response(json.dumps(body), 200)
 
+    def read(self, request: Request) -> Response:
+        denied = self._denied(request)
+        if denied is not None:
+            return denied
+        wanted = {i["id"] for i in request.get_json()["inputs"]}
+        results = [
+            {
+                "id": t["id"],
+                "properties": {
+                    **t["properties"],
+                    "hs_lastmodifieddate": t.get("modified", "2026-12-01T08:00:00Z"),
+                },
+            }  # fmt: skip
+            for t in self.tasks.values()
+            if t["id"] in wanted
+        ]
+        return Response(json.dumps({"status": "COMPLETE", "results": results}), 200)
+
     def associate(self, request: Request) -> Response:
         denied = self._denied(request)
         if denied is not None:
@@ -150,6 +171,17 @@ class FakeZendesk:
         server.expect_request("/api/v2/tickets.json", method="POST").respond_with_handler(
             self.create
         )
+        server.expect_request("/api/v2/tickets/show_many.json", method="GET").respond_with_handler(
+            self.show_many
+        )
+
+    def show_many(self, request: Request) -> Response:
+        auth = request.authorization
+        if auth is None or (auth.username, auth.password) != self.auth:
+            return Response(json.dumps({"error": "Couldn't authenticate you"}), 401)
+        wanted = set(request.args.get("ids", "").split(","))
+        found = [t for t in self.tickets if str(t["id"]) in wanted]
+        return Response(json.dumps({"tickets": found}), 200)
 
     def create(self, request: Request) -> Response:
         auth = request.authorization

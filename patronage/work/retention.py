@@ -33,6 +33,8 @@ RESOLVE_OUTCOMES = (
     # Dispositions the text models learn from: the case's evidence misread the customer.
     "not_a_churn_threat",
     "not_a_complaint",
+    # Completed in the CRM or solved in the helpdesk it was written to (set by delivery).
+    "closed_elsewhere",
 )
 
 

@@ -16,7 +16,9 @@ def render_delivery(counts: dict, ids: dict[str, list[int]]) -> str:
     lines += [
         "",
         f"Attempts {counts['attempts']}, cases queued {counts['cases_queued']}, "
-        f"routed {counts['routed']}, {counts['seconds']} s.",
+        f"routed {counts['routed']}, team messages queued {counts['team_messages_queued']}, "
+        f"followed back from the CRM or helpdesk {counts['followed_back']}, "
+        f"{counts['seconds']} s.",
         "",
         "`patronage outbox list --status dead` shows dead letters with their reasons; "
         "`patronage outbox retry ID` sends one again.",

@@ -23,9 +23,11 @@ from patronage.tasks.io.destinations import Envelope, RateLimiter, Session
 from patronage.tasks.io.outbox_store import (
     DueMessage,
     OutboxWriter,
+    cases_written_to,
     due_messages,
     enqueue_cases,
     enqueue_team_messages,
+    follow_remote_changes,
     recover_in_flight,
     route_pending,
 )
@@ -51,6 +53,7 @@ class DeliveryReport:
     routed: dict[str, int] = field(default_factory=dict)
     cases_queued: int = 0
     team_messages_queued: int = 0
+    followed: dict[str, object] = field(default_factory=dict)
     attempts: int = 0
     seconds: float = 0.0
 
@@ -67,6 +70,7 @@ class DeliveryReport:
             "attempts": self.attempts,
             "cases_queued": self.cases_queued,
             "team_messages_queued": self.team_messages_queued,
+            "followed_back": self.followed,
             "routed": self.routed,
             "seconds": round(self.seconds, 3),
         }
@@ -276,8 +280,45 @@ def deliver_outbox(
             pool.shutdown(wait=True)
         writer.close()
     report.deferred = sorted(m.id for m in remaining)
+    if case_destination and case_destination in sessions:
+        report.followed = follow_back(engine, sessions[case_destination], case_destination)
     report.seconds = time.monotonic() - started
     return report
+
+
+def follow_back(engine: Engine, session: Session, destination: str) -> dict[str, object]:
+    """Bring back what people did to the cases in the CRM or helpdesk.
+
+    Who wins when both sides changed: a resolution is final on whichever side came first (a
+    case resolved in Patronage stays as resolved there; a task completed or ticket solved
+    there resolves an open Patronage case with outcome ``closed_elsewhere``). A reassignment
+    there makes its holder the case's assignee unless someone claimed the case in Patronage
+    after the remote change (the later change wins).
+    """
+    cases = cases_written_to(engine, destination)
+    if not cases:
+        return {"resolved": 0, "reassigned": 0}
+    try:
+        states = session.remote_states([c.remote_ref for c in cases])
+    except Exception as exc:  # the sends are done; following back waits for the next run
+        return {"resolved": 0, "reassigned": 0, "error": f"{destination}: {type(exc).__name__}"}
+    changes = []
+    for case in cases:
+        state = states.get(case.remote_ref)
+        if state is None:
+            continue
+        detail = {"remote": case.remote_ref, "status": state.status}
+        if state.done:
+            changes.append((case, "resolve", detail))
+            continue
+        holder = state.assignee
+        if not holder or holder == session.assigned_holder(case.payload):
+            continue
+        mark = f"{destination}:{holder}"
+        later_here = case.claimed_at and state.updated_at and case.claimed_at > state.updated_at
+        if case.assignee != mark and not later_here:
+            changes.append((case, "assign", {**detail, "assignee": mark, "at": state.updated_at}))
+    return follow_remote_changes(engine, destination, changes)
 
 
 def _run_threads(jobs: list) -> None:

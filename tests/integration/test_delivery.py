@@ -297,3 +297,76 @@ def test_each_team_gets_one_morning_digest_and_one_alert_per_breached_case(engin
         team_destination="email", digest_hour_utc=0,
     )  # fmt: skip
     assert again.team_messages_queued == 0 and again.sent == []
+
+
+def test_tickets_solved_or_reassigned_in_zendesk_are_followed_by_the_cases(engine, httpserver):
+    from patronage.schemas.tables import retention_cases, work_log
+    from patronage.work import claim, resolve_case
+
+    zendesk = FakeZendesk(httpserver)
+    block = ZendeskDestination(
+        base_url=httpserver.url_for("/").rstrip("/"),
+        email="agent@acme.example",
+        api_token=SecretStr("zd-token"),
+        group_map={"team:key-accounts": 11, "owner-03": 12, "team:growth": 13},
+        rate_per_second=1000,
+    )
+    run(engine, {"zendesk": block}, case_destination="zendesk")
+    # People work in Zendesk: K1's ticket is solved, K2's taken by agent 77, K3's solved too
+    # but K3's case was resolved in Patronage first (the first resolution stands).
+    tickets = {t["external_id"]: t for t in zendesk.tickets}
+    tickets["RET-K1"]["status"] = "solved"
+    tickets["RET-K2"].update(assignee_id=77, updated_at="2026-12-01T10:00:00Z")
+    tickets["RET-K3"]["status"] = "closed"
+    resolve_case(engine, "RET-K3", "won_back", "anna")
+    report = run(engine, {"zendesk": block}, case_destination="zendesk")
+    assert report.followed == {"resolved": 1, "reassigned": 1}
+    with engine.connect() as conn:
+        cases = {
+            r.case_id: (r.status, r.outcome, r.assignee)
+            for r in conn.execute(select(retention_cases))
+        }
+        logged = conn.execute(
+            select(work_log.c.item_key, work_log.c.action, work_log.c.actor).where(
+                work_log.c.actor == "zendesk"
+            )
+        ).all()
+    assert cases["RET-K1"] == ("resolved", "closed_elsewhere", None)
+    assert cases["RET-K2"] == ("in_progress", None, "zendesk:77")
+    assert cases["RET-K3"] == ("resolved", "won_back", None)
+    assert sorted(logged) == [("RET-K1", "resolve", "zendesk"), ("RET-K2", "assign", "zendesk")]
+    # a person who claims K2 in Patronage after that keeps it; the next run changes nothing
+    with engine.begin() as conn:
+        conn.execute(
+            update(retention_cases)
+            .where(retention_cases.c.case_id == "RET-K2")
+            .values(status="open", assignee=None, claimed_at=None)
+        )
+    claim(engine, "retention", "RET-K2", "ben")
+    again = run(engine, {"zendesk": block}, case_destination="zendesk")
+    assert again.followed == {"resolved": 0, "reassigned": 0}
+
+
+def test_tasks_completed_in_hubspot_resolve_their_cases(engine, httpserver):
+    from patronage.schemas.tables import retention_cases
+
+    hubspot = FakeHubSpot(httpserver)
+    block = HubSpotDestination(
+        token=SecretStr("pat-test"),
+        base_url=httpserver.url_for("/").rstrip("/"),
+        owner_map={"team:key-accounts": "8812", "owner-03": "8813", "team:growth": "8814"},
+        rate_per_second=1000,
+    )
+    run(engine, {"hubspot": block}, case_destination="hubspot")
+    hubspot.tasks["RET-K1"]["properties"]["hs_task_status"] = "COMPLETED"
+    hubspot.tasks["RET-K2"]["properties"]["hubspot_owner_id"] = "9999"
+    report = run(engine, {"hubspot": block}, case_destination="hubspot")
+    assert report.followed == {"resolved": 1, "reassigned": 1}
+    with engine.connect() as conn:
+        outcome = conn.execute(
+            select(retention_cases.c.outcome).where(retention_cases.c.case_id == "RET-K1")
+        ).scalar()
+        holder = conn.execute(
+            select(retention_cases.c.assignee).where(retention_cases.c.case_id == "RET-K2")
+        ).scalar()
+    assert outcome == "closed_elsewhere" and holder == "hubspot:9999"

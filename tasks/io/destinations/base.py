@@ -6,6 +6,7 @@ import threading
 import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -53,11 +54,36 @@ class Envelope:
         return f"Envelope({self.message_id}, {self.kind}, {self.idempotency_key})"
 
 
+@dataclass(frozen=True)
+class RemoteState:
+    """A task or ticket as the CRM or helpdesk has it now.
+
+    Attributes:
+        done: Completed (HubSpot) or solved/closed (Zendesk) there.
+        assignee: Who holds it there (a HubSpot owner id, a Zendesk assignee or group id).
+        status: The remote status word, for the work log.
+        updated_at: When it last changed there (UTC, naive).
+    """
+
+    done: bool
+    assignee: str | None
+    status: str
+    updated_at: datetime | None
+
+
 class Session(AbstractContextManager):
     """A destination's connection for one delivery run (an HTTP client, an SMTP connection)."""
 
     def send(self, envelope: Envelope) -> Outcome:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def remote_states(self, refs: list[str]) -> dict[str, RemoteState]:
+        """The state of tasks or tickets this destination created (only CRMs and helpdesks)."""
+        return {}
+
+    def assigned_holder(self, case: dict) -> str | None:
+        """Who Patronage gave a case to there when it wrote it (owner or group id)."""
+        return None
 
     def __exit__(self, *exc) -> None:
         self.close()
@@ -100,3 +126,16 @@ def http_outcome(
 def network_outcome(exc: Exception, destination: str) -> Outcome:
     """A timeout or refused connection: try again later."""
     return Outcome("retry", f"{destination}: {type(exc).__name__}")
+
+
+def parse_remote_time(value: object) -> datetime | None:
+    """An ISO 8601 time from an API (``2026-12-02T09:00:00Z``) as naive UTC."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed

@@ -9,9 +9,11 @@ from pydantic import Field, SecretStr
 
 from patronage.tasks.io.destinations.base import (
     Envelope,
+    RemoteState,
     Session,
     http_outcome,
     network_outcome,
+    parse_remote_time,
 )
 from patronage.tasks.transforms.delivery.retry_policy import Outcome
 
@@ -128,6 +130,32 @@ class _HubSpotSession(Session):
             return outcome
         results = found.json().get("results") or []
         return str(results[0]["id"]) if results else None
+
+    def assigned_holder(self, case: dict) -> str | None:
+        return self.block.owner_map.get(case.get("owner") or "")
+
+    def remote_states(self, refs: list[str]) -> dict[str, RemoteState]:
+        states: dict[str, RemoteState] = {}
+        for start in range(0, len(refs), 100):  # batch read takes 100 ids at most
+            response = self.client.post(
+                "/crm/v3/objects/tasks/batch/read",
+                json={
+                    "inputs": [{"id": ref} for ref in refs[start : start + 100]],
+                    "properties": ["hs_task_status", "hubspot_owner_id", "hs_lastmodifieddate"],
+                },
+            )
+            response.raise_for_status()
+            for task in response.json().get("results", []):
+                props = task.get("properties", {})
+                states[str(task["id"])] = RemoteState(
+                    done=props.get("hs_task_status") == "COMPLETED",
+                    assignee=props.get("hubspot_owner_id"),
+                    status=str(props.get("hs_task_status")),
+                    updated_at=parse_remote_time(
+                        props.get("hs_lastmodifieddate") or task.get("updatedAt")
+                    ),
+                )
+        return states
 
     def close(self) -> None:
         self.client.close()

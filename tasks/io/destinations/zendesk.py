@@ -11,9 +11,11 @@ from pydantic import Field, SecretStr
 
 from patronage.tasks.io.destinations.base import (
     Envelope,
+    RemoteState,
     Session,
     http_outcome,
     network_outcome,
+    parse_remote_time,
 )
 
 # Tickets Patronage creates carry this tag; the Zendesk source leaves them out, so they never
@@ -96,6 +98,28 @@ class _ZendeskSession(Session):
         if outcome.verdict != "sent":
             return outcome
         return Outcome("sent", remote_ref=str(response.json()["ticket"]["id"]))
+
+    def assigned_holder(self, case: dict) -> str | None:
+        group = self.block.group_map.get(case.get("owner") or "")
+        return None if group is None else str(group)
+
+    def remote_states(self, refs: list[str]) -> dict[str, RemoteState]:
+        states: dict[str, RemoteState] = {}
+        for start in range(0, len(refs), 100):  # show_many takes 100 ids at most
+            response = self.client.get(
+                "/api/v2/tickets/show_many.json",
+                params={"ids": ",".join(refs[start : start + 100])},
+            )
+            response.raise_for_status()
+            for ticket in response.json().get("tickets", []):
+                holder = ticket.get("assignee_id") or ticket.get("group_id")
+                states[str(ticket["id"])] = RemoteState(
+                    done=ticket.get("status") in ("solved", "closed"),
+                    assignee=None if holder is None else str(holder),
+                    status=str(ticket.get("status")),
+                    updated_at=parse_remote_time(ticket.get("updated_at")),
+                )
+        return states
 
     def close(self) -> None:
         self.client.close()
