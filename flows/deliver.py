@@ -13,6 +13,7 @@ from prefect.states import Failed, State
 
 from patronage.flows.parameters import DeliveryParameters
 from patronage.tasks.io.destinations import DESTINATION_BLOCKS, DestinationConfigError
+from patronage.tasks.io.failed_nightlies import read_failed_nightlies
 from patronage.tasks.io.report_delivery import report_delivery
 from patronage.tasks.stages.deliver_outbox import deliver_outbox
 
@@ -47,6 +48,8 @@ def deliver(params: DeliveryParameters = DeliveryParameters()) -> dict | State: 
             message=f"case_destination {params.case_destination}: set "
             f"{params.case_destination}_block to a Patronage {params.case_destination} block"
         )
+    # Operators hear of failed or breached nightlies through the teams' destination.
+    failed_runs = read_failed_nightlies(24) if params.team_destination else []
     with params.database().engine() as engine, ExitStack() as stack:
         sessions = {name: stack.enter_context(b.open()) for name, b in destinations.items()}
         report = deliver_outbox(
@@ -61,6 +64,8 @@ def deliver(params: DeliveryParameters = DeliveryParameters()) -> dict | State: 
             parallel={name: getattr(b, "parallel_requests", 1) for name, b in destinations.items()},
             team_destination=params.team_destination,
             digest_hour_utc=params.digest_hour_utc,
+            failed_runs=failed_runs,
+            dead_letter_threshold=params.dead_letter_alert_at,
         )
     counts = report.counts()
     report_delivery(

@@ -237,6 +237,11 @@ class DeliveryParameters(BaseModel):
         None,
         description="Where each team's morning digest (new, due today, overdue cases) and SLA-breach alerts go; empty: none.",
     )
+    dead_letter_alert_at: int = Field(
+        20,
+        ge=0,
+        description="Dead letters at which the operators (team 'operators' of team_destination) are alerted, once a day; 0: never.",
+    )
     digest_hour_utc: int = Field(
         6, ge=0, le=23, description="Digests are sent by the first run at or after this hour (UTC)."
     )

@@ -28,7 +28,7 @@ from patronage.schemas.tables import (
 from patronage.tasks.io.sql_upsert import upsert
 
 IDEA_KINDS = ("idea_status_changed", "idea_merged")
-TEAM_KINDS = ("team_digest", "sla_breach")
+TEAM_KINDS = ("team_digest", "sla_breach", "operator_alert")
 UNSENT = ("pending", "in_flight")
 DONE = ("sent", "dead", "discarded", "skipped")
 
@@ -589,3 +589,46 @@ def follow_remote_changes(
                     )
                 )
     return counts
+
+
+def enqueue_operator_alerts(
+    engine: Engine,
+    destination: str,
+    failed_runs: list[dict],
+    dead_letter_threshold: int,
+    today: date,
+) -> int:
+    """Queue, once each: an alert per failed or breached nightly run (by flow run id), and one
+    per day when the dead letters reach ``dead_letter_threshold``."""
+    now = _now()
+    rows = [
+        _team_row(
+            "operator_alert",
+            "operators",
+            f"nightly:{r['id']}",
+            destination,
+            f"operator_alert:nightly:{r['id']}",
+            {"what": "nightly", **r},
+            now,
+        )  # fmt: skip
+        for r in failed_runs
+    ]
+    with engine.begin() as conn:
+        dead = conn.execute(
+            select(func.count()).select_from(outbox).where(outbox.c.status == "dead")
+        ).scalar()
+        if dead_letter_threshold and dead >= dead_letter_threshold:
+            rows.append(
+                _team_row(
+                    "operator_alert",
+                    "operators",
+                    "dead_letters",
+                    destination,
+                    f"operator_alert:dead_letters:{today.isoformat()}",
+                    {"what": "dead_letters", "count": dead},
+                    now,
+                )  # fmt: skip
+            )
+        before = conn.execute(select(func.count()).select_from(outbox)).scalar()
+        upsert(conn, outbox, rows, ["idempotency_key"], None)
+        return conn.execute(select(func.count()).select_from(outbox)).scalar() - before

@@ -26,6 +26,7 @@ from patronage.tasks.io.outbox_store import (
     cases_written_to,
     due_messages,
     enqueue_cases,
+    enqueue_operator_alerts,
     enqueue_team_messages,
     follow_remote_changes,
     recover_in_flight,
@@ -79,7 +80,16 @@ class DeliveryReport:
 def envelope_for(message: DueMessage, links_base_url: str) -> Envelope:
     """The message's text from the company's templates, in the recipient's language."""
     p = message.payload
-    if message.kind == "team_digest":
+    if message.kind == "operator_alert":
+        fields = {"run_name": "", "state": "", "message": "", "link": "", "count": 0, **p}
+        fields["since"] = fields.get("count", 0)
+        text = render("operator_alert", "en", **fields)
+        subject = (
+            f"Patronage nightly {p.get('run_name', '')}: {p.get('state', '')}"
+            if p["what"] == "nightly"
+            else f"Patronage: {p.get('count')} dead letter(s)"
+        )
+    elif message.kind == "team_digest":
         text = render(
             "team_digest",
             "en",
@@ -159,6 +169,8 @@ def deliver_outbox(
     parallel: dict[str, int] | None = None,
     team_destination: str | None = None,
     digest_hour_utc: int = 6,
+    failed_runs: list[dict] | None = None,
+    dead_letter_threshold: int = 20,
 ) -> DeliveryReport:
     """Route, queue and send what is due; returns the run's report.
 
@@ -175,6 +187,10 @@ def deliver_outbox(
         team_destination: ``slack`` or ``email``: where each team's morning digest (new,
             due today, overdue) and the SLA-breach alerts go; none: no digests.
         digest_hour_utc: Digests are queued by the first run at or after this hour (UTC).
+        failed_runs: Nightly runs that failed or breached a contract (``id``, ``run_name``,
+            ``state``, ``message``, ``link``): each alerts the operators once, through
+            ``team_destination`` (the team ``operators``).
+        dead_letter_threshold: Dead letters at which the operators are alerted (once a day).
         parallel: Requests in flight at once per destination (default 1). Only destinations
             that fold repeats by idempotency key should have more: a killed run may leave
             this many messages in flight.
@@ -193,6 +209,9 @@ def deliver_outbox(
         report.team_messages_queued = enqueue_team_messages(
             engine, team_destination, now.date(), digests=now.hour >= digest_hour_utc
         )["team_messages_queued"]
+        report.team_messages_queued += enqueue_operator_alerts(
+            engine, team_destination, failed_runs or [], dead_letter_threshold, now.date()
+        )
     limiters = {name: RateLimiter(rates.get(name, 0)) for name in sessions}
     messages = due_messages(engine, limit)
     writer = OutboxWriter(engine)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from factories_delivery import IDEA, publish_small_company
+from factories_delivery import IDEA, NOW, publish_small_company
 from fakes import FakeSlack
 from prefect.client.orchestration import get_client
 from pydantic import SecretStr
@@ -55,3 +55,45 @@ def test_cases_without_their_destination_block_fail_the_run_naming_the_field(tmp
         return_state=True,
     )
     assert state.is_failed() and "set zendesk_block" in state.message
+
+
+def test_operators_hear_once_of_a_failed_nightly_and_of_piling_dead_letters(tmp_path, httpserver):
+    from prefect import flow
+    from prefect.states import Failed
+
+    from patronage.schemas.tables import outbox
+
+    @flow(name="patronage-nightly")
+    def breached_nightly():
+        return Failed(message="contract breach, nothing published:\norders: 40.0% rejected")
+
+    breached_nightly(return_state=True)
+    slack = FakeSlack(httpserver)
+    SlackDestination(webhook_url=SecretStr(slack.url), rate_per_second=100).save(
+        "acme-ops", overwrite=True
+    )
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    engine = make_engine(url)
+    publish_small_company(engine)
+    with engine.begin() as conn:  # two messages nobody could deliver
+        for key in ("a", "b"):
+            conn.execute(
+                outbox.insert().values(
+                    recipient_kind="customer", recipient_id="K1", kind="case_opened",
+                    payload="{}", created_at=NOW, destination="zendesk", status="dead",
+                    idempotency_key=key, last_error="zendesk: HTTP 401",
+                )
+            )  # fmt: skip
+    engine.dispose()
+    params = DeliveryParameters(
+        database_url=url, slack_block="acme-ops", team_destination="slack",
+        dead_letter_alert_at=2, digest_hour_utc=23,
+    )  # fmt: skip
+    deliver(params)
+    alerts = [t for t in slack.texts if t.startswith(("Patronage nightly", "2 Patronage"))]
+    assert len(alerts) == 2
+    nightly_alert = next(t for t in alerts if t.startswith("Patronage nightly"))
+    assert "ended Failed: contract breach, nothing published:" in nightly_alert
+    assert "2 Patronage message(s) are dead letters" in next(t for t in alerts if t[0] == "2")
+    deliver(params)  # once each
+    assert len([t for t in slack.texts if t.startswith(("Patronage nightly", "2 Patronage"))]) == 2

@@ -1,0 +1,49 @@
+"""Nightly runs that ended Failed or Crashed lately, read from the Prefect API (ids, names and
+state messages: a breach message names datasets and counts, never rows)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from prefect import task
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    FlowFilter,
+    FlowFilterName,
+    FlowRunFilter,
+    FlowRunFilterStartTime,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
+
+NIGHTLY_FLOW = "patronage-nightly"
+
+
+@task(retries=2, retry_delay_seconds=5)
+def read_failed_nightlies(hours: int = 24) -> list[dict]:
+    """Failed or crashed ``patronage-nightly`` runs that started in the last ``hours``."""
+    from prefect.settings import PREFECT_UI_URL
+
+    since = datetime.now(UTC) - timedelta(hours=hours)
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[NIGHTLY_FLOW])),
+            flow_run_filter=FlowRunFilter(
+                state=dict(type=FlowRunFilterStateType(any_=[StateType.FAILED, StateType.CRASHED])),
+                start_time=FlowRunFilterStartTime(after_=since),
+            ),
+            limit=50,
+        )
+    ui = (PREFECT_UI_URL.value() or "").rstrip("/")
+    return [
+        {
+            "id": str(run.id),
+            "run_name": run.name,
+            "state": run.state.name if run.state else "Failed",
+            "message": ((run.state.message or "") if run.state else "").splitlines()[0][:300]
+            if run.state and run.state.message
+            else "",
+            "link": f"{ui}/runs/flow-run/{run.id}" if ui else "",
+        }
+        for run in runs
+    ]
