@@ -66,6 +66,7 @@ def deliver(params: DeliveryParameters = DeliveryParameters()) -> dict | State: 
             digest_hour_utc=params.digest_hour_utc,
             failed_runs=failed_runs,
             dead_letter_threshold=params.dead_letter_alert_at,
+            templates=params.templates_dir,
         )
     counts = report.counts()
     report_delivery(

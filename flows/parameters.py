@@ -245,6 +245,10 @@ class DeliveryParameters(BaseModel):
     digest_hour_utc: int = Field(
         6, ge=0, le=23, description="Digests are sent by the first run at or after this hour (UTC)."
     )
+    templates_dir: str | None = Field(
+        None,
+        description="The company's wording: a folder of <name>.<language>.txt Jinja2 templates (idea_news, community_task, case_task, team_digest, sla_breach, operator_alert); what it lacks comes from Patronage's.",
+    )
     links_base_url: str = Field(
         "http://localhost:8000",
         description="Root of the links to items in messages (the Patronage web page).",

@@ -19,8 +19,12 @@ CUSTOMERS = DatasetContract(
         "account_owner": "str",
         "social_handles": "str",
         "signup_date": "date",
+        # How to reach them for the closed loop to idea suggesters (optional in exports).
+        "language": "str",
+        "email_opt_out": "str",
     },
     required=("customer_id", "signup_date"),
+    optional=("language", "email_opt_out"),
     build_expectations=lambda: [
         gx.expectations.ExpectColumnValuesToMatchRegex(column="email", regex=EMAIL_REGEX),
     ],

@@ -386,7 +386,9 @@ def upsert_contact_points(conn: Connection, customers: pd.DataFrame) -> int:
     """Rewrite the customers' contact points (the closed loop's addresses) from tonight's CRM
     export: addresses change, customers leave the export."""
     now = _now()
-    frame = customers.reindex(columns=["customer_id", "email", "language", "opted_out"])
+    frame = customers.rename(columns={"email_opt_out": "opted_out"}).reindex(
+        columns=["customer_id", "email", "language", "opted_out"]
+    )
     rows = [
         {
             "customer_id": r.customer_id,

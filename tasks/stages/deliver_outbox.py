@@ -32,7 +32,8 @@ from patronage.tasks.io.outbox_store import (
     recover_in_flight,
     route_pending,
 )
-from patronage.tasks.transforms.delivery.messages import item_link, render
+from patronage.tasks.transforms.delivery.messages import item_link
+from patronage.tasks.transforms.delivery.messages import render as render_template
 from patronage.tasks.transforms.delivery.retry_policy import Outcome, backoff_seconds
 
 SUBJECTS = {
@@ -77,9 +78,12 @@ class DeliveryReport:
         }
 
 
-def envelope_for(message: DueMessage, links_base_url: str) -> Envelope:
+def envelope_for(
+    message: DueMessage, links_base_url: str, templates: str | None = None
+) -> Envelope:
     """The message's text from the company's templates, in the recipient's language."""
     p = message.payload
+    render = partial(render_template, folder=templates)
     if message.kind == "operator_alert":
         fields = {"run_name": "", "state": "", "message": "", "link": "", "count": 0, **p}
         fields["since"] = fields.get("count", 0)
@@ -171,6 +175,7 @@ def deliver_outbox(
     digest_hour_utc: int = 6,
     failed_runs: list[dict] | None = None,
     dead_letter_threshold: int = 20,
+    templates: str | None = None,
 ) -> DeliveryReport:
     """Route, queue and send what is due; returns the run's report.
 
@@ -191,6 +196,8 @@ def deliver_outbox(
             ``state``, ``message``, ``link``): each alerts the operators once, through
             ``team_destination`` (the team ``operators``).
         dead_letter_threshold: Dead letters at which the operators are alerted (once a day).
+        templates: The company's wording: a folder of ``<name>.<language>.txt`` Jinja2
+            templates; what it lacks comes from Patronage's.
         parallel: Requests in flight at once per destination (default 1). Only destinations
             that fold repeats by idempotency key should have more: a killed run may leave
             this many messages in flight.
@@ -254,7 +261,13 @@ def deliver_outbox(
         # Waves as wide as the destination may have in flight: marked in flight together (one
         # commit), sent together, settled together (one commit).
         width = parallel.get(name, 1)
-        send = partial(_send, session=sessions[name], limiter=limiters[name], base=links_base_url)
+        send = partial(
+            _send,
+            session=sessions[name],
+            limiter=limiters[name],
+            base=links_base_url,
+            templates=templates,
+        )
         for start_at in range(0, len(batch), width):
             wave = batch[start_at : start_at + width]
             with lock:
@@ -359,8 +372,14 @@ def _run_threads(jobs: list) -> None:
         raise errors[0]
 
 
-def _send(message: DueMessage, session: Session, limiter: RateLimiter, base: str) -> Outcome:
-    envelope = envelope_for(message, base)
+def _send(
+    message: DueMessage,
+    session: Session,
+    limiter: RateLimiter,
+    base: str,
+    templates: str | None = None,
+) -> Outcome:
+    envelope = envelope_for(message, base, templates)
     limiter.wait()
     try:
         return session.send(envelope)

@@ -370,3 +370,41 @@ def test_tasks_completed_in_hubspot_resolve_their_cases(engine, httpserver):
             select(retention_cases.c.assignee).where(retention_cases.c.case_id == "RET-K2")
         ).scalar()
     assert outcome == "closed_elsewhere" and holder == "hubspot:9999"
+
+
+def test_contact_points_follow_the_crm_export(engine):
+    import pandas as pd
+
+    from patronage.schemas.tables import contact_points
+    from patronage.tasks.io.outbox_store import upsert_contact_points
+
+    tonight = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C9"],
+            "email": ["new@example.test", ""],
+            "language": ["fr", ""],
+            "email_opt_out": ["true", "false"],
+        }
+    )
+    with engine.begin() as conn:
+        assert upsert_contact_points(conn, tonight) == 2
+    with engine.connect() as conn:
+        rows = {
+            r.customer_id: (r.email, r.language, r.opted_out)
+            for r in conn.execute(select(contact_points))
+        }
+    # C2, C3 and the K's left the export; C1 moved address and opted out
+    assert rows == {"C1": ("new@example.test", "fr", 1), "C9": (None, None, 0)}
+
+
+def test_the_companys_own_wording_replaces_a_template_and_keeps_the_others(engine, smtp, tmp_path):
+    wording = tmp_path / "wording"
+    wording.mkdir()
+    (wording / "idea_news.de.txt").write_text("Hallo! „{{ title }}“ ist jetzt {{ status }}.")
+    set_idea_status(engine, IDEA, "under_review", "pm-1")
+    sessions = {"email": email_block(smtp).open()}
+    deliver_outbox(
+        engine, sessions, {}, None, "https://p.example", 10, 8, templates=str(wording)
+    )  # fmt: skip
+    sessions["email"].close()
+    assert smtp.messages[0].get_content().strip() == "Hallo! „Dark mode“ ist jetzt under_review."

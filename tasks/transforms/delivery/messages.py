@@ -16,19 +16,21 @@ STATUS_WORDS = ("under_review", "planned", "shipped", "declined", "new")
 
 
 @lru_cache(maxsize=8)
-def _environment(folder: str) -> Environment:
+def _environment(folder: str | None) -> Environment:
+    # The company's folder first; what it lacks comes from Patronage's templates.
+    folders = [folder, str(TEMPLATES)] if folder else [str(TEMPLATES)]
     return Environment(
-        loader=FileSystemLoader(folder),
+        loader=FileSystemLoader(folders),
         autoescape=select_autoescape(("html",)),
         undefined=StrictUndefined,  # a template naming a field we do not pass fails loudly
         keep_trailing_newline=False,
     )
 
 
-def render(name: str, language: str | None, folder: Path | None = None, **fields) -> str:
-    """``<name>.<language>.txt`` from the company's template folder (or Patronage's), falling
+def render(name: str, language: str | None, folder: Path | str | None = None, **fields) -> str:
+    """``<name>.<language>.txt`` from the company's template folder, else Patronage's, falling
     back to English when the language has no template."""
-    env = _environment(str(folder or TEMPLATES))
+    env = _environment(str(folder) if folder else None)
     candidates = [f"{name}.{(language or DEFAULT_LANGUAGE).lower()[:2]}.txt"]
     candidates.append(f"{name}.{DEFAULT_LANGUAGE}.txt")
     return env.select_template(candidates).render(**fields).strip()
