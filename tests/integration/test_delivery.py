@@ -187,7 +187,9 @@ def test_wrong_hubspot_credentials_dead_letter_with_the_status(engine, httpserve
     )
     report = run(engine, {"hubspot": block}, case_destination="hubspot")
     assert len(report.dead) == 3
-    assert {s[1] for s in statuses(engine).values()} == {"hubspot: HTTP 401"}
+    assert {s[1] for s in statuses(engine).values()} == {
+        "hubspot: HTTP 401, check the hubspot block's credentials"
+    }
 
 
 def test_cases_become_internal_zendesk_tickets_and_a_repeat_is_folded(engine, httpserver):
@@ -408,3 +410,34 @@ def test_the_companys_own_wording_replaces_a_template_and_keeps_the_others(engin
     )  # fmt: skip
     sessions["email"].close()
     assert smtp.messages[0].get_content().strip() == "Hallo! „Dark mode“ ist jetzt under_review."
+
+
+def test_a_409_means_already_there_at_hubspot_and_try_again_at_zendesk(engine, httpserver):
+    hubspot, zendesk = FakeHubSpot(httpserver), FakeZendesk(httpserver)
+    hubspot.faults.plan = [409]  # the contact search of the first case answers 409
+    zendesk.faults.plan = [409]  # a request with the same key is still in progress
+    maps = {"team:key-accounts": "1", "owner-03": "2", "team:growth": "3"}
+    base = httpserver.url_for("/").rstrip("/")
+    hub = HubSpotDestination(token=SecretStr("pat-test"), base_url=base, owner_map=maps)
+    first = run(engine, {"hubspot": hub}, case_destination="hubspot")
+    assert len(first.sent) == 3 and first.dead == []
+    desk = ZendeskDestination(
+        base_url=base, email="agent@acme.example", api_token=SecretStr("zd-token"),
+        group_map={k: int(v) for k, v in maps.items()},
+    )  # fmt: skip
+    second = run(engine, {"zendesk": desk}, case_destination="zendesk")
+    assert len(second.sent) == 3 and second.attempts == 4 and len(zendesk.tickets) == 3
+
+
+def test_the_same_idempotency_key_with_another_body_is_a_dead_letter(engine, httpserver):
+    zendesk = FakeZendesk(httpserver)
+    desk = ZendeskDestination(
+        base_url=httpserver.url_for("/").rstrip("/"), email="agent@acme.example",
+        api_token=SecretStr("zd-token"), group_map={"team:key-accounts": 1, "owner-03": 2,
+        "team:growth": 3},
+    )  # fmt: skip
+    # A key Zendesk saw before with another body (e.g. a message edited by hand in the database)
+    zendesk.by_key["case_opened:RET-K1:zendesk"] = ("{}", None)
+    report = run(engine, {"zendesk": desk}, case_destination="zendesk")
+    assert len(report.dead) == 1 and len(report.sent) == 2
+    assert "zendesk: HTTP 400" in {reason for _, reason in statuses(engine).values()}

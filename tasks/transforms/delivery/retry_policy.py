@@ -50,6 +50,10 @@ def outcome_of_status(
         return Outcome("retry", f"{destination}: HTTP 429 rate limited", retry_after)
     if status >= 500 or status == 408:
         return Outcome("retry", f"{destination}: HTTP {status}", retry_after)
+    if status in (401, 403):
+        return Outcome(
+            "dead", f"{destination}: HTTP {status}, check the {destination} block's credentials"
+        )
     if status in PERMANENT_STATUSES or 400 <= status < 500:
         return Outcome("dead", f"{destination}: HTTP {status}")
     return Outcome("retry", f"{destination}: unexpected HTTP {status}")
