@@ -17,7 +17,7 @@ app.add_typer(outbox_app, name="outbox")
 
 
 def _outbox(action, database_url: str | None):
-    from patronage.tasks.io.outbox_store import OutboxError
+    from patronage.tasks.io.outbox import OutboxError
 
     try:
         with _database(database_url) as engine:
@@ -40,7 +40,7 @@ def outbox_list(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Messages with their state and, for dead letters, the reason."""
-    from patronage.tasks.io.outbox_store import list_outbox, outbox_counts
+    from patronage.tasks.io.outbox import list_outbox, outbox_counts
 
     frame, counts = _outbox(
         lambda e: (list_outbox(e, status, destination, limit), outbox_counts(e)), database_url
@@ -56,7 +56,7 @@ def outbox_show(
     database_url: DatabaseUrl = None,
 ) -> None:
     """One message: where it goes, its attempts, its payload (ids and statuses)."""
-    from patronage.tasks.io.outbox_store import get_outbox_message
+    from patronage.tasks.io.outbox import get_outbox_message
 
     row = _outbox(lambda e: get_outbox_message(e, message_id), database_url)
     for field, value in row.items():
@@ -69,7 +69,7 @@ def outbox_retry(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Send dead-lettered (or discarded) messages again on the next delivery run."""
-    from patronage.tasks.io.outbox_store import retry_messages
+    from patronage.tasks.io.outbox import retry_messages
 
     n = _outbox(lambda e: retry_messages(e, message_ids), database_url)
     console.print(f"{n} message(s) queued again")
@@ -82,7 +82,7 @@ def outbox_discard(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Mark messages as never to be sent (they are kept, with the reason)."""
-    from patronage.tasks.io.outbox_store import discard_messages
+    from patronage.tasks.io.outbox import discard_messages
 
     n = _outbox(lambda e: discard_messages(e, message_ids, reason), database_url)
     console.print(f"{n} message(s) discarded")

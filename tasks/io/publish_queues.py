@@ -27,7 +27,7 @@ from patronage.schemas.tables import (
     work_log,
 )
 from patronage.tasks.io.identity_links import save_identity_links
-from patronage.tasks.io.outbox_store import upsert_contact_points
+from patronage.tasks.io.outbox import upsert_contact_points
 from patronage.tasks.io.source_progress import save_source_progress
 from patronage.tasks.io.sources import Extraction
 from patronage.tasks.io.sql_upsert import CHUNK, _plain, records, upsert

@@ -20,7 +20,7 @@ from functools import partial
 from sqlalchemy import Engine
 
 from patronage.tasks.io.destinations import Envelope, RateLimiter, Session
-from patronage.tasks.io.outbox_store import (
+from patronage.tasks.io.outbox import (
     DueMessage,
     OutboxWriter,
     cases_written_to,

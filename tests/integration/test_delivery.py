@@ -378,7 +378,7 @@ def test_contact_points_follow_the_crm_export(engine):
     import pandas as pd
 
     from patronage.schemas.tables import contact_points
-    from patronage.tasks.io.outbox_store import upsert_contact_points
+    from patronage.tasks.io.outbox import upsert_contact_points
 
     tonight = pd.DataFrame(
         {
