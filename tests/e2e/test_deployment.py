@@ -350,3 +350,18 @@ def test_the_delivery_deployment_runs_every_five_minutes_one_at_a_time_and_after
     trigger = mine[0]["trigger"]
     assert trigger["expect"] == ["prefect.flow-run.Completed"]
     assert trigger["match_related"]["prefect.resource.name"] == "patronage-nightly"
+
+
+def test_the_readme_registers_patronages_blocks_in_the_catalogue(deployed):
+    api, env = deployed["api"], deployed["env"]
+    for module in ("patronage.resources.database", "patronage.tasks.io.destinations"):
+        assert f"prefect block register -m {module}" in README
+        _prefect(env, "block", "register", "-m", module)
+    for slug in (
+        "patronage-database",
+        "patronage-slack-destination",
+        "patronage-email-destination",
+        "patronage-hubspot-destination",
+        "patronage-zendesk-destination",
+    ):
+        assert httpx.get(f"{api}/block_types/slug/{slug}").status_code == 200, slug
