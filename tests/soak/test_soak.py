@@ -129,7 +129,9 @@ def test_thirty_nights_with_faults(tmp_path, monkeypatch):
     erased: list[str] = []
     claimed: dict[str, str] = {}
     noted: dict[str, int] = {}
-    real_publish = __import__("patronage.flows.nightly", fromlist=["publish_queues"]).publish_queues
+    real_publish = __import__(
+        "patronage.tasks.stages.publish_run", fromlist=["publish_queues"]
+    ).publish_queues
 
     for n in range(NIGHTS):
         day = FIRST_NIGHT + timedelta(days=n)
@@ -150,9 +152,9 @@ def test_thirty_nights_with_faults(tmp_path, monkeypatch):
             def dying_publish(*args, **kwargs):
                 raise SystemError("killed mid-publish")
 
-            monkeypatch.setattr("patronage.flows.nightly.publish_queues", dying_publish)
+            monkeypatch.setattr("patronage.tasks.stages.publish_run.publish_queues", dying_publish)
         state = nightly(params, return_state=True)
-        monkeypatch.setattr("patronage.flows.nightly.publish_queues", real_publish)
+        monkeypatch.setattr("patronage.tasks.stages.publish_run.publish_queues", real_publish)
         tallies["nights"] += 1
         if killed:
             assert state.is_failed()
