@@ -38,16 +38,10 @@ def deliver(params: DeliveryParameters = DeliveryParameters()) -> dict | State: 
         destinations = load_destinations(params.destination_blocks())
     except DestinationConfigError as exc:
         return Failed(message=str(exc))
-    if params.team_destination and params.team_destination not in destinations:
-        return Failed(
-            message=f"team_destination {params.team_destination}: set "
-            f"{params.team_destination}_block to a Patronage {params.team_destination} block"
-        )
-    if params.case_destination and params.case_destination not in destinations:
-        return Failed(
-            message=f"case_destination {params.case_destination}: set "
-            f"{params.case_destination}_block to a Patronage {params.case_destination} block"
-        )
+    for field, name in (("team_destination", params.team_destination),
+                        ("case_destination", params.case_destination)):  # fmt: skip
+        if name and name not in destinations:
+            return Failed(message=f"{field} {name}: set {name}_block to a Patronage {name} block")
     # Operators hear of failed or breached nightlies through the teams' destination.
     failed_runs = read_failed_nightlies(24) if params.team_destination else []
     with params.database().engine() as engine, ExitStack() as stack:

@@ -18,7 +18,7 @@ from patronage.tasks.io.report_run import report_run
 from patronage.tasks.io.run_parameters import read_deployment_parameters
 from patronage.tasks.io.sources import resolve_sources
 from patronage.tasks.stages.build_work_queues import build_work_queues
-from patronage.tasks.stages.extract_datasets import assemble_datasets, extract_datasets
+from patronage.tasks.stages.extract_datasets import extract_datasets
 from patronage.tasks.stages.publish_run import publish_run
 from patronage.tasks.stages.read_conversations import read_conversations
 from patronage.tasks.stages.summarise_run import summarise_run
@@ -30,7 +30,7 @@ from patronage.tasks.stages.validate_datasets import (
 )
 from patronage.tasks.stages.value_customers import value_customers
 
-__all__ = ["ContractBreachError", "assemble_datasets", "nightly"]
+__all__ = ["ContractBreachError", "nightly"]
 
 
 @flow(name="patronage-nightly", log_prints=False)
@@ -122,11 +122,10 @@ def effective_parameters(
     does not name keeps the deployment's setting instead of falling back to the default. The
     same holds for ``policy``.
     """
-    stored = read_deployment_parameters("params")
+    stored = read_deployment_parameters(["params", "policy"])
     if stored is not None:
-        params = NightlyParameters.model_validate(merge_overrides(*stored))
-    stored_policy = read_deployment_parameters("policy")
-    if stored_policy is not None and any(stored_policy):
-        # Validated from the merged dict, so only the fields someone set count as set.
-        policy = Policy.model_validate(merge_overrides(*stored_policy))
+        params = NightlyParameters.model_validate(merge_overrides(*stored["params"]))
+        if any(stored["policy"]):
+            # Validated from the merged dict, so only the fields someone set count as set.
+            policy = Policy.model_validate(merge_overrides(*stored["policy"]))
     return params, effective_policy(policy, params.policy_file)

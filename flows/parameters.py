@@ -28,11 +28,49 @@ from patronage.resources.database import PatronageDatabase
 from patronage.tasks.io.sources import AnySource
 
 
-class NightlyParameters(BaseModel):
-    """Everything one nightly run needs. Defaults run on the bundled sample company."""
+class DatabaseParameters(BaseModel):
+    """Which Patronage database a flow uses: a Patronage Database block by name, else a URL
+    and the Secret block holding its password."""
 
     # A refused value (a database URL with a password in it) must not be repeated in the error.
     model_config = ConfigDict(hide_input_in_errors=True)
+
+    database_url: str | None = Field(
+        None,
+        validate_default=True,
+        description="SQLAlchemy URL of the Patronage database, without a password. Empty: $PATRONAGE_DATABASE_URL of the process running the flow, else SQLite at $PATRONAGE_HOME/patronage.db (~/.patronage by default).",
+    )
+    database_password_secret: str | None = Field(
+        None,
+        description="Name of a Prefect Secret block holding the database password, if it needs one.",
+    )
+    database_block: str | None = Field(
+        None,
+        description="Name of a Patronage Database block; when set it replaces database_url and database_password_secret.",
+    )
+
+    def database(self) -> PatronageDatabase:
+        """The database the run uses: the named block, else URL and Secret block."""
+        if self.database_block:
+            return PatronageDatabase.load(self.database_block)
+        return PatronageDatabase(
+            url=self.database_url, password_secret=self.database_password_secret
+        )
+
+    @field_validator("database_url")
+    @classmethod
+    def _no_password_in_url(cls, value: str | None) -> str:
+        value = value or default_database_url()
+        if make_url(value).password:
+            raise ValueError(
+                "database_url must not contain a password (parameters are visible in the Prefect "
+                "UI); put it in a Secret block and name it in database_password_secret"
+            )
+        return value
+
+
+class NightlyParameters(DatabaseParameters):
+    """Everything one nightly run needs. Defaults run on the bundled sample company."""
 
     data_location: str = Field(
         str(BUNDLED_SAMPLE),
@@ -47,19 +85,6 @@ class NightlyParameters(BaseModel):
     )
     full_refresh: bool = Field(
         False, description="Ignore stored cursors and watermarks and read everything again."
-    )
-    database_url: str | None = Field(
-        None,
-        validate_default=True,
-        description="SQLAlchemy URL of the Patronage database, without a password. Empty: $PATRONAGE_DATABASE_URL of the process running the flow, else SQLite at $PATRONAGE_HOME/patronage.db (~/.patronage by default).",
-    )
-    database_password_secret: str | None = Field(
-        None,
-        description="Name of a Prefect Secret block holding the database password, if it needs one.",
-    )
-    database_block: str | None = Field(
-        None,
-        description="Name of a Patronage Database block; when set it replaces database_url and database_password_secret.",
     )
     as_of: date | None = Field(
         None, description="Cut-off date of the run; empty means today (UTC)."
@@ -128,25 +153,6 @@ class NightlyParameters(BaseModel):
         description="The company's policy as a YAML (or JSON) file, e.g. deployments/policy.example.yaml or one written by `patronage backtest --tune`. The flow's `policy` parameter is laid over it: a field set there wins.",
     )
 
-    def database(self) -> PatronageDatabase:
-        """The database this run publishes to: the named block, else URL and Secret block."""
-        if self.database_block:
-            return PatronageDatabase.load(self.database_block)
-        return PatronageDatabase(
-            url=self.database_url, password_secret=self.database_password_secret
-        )
-
-    @field_validator("database_url")
-    @classmethod
-    def _no_password_in_url(cls, value: str | None) -> str:
-        value = value or default_database_url()
-        if make_url(value).password:
-            raise ValueError(
-                "database_url must not contain a password (parameters are visible in the Prefect "
-                "UI); put it in a Secret block and name it in database_password_secret"
-            )
-        return value
-
 
 class BacktestParameters(BaseModel):
     """A backtest: the queue rebuilt at past cut-offs, judged on what customers did next."""
@@ -201,22 +207,9 @@ class BacktestParameters(BaseModel):
         return [latest - timedelta(days=self.step_days * k) for k in range(self.rolling)][::-1]
 
 
-class DeliveryParameters(BaseModel):
+class DeliveryParameters(DatabaseParameters):
     """A delivery run: which destination blocks to use and how long to keep retrying."""
 
-    model_config = ConfigDict(hide_input_in_errors=True)
-
-    database_url: str | None = Field(
-        None,
-        validate_default=True,
-        description="SQLAlchemy URL of the Patronage database, without a password (empty: the process default).",
-    )
-    database_password_secret: str | None = Field(
-        None, description="Prefect Secret block holding the database password, if any."
-    )
-    database_block: str | None = Field(
-        None, description="Patronage Database block; replaces the two fields above."
-    )
     email_block: str | None = Field(
         None, description="Patronage Email Destination block: idea news to customers."
     )
@@ -260,25 +253,6 @@ class DeliveryParameters(BaseModel):
         8, ge=1, le=100, description="Attempts before a message that keeps failing is dead."
     )
     limit: int = Field(100_000, ge=1, description="Messages read per run at most.")
-
-    @field_validator("database_url")
-    @classmethod
-    def _no_password_in_url(cls, value: str | None) -> str:
-        value = value or default_database_url()
-        if make_url(value).password:
-            raise ValueError(
-                "database_url must not contain a password; name a Secret block in "
-                "database_password_secret"
-            )
-        return value
-
-    def database(self) -> PatronageDatabase:
-        """The database: the named block, else URL and Secret block."""
-        if self.database_block:
-            return PatronageDatabase.load(self.database_block)
-        return PatronageDatabase(
-            url=self.database_url, password_secret=self.database_password_secret
-        )
 
     def destination_blocks(self) -> dict[str, str]:
         """Destination name → block name, for the ones configured."""

@@ -62,16 +62,6 @@ class SchemaMismatchError(RuntimeError):
     """The database holds Patronage tables from another version."""
 
 
-@contextmanager
-def engine_for(database_url: str | None = None, password: str | None = None) -> Iterator[Engine]:
-    """An engine that is disposed of when the block ends."""
-    engine = make_engine(database_url, password)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-
-
 FIRST_RELEASE = "0001"  # the layout databases had before migrations existed
 
 

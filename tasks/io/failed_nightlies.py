@@ -35,15 +35,16 @@ def read_failed_nightlies(hours: int = 24) -> list[dict]:
             limit=50,
         )
     ui = (PREFECT_UI_URL.value() or "").rstrip("/")
-    return [
-        {
-            "id": str(run.id),
-            "run_name": run.name,
-            "state": run.state.name if run.state else "Failed",
-            "message": ((run.state.message or "") if run.state else "").splitlines()[0][:300]
-            if run.state and run.state.message
-            else "",
-            "link": f"{ui}/runs/flow-run/{run.id}" if ui else "",
-        }
-        for run in runs
-    ]
+    found = []
+    for run in runs:
+        message = (run.state.message if run.state else None) or ""
+        found.append(
+            {
+                "id": str(run.id),
+                "run_name": run.name,
+                "state": run.state.name if run.state else "Failed",
+                "message": (message.splitlines() or [""])[0][:300],  # the breach's first line
+                "link": f"{ui}/runs/flow-run/{run.id}" if ui else "",
+            }
+        )
+    return found

@@ -10,8 +10,11 @@ from prefect.runtime import deployment, flow_run
 
 
 @task(retries=2, retry_delay_seconds=5)
-def read_deployment_parameters(name: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """``(deployment's value, run's value)`` of parameter ``name``, or ``None`` outside a deployment.
+def read_deployment_parameters(
+    names: list[str],
+) -> dict[str, tuple[dict[str, Any], dict[str, Any]]] | None:
+    """``{name: (deployment's value, run's value)}`` of each parameter in ``names`` (one read of
+    the deployment and the run), or ``None`` outside a deployment.
 
     The run's value is read as stored by the API (before Prefect fills in defaults), so a
     caller can tell which fields an operator's override actually set.
@@ -23,4 +26,7 @@ def read_deployment_parameters(name: str) -> tuple[dict[str, Any], dict[str, Any
     with get_client(sync_client=True) as client:
         stored = client.read_deployment(deployment_id)
         run = client.read_flow_run(run_id)
-    return (stored.parameters or {}).get(name) or {}, (run.parameters or {}).get(name) or {}
+    return {
+        name: ((stored.parameters or {}).get(name) or {}, (run.parameters or {}).get(name) or {})
+        for name in names
+    }

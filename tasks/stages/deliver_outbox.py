@@ -86,7 +86,6 @@ def envelope_for(
     render = partial(render_template, folder=templates)
     if message.kind == "operator_alert":
         fields = {"run_name": "", "state": "", "message": "", "link": "", "count": 0, **p}
-        fields["since"] = fields.get("count", 0)
         text = render("operator_alert", "en", **fields)
         subject = (
             f"Patronage nightly {p.get('run_name', '')}: {p.get('state', '')}"
@@ -215,7 +214,7 @@ def deliver_outbox(
         now = datetime.now(UTC)
         report.team_messages_queued = enqueue_team_messages(
             engine, team_destination, now.date(), digests=now.hour >= digest_hour_utc
-        )["team_messages_queued"]
+        )
         report.team_messages_queued += enqueue_operator_alerts(
             engine, team_destination, failed_runs or [], dead_letter_threshold, now.date()
         )

@@ -139,9 +139,9 @@ def test_evidence_factors_are_fitted_from_what_happened():
 
 def _valid(data: Path) -> dict[str, pd.DataFrame]:
     from patronage.flows.backtest import _validated
-    from patronage.flows.nightly import assemble_datasets
     from patronage.tasks.io.extract_source import extract_source
     from patronage.tasks.io.sources import resolve_sources
+    from patronage.tasks.stages.extract_datasets import assemble_datasets
 
     extractions = [extract_source(s, {}, True) for s in resolve_sources([], None, str(data))]
     return _validated(assemble_datasets(extractions, {}), "files", date(2026, 12, 1))

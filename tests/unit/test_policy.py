@@ -143,7 +143,7 @@ def test_a_run_that_sets_one_policy_field_keeps_the_deployments_others(monkeypat
             {"retention": {"entry_share": 0.4}},
         ),
     }
-    monkeypatch.setattr(nightly_module, "read_deployment_parameters", stored.get)
+    monkeypatch.setattr(nightly_module, "read_deployment_parameters", lambda names: stored)
     params, policy = nightly_module.effective_parameters(NightlyParameters(), Policy())
     assert params.dry_run and params.policy_file == str(file)  # deployment's field kept
     assert policy.brand_handles == ["acme"]  # from the deployment's policy file

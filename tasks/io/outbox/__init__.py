@@ -17,10 +17,7 @@ from patronage.tasks.io.outbox.admin import (
     retry_messages,
 )
 from patronage.tasks.io.outbox.common import (
-    DONE,
     IDEA_KINDS,
-    TEAM_KINDS,
-    UNSENT,
 )
 from patronage.tasks.io.outbox.contacts import (
     upsert_contact_points,
@@ -46,15 +43,12 @@ from patronage.tasks.io.outbox.sending import (
 )
 
 __all__ = [
-    "DONE",
     "DueMessage",
     "FollowedCase",
     "IDEA_KINDS",
     "LISTED_COLUMNS",
     "OutboxError",
     "OutboxWriter",
-    "TEAM_KINDS",
-    "UNSENT",
     "cases_written_to",
     "discard_messages",
     "due_messages",

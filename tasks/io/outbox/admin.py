@@ -56,25 +56,16 @@ def get_outbox_message(engine: Engine, message_id: int) -> dict:
 def retry_messages(engine: Engine, ids: list[int]) -> int:
     """Dead, skipped or discarded messages back to pending, due now (after fixing the block or
     the data that made them fail)."""
-    with engine.begin() as conn:
-        found = dict(
-            conn.execute(select(outbox.c.id, outbox.c.status).where(outbox.c.id.in_(ids))).all()
-        )
-        missing = sorted(set(ids) - set(found))
-        if missing:
-            raise OutboxError(f"no outbox message {', '.join(map(str, missing))}")
-        sent = sorted(i for i, s in found.items() if s == "sent")
-        if sent:
-            raise OutboxError(f"message {', '.join(map(str, sent))} was already delivered")
-        return conn.execute(
-            update(outbox)
-            .where(outbox.c.id.in_(ids))
-            .values(status="pending", next_attempt_at=None, attempts=0)
-        ).rowcount
+    return _set_undelivered(engine, ids, status="pending", next_attempt_at=None, attempts=0)
 
 
 def discard_messages(engine: Engine, ids: list[int], reason: str) -> int:
     """Messages that must not be sent (kept, marked discarded with the reason)."""
+    return _set_undelivered(engine, ids, status="discarded", last_error=f"discarded: {reason}")
+
+
+def _set_undelivered(engine: Engine, ids: list[int], **values) -> int:
+    """Update messages that exist and were not delivered; refuse, naming the ids, otherwise."""
     with engine.begin() as conn:
         found = dict(
             conn.execute(select(outbox.c.id, outbox.c.status).where(outbox.c.id.in_(ids))).all()
@@ -85,8 +76,4 @@ def discard_messages(engine: Engine, ids: list[int], reason: str) -> int:
         sent = sorted(i for i, s in found.items() if s == "sent")
         if sent:
             raise OutboxError(f"message {', '.join(map(str, sent))} was already delivered")
-        return conn.execute(
-            update(outbox)
-            .where(outbox.c.id.in_(ids))
-            .values(status="discarded", last_error=f"discarded: {reason}")
-        ).rowcount
+        return conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(**values)).rowcount

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from patronage.schemas.tables import (
     outbox,
@@ -75,7 +75,7 @@ def enqueue_cases(engine: Engine, destination: str) -> int:
 
 def enqueue_team_messages(
     engine: Engine, destination: str, today: date, digests: bool = True
-) -> dict[str, int]:
+) -> int:
     """Queue, once each: a digest per team for ``today`` (its new, due-today and overdue open
     cases, by id) and an SLA-breach alert per overdue case (per due date, so a case given a new
     due date that it misses again alerts again)."""
@@ -124,10 +124,15 @@ def enqueue_team_messages(
             for team, lists in sorted(teams.items())
             if digests and any(lists.values())
         ]
-        before = conn.execute(select(func.count()).select_from(outbox)).scalar()
-        upsert(conn, outbox, digests + alerts, ["idempotency_key"], None)
-        added = conn.execute(select(func.count()).select_from(outbox)).scalar() - before
-    return {"team_messages_queued": added}
+        return _insert_new(conn, digests + alerts)
+
+
+def _insert_new(conn: Connection, rows: list[dict]) -> int:
+    """Insert the messages whose idempotency key is new; returns how many were."""
+    count = select(func.count()).select_from(outbox)
+    before = conn.execute(count).scalar()
+    upsert(conn, outbox, rows, ["idempotency_key"], None)
+    return conn.execute(count).scalar() - before
 
 
 def _team_row(
@@ -183,6 +188,4 @@ def enqueue_operator_alerts(
                     now,
                 )  # fmt: skip
             )
-        before = conn.execute(select(func.count()).select_from(outbox)).scalar()
-        upsert(conn, outbox, rows, ["idempotency_key"], None)
-        return conn.execute(select(func.count()).select_from(outbox)).scalar() - before
+        return _insert_new(conn, rows)

@@ -7,9 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-# Answers that will not change by trying again: the message goes to the dead letters.
-PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 410, 413, 422})
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -54,7 +51,7 @@ def outcome_of_status(
         return Outcome(
             "dead", f"{destination}: HTTP {status}, check the {destination} block's credentials"
         )
-    if status in PERMANENT_STATUSES or 400 <= status < 500:
+    if 400 <= status < 500:  # will not change by trying again (400, 404, 410, 422 …)
         return Outcome("dead", f"{destination}: HTTP {status}")
     return Outcome("retry", f"{destination}: unexpected HTTP {status}")
 
