@@ -29,6 +29,7 @@ from patronage.tasks.stages.validate_datasets import (
     validate_datasets,
 )
 from patronage.tasks.stages.value_customers import value_customers
+from patronage.tasks.transforms.queues.case_purchases import latest_purchases
 
 __all__ = ["ContractBreachError", "nightly"]
 
@@ -93,6 +94,9 @@ def _nightly(params: NightlyParameters, policy: Policy) -> dict:
             model=scored.model | {"text_model_version": linked.text_model_version,
                                   "text_encoder": linked.encoder_id},
             reopen_after_days=params.cases.reopen_after_days, contacts=valid["customers"],
+            purchases=latest_purchases(valid["orders"], queues.retention["customer_id"]),
+            identity_candidates=linked.identity_candidates,
+            score_history_days=params.score_history_days,
         )  # fmt: skip
         published = clock.run(
             "publish", publish_run, database, batch, linked, extracted.learned_suppressions,

@@ -100,6 +100,12 @@ class NightlyParameters(DatabaseParameters):
         le=3650,
         description="Quarantined raw rows first seen longer ago than this are deleted.",
     )
+    score_history_days: int = Field(
+        730,
+        ge=1,
+        le=3650,
+        description="Each customer's score history (the case page's P(alive) chart) keeps this many days.",
+    )
     max_quiet_runs: int = Field(
         7,
         ge=0,

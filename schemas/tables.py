@@ -80,6 +80,7 @@ ideation_items = Table(
     Column("snoozed_until", Date),
     Column("status_changed_at", DateTime),
     Column("merged_into", String(64)),  # set when a person merged this idea into another
+    Column("momentum", Float),  # share of supporter weight from the last momentum_days
 )
 
 idea_supporters = Table(
@@ -91,6 +92,7 @@ idea_supporters = Table(
     Column("supporter_kind", String(16), nullable=False),
     Column("weight", Float, nullable=False),
     Column("conversation_id", String(96), nullable=False),
+    Column("excerpt", Text),  # the start of the supporter's mention, shown as a sample
 )
 
 idea_overrides = Table(
@@ -335,4 +337,95 @@ privacy_requests = Table(
     Column("actor", String(128), nullable=False),
     Column("at", DateTime, nullable=False),
     Column("counts", Text, nullable=False),
+)
+
+
+score_history = Table(
+    "score_history",
+    metadata,
+    # grain: one row per (customer, run date) on which the customer's scores changed; rows
+    # older than the publish's score_history_days are deleted
+    Column("customer_id", String(64), primary_key=True),
+    Column("as_of", Date, primary_key=True),
+    Column("run_id", String(64), nullable=False),
+    Column("p_alive", Float, nullable=False),
+    Column("expected_clv", Float, nullable=False),
+    Column("value_at_risk", Float, nullable=False),
+    Column("value_tier", String(32), nullable=False),
+)
+
+case_purchases = Table(
+    "case_purchases",
+    metadata,
+    # grain: one row per order of a customer with a published retention case (their latest
+    # orders, for the case page's chart); rewritten by every publish
+    Column("customer_id", String(64), primary_key=True),
+    Column("order_id", String(128), primary_key=True),
+    Column("ordered_at", DateTime, nullable=False),
+    Column("amount", Float, nullable=False),
+)
+
+identity_candidates = Table(
+    "identity_candidates",
+    metadata,
+    # grain: one row per social author whose best customer match fell just below the linking
+    # threshold; rewritten by every publish, decided in identity review (identity_overrides)
+    Column("identity_key", String(255), primary_key=True),
+    Column("customer_id", String(64), nullable=False),
+    Column("match_probability", Float, nullable=False),
+    Column("run_id", String(64), nullable=False),
+    Column("found_at", DateTime, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    # grain: one row per person who signs in to the web page (staff, not customers)
+    Column("username", String(128), primary_key=True),
+    Column("password_hash", String(255)),  # argon2id; none for users signed in by a proxy
+    Column("role", String(16), nullable=False),  # agent | product | admin
+    Column("disabled", Integer, nullable=False, server_default="0"),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+user_teams = Table(
+    "user_teams",
+    metadata,
+    # grain: one row per (user, team); an agent works the retention cases their teams own
+    Column("username", String(128), primary_key=True),
+    Column("team", String(128), primary_key=True),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    # grain: one row per signed-in browser; the cookie holds the token, this its SHA-256
+    Column("token_hash", String(64), primary_key=True),
+    Column("username", String(128), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+)
+
+sign_in_attempts = Table(
+    "sign_in_attempts",
+    metadata,
+    # grain: one row per failed sign-in (never the password), for rate limiting and audit
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(128), nullable=False, index=True),
+    Column("remote_addr", String(64), nullable=False),
+    Column("at", DateTime, nullable=False),
+)
+
+access_log = Table(
+    "access_log",
+    metadata,
+    # grain: one row per time a user viewed or exported one customer's data
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(16), nullable=False),  # view | export
+    Column("customer_id", String(64), nullable=False, index=True),
+    Column("route", String(255), nullable=False),
 )

@@ -121,6 +121,12 @@ class IdentityConfig(BaseModel):
     match_threshold: float = Field(
         0.98, gt=0, lt=1, description="Minimum match probability of a probabilistic link."
     )
+    review_floor: float = Field(
+        0.8,
+        gt=0,
+        lt=1,
+        description="An author's best match at or above this but below match_threshold is kept as a candidate for identity review.",
+    )
     phone_region: str = Field(
         "US",
         min_length=2,

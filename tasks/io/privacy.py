@@ -27,11 +27,14 @@ from sqlalchemy import Engine, delete, insert, or_, select
 from patronage.config.locations import patronage_home
 from patronage.resources.database import ensure_schema, load_secret, lock_for_writing
 from patronage.schemas.tables import (
+    access_log,
+    case_purchases,
     contact_points,
     customer_scores,
     idea_overrides,
     idea_supporters,
     ideation_items,
+    identity_candidates,
     identity_links,
     identity_overrides,
     outbox,
@@ -39,6 +42,7 @@ from patronage.schemas.tables import (
     privacy_suppressions,
     quarantine,
     retention_cases,
+    score_history,
     source_rows,
     text_corrections,
     text_embeddings,
@@ -69,6 +73,14 @@ PERSONAL_DATA: dict[str, str] = {
     "quarantine": "row",  # raw rows carrying any of their identifiers
     "source_rows": "row",  # stored rows of incremental sources carrying their identifiers
     "idea_overrides": "row",  # merges and splits of ideas that are deleted
+    "score_history": "row",
+    "case_purchases": "row",
+    "identity_candidates": "row",
+    "access_log": "row",  # who viewed the person's data: it names them, so it goes with them
+    "users": "none",  # staff who sign in to the web page
+    "user_teams": "none",
+    "web_sessions": "none",
+    "sign_in_attempts": "none",
     "privacy_suppressions": "none",  # keyed HMACs only
     "privacy_requests": "none",  # HMAC and counts only
     "model_runs": "none",
@@ -87,6 +99,10 @@ NOT_PERSONAL_COLUMNS: dict[str, tuple[str, ...]] = {
         "n_repeat_customers", "created_at", "text_model_version", "text_encoder",
     ),
     "publish_runs": ("run_id", "flow_run_id", "as_of", "published_at", "counts"),
+    "users": ("username", "password_hash", "role", "disabled", "created_at", "updated_at"),
+    "user_teams": ("username", "team"),
+    "web_sessions": ("token_hash", "username", "csrf_token", "created_at", "expires_at"),
+    "sign_in_attempts": ("id", "username", "remote_addr", "at"),
     "source_state": (
         "source_name", "cursor", "watermark", "run_id", "updated_at", "quiet_runs", "last_rows_at",
     ),
@@ -292,10 +308,11 @@ def erase(
         counts["customer_scores"] = conn.execute(
             delete(customer_scores).where(customer_scores.c.customer_id.in_(customers))
         ).rowcount
-        counts["contact_points"] = conn.execute(
-            delete(contact_points).where(contact_points.c.customer_id.in_(customers))
-        ).rowcount
-        for table in (identity_links, identity_overrides):
+        for table in (contact_points, score_history, case_purchases, access_log):
+            counts[table.name] = conn.execute(
+                delete(table).where(table.c.customer_id.in_(customers))
+            ).rowcount
+        for table in (identity_links, identity_overrides, identity_candidates):
             counts[table.name] = conn.execute(
                 delete(table).where(
                     or_(table.c.customer_id.in_(customers), table.c.identity_key.in_(identifiers))
@@ -406,6 +423,9 @@ def export_subject(
             "retention_cases": rows(retention_cases, retention_cases.c.customer_id.in_(customers)),
             "customer_scores": rows(customer_scores, customer_scores.c.customer_id.in_(customers)),
             "contact_points": rows(contact_points, contact_points.c.customer_id.in_(customers)),
+            "score_history": rows(score_history, score_history.c.customer_id.in_(customers)),
+            "case_purchases": rows(case_purchases, case_purchases.c.customer_id.in_(customers)),
+            "access_log": rows(access_log, access_log.c.customer_id.in_(customers)),
             "idea_supporters": rows(idea_supporters, idea_supporters.c.supporter_id.in_(people)),
             "identity_links": rows(
                 identity_links,

@@ -26,6 +26,11 @@ from patronage.schemas.tables import (
     retention_cases,
     work_log,
 )
+from patronage.tasks.io.case_context import (
+    replace_case_purchases,
+    replace_identity_candidates,
+    save_score_history,
+)
 from patronage.tasks.io.identity_links import save_identity_links
 from patronage.tasks.io.outbox import upsert_contact_points
 from patronage.tasks.io.source_progress import save_source_progress
@@ -222,6 +227,7 @@ IDEATION_PIPELINE_COLUMNS = [
     "priority_rank",
     "first_seen",
     "last_activity",
+    "momentum",
     "pipeline_state",
     "closed_reason",
 ]
@@ -241,7 +247,7 @@ def replace_supporters(conn: Connection, supporters: pd.DataFrame, idea_keys: se
         idea_supporters,
         records(supporters),
         ["idea_key", "supporter_id"],
-        ["supporter_kind", "weight", "conversation_id"],
+        ["supporter_kind", "weight", "conversation_id", "excerpt"],
     )
     current = set(zip(supporters["idea_key"], supporters["supporter_id"], strict=True))
     keys = sorted(idea_keys)
@@ -280,6 +286,9 @@ def publish_to_engine(
     identity_links: pd.DataFrame | None = None,
     reopen_after_days: int = 30,
     contacts: pd.DataFrame | None = None,
+    purchases: pd.DataFrame | None = None,
+    identity_candidates: pd.DataFrame | None = None,
+    score_history_days: int = 730,
 ) -> dict[str, int]:
     """Publish everything in one transaction; on any error nothing of this run is kept.
 
@@ -301,8 +310,13 @@ def publish_to_engine(
                 select(ideation_items.c.idea_key).where(ideation_items.c.merged_into.is_not(None))
             ).scalars()
         )
-        ideation = ideation[~ideation["idea_key"].isin(merged)]
-        supporters = supporters[~supporters["idea_key"].isin(merged)]
+        # Frames from before momentum and excerpts existed publish with those left empty.
+        ideation = ideation[~ideation["idea_key"].isin(merged)].reindex(
+            columns=list(dict.fromkeys([*ideation.columns, "momentum"]))
+        )
+        supporters = supporters[~supporters["idea_key"].isin(merged)].reindex(
+            columns=list(dict.fromkeys([*supporters.columns, "excerpt"]))
+        )
         retention = retention.assign(
             case_id=assign_case_episodes(retention, existing_cases(conn), now, reopen_after_days)
         )
@@ -338,7 +352,16 @@ def publish_to_engine(
         write_quarantine(conn, quarantined, run_id, now, released_ids, refailed)
         save_source_progress(conn, list(extractions), run_id, now)
         if scores is not None and model is not None:
+            counts["score_history"] = save_score_history(
+                conn, scores, run_id, as_of, score_history_days
+            )
             save_scores(conn, scores, model, run_id, as_of, now)
+        if purchases is not None:
+            counts["case_purchases"] = replace_case_purchases(conn, purchases)
+        if identity_candidates is not None:
+            counts["identity_candidates"] = replace_identity_candidates(
+                conn, identity_candidates, run_id, now
+            )
         if identity_links is not None:
             save_identity_links(conn, identity_links, run_id, now)
             counts["identity_links"] = len(identity_links)
@@ -384,6 +407,9 @@ class PublishBatch:
         reopen_after_days: Days after a resolution before a customer's case may reopen.
         contacts: Tonight's CRM customers (``customer_id``, ``email``, optional ``language``
             and ``opted_out``): the addresses the closed loop to suggesters uses.
+        purchases: Latest orders of customers with a case (``latest_purchases``).
+        identity_candidates: Author–customer pairs just below the linking threshold.
+        score_history_days: Score history rows older than this are deleted.
     """
 
     run_id: str
@@ -401,6 +427,9 @@ class PublishBatch:
     identity_links: pd.DataFrame | None = None
     reopen_after_days: int = 30
     contacts: pd.DataFrame | None = None
+    purchases: pd.DataFrame | None = None
+    identity_candidates: pd.DataFrame | None = None
+    score_history_days: int = 730
 
     def __repr__(self) -> str:
         # Task arguments are logged by repr on failure: counts only, never rows.

@@ -41,7 +41,8 @@ def resolve_identity_keys(
     Returns:
         ``(keys, probabilistic)``: every identity key with its customer, method and match
         probability (1 for exact and manual keys); and the probabilistic links alone (kept
-        and new), which the publish step stores.
+        and new), which the publish step stores, followed by tonight's near misses (method
+        ``candidate``, not among the keys) for identity review.
     """
     exact = customer_identity_keys(customers, tickets, identity.phone_region).assign(
         match_probability=1.0
@@ -64,12 +65,16 @@ def resolve_identity_keys(
             overrides,
             identity.match_threshold,
             brand_handles=brand_handles,
+            review_floor=identity.review_floor,
         )
         if identity.probabilistic
         else pd.DataFrame(columns=LINK_COLUMNS)
     )
-    keys = pd.concat([keys, new], ignore_index=True)
-    probabilistic = keys[keys["method"] == "probabilistic"].reset_index(drop=True)
+    candidates = new[new["method"] == "candidate"]
+    keys = pd.concat([keys, new[new["method"] != "candidate"]], ignore_index=True)
+    probabilistic = pd.concat(
+        [keys[keys["method"] == "probabilistic"], candidates], ignore_index=True
+    )
     return keys.reset_index(drop=True), probabilistic
 
 
@@ -90,7 +95,8 @@ def link_conversations(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Returns ``(conversations, stakeholders, probabilistic_links)``: one row per conversation
     item (with the customer's value and triggers, or the stakeholder's influence), one per
-    non-customer speaker, and one per author linked by probability. Manual ``overrides``
+    non-customer speaker, and one per author linked by probability (then the near misses,
+    method ``candidate``, which link nothing). Manual ``overrides``
     (must-link / cannot-link) win over the pipeline's keys; ``kept_links`` from earlier runs
     are kept, so a person's id does not move as new records arrive. ``text_corrections`` are
     intents people ruled out for conversations (``enrich_conversations``); ``text`` names the

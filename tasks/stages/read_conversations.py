@@ -33,6 +33,7 @@ class Linked:
         conversations: One row per post, ticket, comment or idea, with speaker and intent.
         stakeholders: One row per non-customer speaker with influence and engagement.
         identity_links: Probabilistic author links to keep.
+        identity_candidates: Near misses (just below the linking threshold) for review.
         encoder_id: The sentence encoder that read the text.
         text_model_version: The intent/sentiment model in use.
         stored_vectors: Text vectors earlier nights stored (by text hash).
@@ -41,6 +42,7 @@ class Linked:
     conversations: pd.DataFrame
     stakeholders: pd.DataFrame
     identity_links: pd.DataFrame
+    identity_candidates: pd.DataFrame
     encoder_id: str
     text_model_version: str
     stored_vectors: dict[bytes, np.ndarray]
@@ -73,7 +75,7 @@ def read_conversations(
     encoder = load_encoder(text.encoder_path, text.tokenizer_path)
     stored_vectors = read_text_embeddings(database, encoder.model_id)
     load_stored_vectors(encoder.model_id, stored_vectors)
-    conversations, stakeholders, identity_links = link_conversations(
+    conversations, stakeholders, links = link_conversations(
         valid["customers"],
         valid["social_posts"],
         valid["tickets"],
@@ -90,7 +92,8 @@ def read_conversations(
     return Linked(
         conversations,
         stakeholders,
-        identity_links,
+        links[links["method"] != "candidate"].reset_index(drop=True),
+        links[links["method"] == "candidate"].reset_index(drop=True),
         encoder.model_id,
         model_version(text.model_dir),
         stored_vectors,

@@ -21,7 +21,7 @@ def test_the_newest_migration_builds_exactly_the_models(database_url):
         )
         version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     assert diff == []
-    assert version == head_revision() == "0007"
+    assert version == head_revision() == "0008"
     engine.dispose()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 
+import numpy as np
 import pandas as pd
 
 from patronage.tasks.transforms.linking.identity import (
@@ -100,6 +101,7 @@ def probable_customer_links(
     threshold: float = 0.9,
     seed: int = 1,
     brand_handles: Collection[str] = (),
+    review_floor: float | None = None,
 ) -> pd.DataFrame:
     """Link authors that no known key identifies to customers, by name and location.
 
@@ -114,6 +116,8 @@ def probable_customer_links(
         threshold: Minimum match probability of a link.
         seed: Seed of the model's random pair sampling.
         brand_handles: The company's own accounts, never linked to a customer.
+        review_floor: Also return an author's best match at or above this but below
+            ``threshold``, with method ``candidate``, for a person to decide.
 
     Returns:
         ``identity_key``, ``customer_id``, ``method`` (``probabilistic``), ``match_probability``.
@@ -134,7 +138,7 @@ def probable_customer_links(
             authors,
             PROFILE_COMPARISONS,
             PROFILE_BLOCKING,
-            threshold=threshold,
+            threshold=min(threshold, review_floor or threshold),
             seed=seed,
             training_blocking=PROFILE_TRAINING,
             prior_rules=PROFILE_PRIOR,
@@ -156,7 +160,9 @@ def probable_customer_links(
         {
             "identity_key": links["id_right"].astype(str),
             "customer_id": links["id_left"].astype(str),
-            "method": "probabilistic",
+            "method": np.where(
+                links["match_probability"] >= threshold, "probabilistic", "candidate"
+            ),
             "match_probability": links["match_probability"].astype(float),
         },
         columns=LINK_COLUMNS,

@@ -51,8 +51,18 @@ IDEA_COLUMNS = [
     "priority_rank",
     "first_seen",
     "last_activity",
+    "momentum",
 ]
-SUPPORTER_COLUMNS = ["idea_key", "supporter_id", "supporter_kind", "weight", "conversation_id"]
+SUPPORTER_COLUMNS = [
+    "idea_key",
+    "supporter_id",
+    "supporter_kind",
+    "weight",
+    "conversation_id",
+    "excerpt",
+]
+# A sample of the mention is enough to recognise it; the whole text stays in the source.
+EXCERPT_CHARS = 280
 OVERRIDE_COLUMNS = ["subject", "decision", "target"]
 
 
@@ -213,6 +223,7 @@ def build_ideation_queue(
         }
     )
     momentum = (items["recent_weight"] / items["weight"].where(items["weight"] > 0)).fillna(0)
+    items["momentum"] = momentum.round(4)
     items["priority_score"] = (
         items["weight"] * (1 + momentum) + 0.5 * np.log1p(items["votes"])
     ).round(4)
@@ -225,7 +236,10 @@ def build_ideation_queue(
     for col in ("n_supporters", "customer_supporters", "stakeholder_supporters"):
         items[col] = items[col].astype(int)
     supporters = supporters[supporters["idea_key"].isin(items["idea_key"])]
-    supporters = supporters.assign(weight=supporters["weight"].round(4))
+    supporters = supporters.assign(
+        weight=supporters["weight"].round(4),
+        excerpt=supporters["text"].astype("string").str.slice(0, EXCERPT_CHARS).astype(object),
+    )
     return (
         items[IDEA_COLUMNS].reset_index(drop=True),
         supporters[SUPPORTER_COLUMNS].reset_index(drop=True),

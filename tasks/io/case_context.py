@@ -1,0 +1,66 @@
+"""What the web page shows around a case, kept by every publish: each customer's score history,
+the latest purchases of customers with a case, and identity links waiting for review."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import Connection, delete, insert, select
+
+from patronage.schemas.tables import (
+    case_purchases,
+    customer_scores,
+    identity_candidates,
+    score_history,
+)
+from patronage.tasks.io.sql_upsert import CHUNK, records, upsert
+from patronage.tasks.transforms.value.score_changes import HISTORY_COLUMNS, changed_scores
+
+
+def save_score_history(
+    conn: Connection, scores: pd.DataFrame, run_id: str, as_of: date, keep_days: int
+) -> int:
+    """Add a history row for each customer whose scores changed since the stored ones (call
+    before the latest scores are overwritten); drop rows older than ``keep_days``. Returns
+    the rows added."""
+    previous = pd.DataFrame(
+        conn.execute(select(*(customer_scores.c[c] for c in HISTORY_COLUMNS))).all(),
+        columns=HISTORY_COLUMNS,
+    )
+    changed = changed_scores(scores, previous)
+    rows = records(changed.assign(as_of=as_of, run_id=run_id))
+    upsert(
+        conn,
+        score_history,
+        rows,
+        ["customer_id", "as_of"],
+        [c for c in HISTORY_COLUMNS if c != "customer_id"] + ["run_id"],
+    )
+    conn.execute(delete(score_history).where(score_history.c.as_of < as_of - timedelta(keep_days)))
+    return len(rows)
+
+
+def replace_case_purchases(conn: Connection, purchases: pd.DataFrame) -> int:
+    """Tonight's latest purchases of customers with a case replace last night's."""
+    conn.execute(delete(case_purchases))
+    rows = records(purchases[["customer_id", "order_id", "ordered_at", "amount"]])
+    for start in range(0, len(rows), CHUNK):
+        conn.execute(insert(case_purchases), rows[start : start + CHUNK])
+    return len(rows)
+
+
+def replace_identity_candidates(
+    conn: Connection, candidates: pd.DataFrame, run_id: str, now: datetime
+) -> int:
+    """Tonight's near-miss links replace last night's (decided ones no longer come back: a
+    must-link makes the author known, a cannot-link removes the pair)."""
+    conn.execute(delete(identity_candidates))
+    rows = records(
+        candidates[["identity_key", "customer_id", "match_probability"]].assign(
+            run_id=run_id, found_at=now
+        )
+    )
+    for start in range(0, len(rows), CHUNK):
+        conn.execute(insert(identity_candidates), rows[start : start + CHUNK])
+    return len(rows)
