@@ -90,8 +90,35 @@ def _read_fixes(path: Path) -> Iterable[tuple[int, dict]]:
 
 def apply_fixes(engine: Engine, path: Path) -> int:
     """Store corrected rows from a fix file (all or nothing); the next run validates them."""
+    entries = [
+        (f"{path}:{line_no}", entry["quarantine_id"], entry["row"])
+        for line_no, entry in _read_fixes(path)
+    ]
+    return store_fixes(engine, entries)
+
+
+def fix_value(engine: Engine, quarantine_id: int, column: str, value: str) -> dict:
+    """Correct one field of a quarantined row (on top of any earlier fix); the next run
+    validates the row again and releases it if it passes. Returns the row as stored."""
     ensure_schema(engine)
-    entries = list(_read_fixes(path))
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(quarantine.c.raw_row, quarantine.c.fixed_row).where(
+                quarantine.c.id == quarantine_id
+            )
+        ).first()
+    if found is None:
+        raise FixFileError(f"no quarantine entry {quarantine_id}")
+    row = json.loads(found.fixed_row or found.raw_row)
+    row[column] = value
+    store_fixes(engine, [(f"quarantine entry {quarantine_id}", quarantine_id, row)])
+    return row
+
+
+def store_fixes(engine: Engine, entries: list[tuple[str, int, dict]]) -> int:
+    """Store corrected rows, all or nothing: each entry is (where it came from, for errors;
+    the quarantine id; the whole corrected row)."""
+    ensure_schema(engine)
     now = datetime.now(UTC).replace(tzinfo=None)
     with engine.begin() as conn:
         known = {
@@ -100,32 +127,49 @@ def apply_fixes(engine: Engine, path: Path) -> int:
                 select(quarantine.c.id, quarantine.c.dataset, quarantine.c.status)
             )
         }
-        for line_no, entry in entries:
-            found = known.get(entry["quarantine_id"])
+        for origin, quarantine_id, row in entries:
+            found = known.get(quarantine_id)
             if found is None:
-                raise FixFileError(
-                    f"{path}:{line_no}: no quarantine entry {entry['quarantine_id']}"
-                )
+                raise FixFileError(f"{origin}: no quarantine entry {quarantine_id}")
             if found.status == "released":
-                raise FixFileError(
-                    f"{path}:{line_no}: entry {entry['quarantine_id']} was already released"
-                )
-            unknown = sorted(set(entry["row"]) - set(CONTRACTS[found.dataset].columns))
+                raise FixFileError(f"{origin}: entry {quarantine_id} was already released")
+            unknown = sorted(set(row) - set(CONTRACTS[found.dataset].columns))
             if unknown:
                 raise FixFileError(
-                    f"{path}:{line_no}: {found.dataset} has no column(s) {', '.join(unknown)}"
+                    f"{origin}: {found.dataset} has no column(s) {', '.join(unknown)}"
                 )
             conn.execute(
                 update(quarantine)
-                .where(quarantine.c.id == entry["quarantine_id"])
+                .where(quarantine.c.id == quarantine_id)
                 .values(
                     status="fixed",
                     fixed_at=now,
                     fixed_row=json.dumps(
-                        {k: "" if v is None else str(v) for k, v in entry["row"].items()},
+                        {k: "" if v is None else str(v) for k, v in row.items()},
                         ensure_ascii=False,
                         sort_keys=True,
                     ),
                 )
             )
     return len(entries)
+
+
+def quarantine_entries(
+    engine: Engine, status: str | None = "quarantined", limit: int = 100
+) -> list[dict]:
+    """Entries with their raw (and fixed) rows parsed, oldest first, for a person to correct."""
+    ensure_schema(engine)
+    t = quarantine
+    query = select(
+        t.c.id, t.c.dataset, t.c.source, t.c.row_key, t.c.failed_expectations, t.c.raw_row,
+        t.c.fixed_row, t.c.status, t.c.first_seen,
+    ).order_by(t.c.id).limit(limit)  # fmt: skip
+    if status:
+        query = query.where(t.c.status == status)
+    with engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(query).mappings()]
+    for row in rows:
+        raw = json.loads(row.pop("raw_row") or "{}")
+        row["raw"] = raw if isinstance(raw, dict) else {"row": raw}
+        row["fixed"] = json.loads(row.pop("fixed_row") or "null")
+    return rows

@@ -36,7 +36,11 @@ from patronage.tasks.io.outbox import upsert_contact_points
 from patronage.tasks.io.source_progress import save_source_progress
 from patronage.tasks.io.sources import Extraction
 from patronage.tasks.io.sql_upsert import CHUNK, _plain, records, upsert
-from patronage.tasks.transforms.queues.case_episodes import EXISTING_COLUMNS, assign_case_episodes
+from patronage.tasks.transforms.queues.case_episodes import (
+    EXISTING_COLUMNS,
+    assign_case_episodes,
+    keep_due_dates,
+)
 from patronage.tasks.transforms.validation.row_fingerprint import row_fingerprint
 
 
@@ -317,9 +321,11 @@ def publish_to_engine(
         supporters = supporters[~supporters["idea_key"].isin(merged)].reindex(
             columns=list(dict.fromkeys([*supporters.columns, "excerpt"]))
         )
+        published_cases = existing_cases(conn)
         retention = retention.assign(
-            case_id=assign_case_episodes(retention, existing_cases(conn), now, reopen_after_days)
+            case_id=assign_case_episodes(retention, published_cases, now, reopen_after_days)
         )
+        retention = retention.assign(due_date=keep_due_dates(retention, published_cases))
         retention_rows = records(
             retention.assign(pipeline_state="open", closed_reason=None, opened_at=now)
         )

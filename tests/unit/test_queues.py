@@ -234,3 +234,39 @@ def test_people_split_and_merge_ideas_over_the_clustering():
         "IDEA-idea-I1",
         "IDEA-idea-I1",
     ]
+
+
+def test_due_dates_hold_while_a_case_stays_open_and_only_move_sooner():
+    from patronage.tasks.transforms.queues.case_episodes import keep_due_dates
+
+    produced = pd.DataFrame(
+        {
+            "case_id": ["RET-A", "RET-B", "RET-C", "RET-D"],
+            "due_date": [
+                date(2026, 11, 10),
+                date(2026, 11, 2),
+                date(2026, 11, 9),
+                date(2026, 11, 8),
+            ],
+        }
+    )
+    existing = pd.DataFrame(
+        {
+            "case_id": ["RET-A", "RET-B", "RET-C"],
+            "customer_id": ["A", "B", "C"],
+            "status": ["in_progress", "open", "open"],
+            "opened_at": [None, None, None],
+            "resolved_at": [None, None, None],
+            "due_date": [date(2026, 11, 5), date(2026, 11, 5), date(2026, 11, 1)],
+            "pipeline_state": ["open", "open", "closed"],
+        }
+    )
+    kept = keep_due_dates(produced, existing)
+    # A keeps its promise; B's new evidence makes it sooner; C had dropped out (a new risk,
+    # a new date); D is new.
+    assert list(kept) == [
+        date(2026, 11, 5),
+        date(2026, 11, 2),
+        date(2026, 11, 9),
+        date(2026, 11, 8),
+    ]

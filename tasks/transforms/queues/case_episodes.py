@@ -8,7 +8,9 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-EXISTING_COLUMNS = ["case_id", "customer_id", "status", "opened_at", "resolved_at"]
+EXISTING_COLUMNS = [
+    "case_id", "customer_id", "status", "opened_at", "resolved_at", "due_date", "pipeline_state",
+]  # fmt: skip
 
 
 def assign_case_episodes(
@@ -48,3 +50,23 @@ def assign_case_episodes(
         index=produced.index,
         name="case_id",
     )
+
+
+def keep_due_dates(produced: pd.DataFrame, existing: pd.DataFrame) -> pd.Series:
+    """Due dates that hold: a case still open keeps the date it was given (a promise does not
+    slide by a day every night), unless tonight's evidence makes it due sooner.
+
+    Args:
+        produced: This run's cases with their final ``case_id`` and tonight's ``due_date``.
+        existing: Every published case (``EXISTING_COLUMNS``).
+
+    Returns:
+        Due dates aligned with ``produced``.
+    """
+    tonight = pd.to_datetime(produced["due_date"])
+    if existing.empty or produced.empty:
+        return produced["due_date"].copy()
+    still_open = existing[(existing["pipeline_state"] == "open") & existing["due_date"].notna()]
+    promised = pd.to_datetime(produced["case_id"].map(still_open.set_index("case_id")["due_date"]))
+    kept = tonight.where(promised.isna() | (tonight < promised), promised)
+    return pd.Series(kept.dt.date.to_numpy(), index=produced.index, name="due_date")

@@ -1,0 +1,1 @@
+"""The web page for retention agents, product managers and admins (``patronage web``)."""
