@@ -30,6 +30,7 @@ USERS = {
     "wes": ("agent", ("team-west",)),
     "pia": ("product", ()),
     "ada": ("admin", ()),
+    "rita": ("product", ()),  # the rate-limit test locks her out
 }
 # Text a customer might post: markup, a script URL, a right-to-left override, and a megabyte.
 HOSTILE_TITLE = (
