@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-soak lint lint-imports bench bench-delivery bench-value bench-linking bench-validation bench-text bench-backtest sample install clean
+.PHONY: demo test test-soak lint lint-imports bench bench-web bench-delivery bench-value bench-linking bench-validation bench-text bench-backtest sample install clean
 
 $(STAMP): pyproject.toml
 	@echo "Building $(VENV): Prefect, Great Expectations, pandas, DuckDB, Splink, SQLAlchemy and the"
@@ -48,6 +48,10 @@ lint-imports: $(STAMP)
 ## Regenerate the bundled sample company.
 sample: $(STAMP)
 	$(BIN)/patronage sample --customers 600 --seed 7 --out patronage/sample_data/company --no-truth
+
+## The web page on PostgreSQL: first pages of My work and Ideas (100k cases, 20k ideas), claims/s.
+bench-web: $(STAMP)
+	$(BIN)/python benchmarks/bench_web.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_nightly.py

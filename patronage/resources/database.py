@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -149,6 +150,16 @@ def _current_revision(conn: Connection) -> str | None:
     return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
+# Engines whose database was at the head revision: only ensure_schema moves a schema, and only
+# forward, so they need no second look (the web page calls it on every request).
+_AT_HEAD: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def forget_schema_check(engine: Engine) -> None:
+    """Make ``ensure_schema`` look at the database again (after a manual Alembic downgrade)."""
+    _AT_HEAD.discard(engine)
+
+
 def ensure_schema(engine: Engine) -> None:
     """Bring the database to the newest schema with Alembic (idempotent, safe to race).
 
@@ -162,8 +173,11 @@ def ensure_schema(engine: Engine) -> None:
     from alembic import command
     from sqlalchemy import inspect
 
+    if engine in _AT_HEAD:
+        return
     with engine.connect() as conn:
         if _current_revision(conn) == head_revision():
+            _AT_HEAD.add(engine)
             return
         conn.rollback()
         lock_for_writing(conn)
@@ -175,6 +189,7 @@ def ensure_schema(engine: Engine) -> None:
             command.stamp(config, FIRST_RELEASE)
         command.upgrade(config, "head")
         conn.commit()
+    _AT_HEAD.add(engine)
 
 
 def load_secret(block_name: str | None) -> Any:
