@@ -83,6 +83,16 @@ ideation_items = Table(
     Column("momentum", Float),  # share of supporter weight from the last momentum_days
 )
 
+# The web page's first pages: highest priority first, stopping after a page of rows.
+Index(
+    "ix_retention_cases_priority",
+    retention_cases.c.priority_score.desc(),
+    retention_cases.c.case_id,
+)
+Index(
+    "ix_ideation_items_priority", ideation_items.c.priority_score.desc(), ideation_items.c.idea_key
+)
+
 idea_supporters = Table(
     "idea_supporters",
     metadata,

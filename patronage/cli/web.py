@@ -3,13 +3,22 @@ who may sign in to it."""
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from patronage.cli.common import DatabaseUrl, _database, app, console, database_resource
+from patronage.cli.common import (
+    _DATABASE_BLOCK,
+    DatabaseUrl,
+    _database,
+    app,
+    console,
+    database_resource,
+)
 
 users_app = typer.Typer(
     help="People who sign in to the web page: roles (agent, product, admin) and teams.",
@@ -52,12 +61,15 @@ def web(
         ),  # fmt: skip
     ] = None,
     session_hours: Annotated[int, typer.Option(help="How long a sign-in lasts.")] = 12,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Processes serving requests (about one per core).")
+    ] = 1,
 ) -> None:
     """Serve the web page (My work, cases, ideas, admin pages) with uvicorn."""
     import uvicorn
     from pydantic import ValidationError
 
-    from patronage.web.app import create_app
+    from patronage.web.app import CONFIG_ENV, DATABASE_ENV, create_app
     from patronage.web.config import WebConfig
 
     try:
@@ -73,19 +85,33 @@ def web(
     if config.auth == "proxy" and not config.trusted_proxies:
         console.print("[red]--auth proxy needs --trusted-proxy ADDRESS (the proxy in front)[/red]")
         raise typer.Exit(code=2)
-    engine = database_resource(database_url, must_exist=False).make_engine()
-    try:
-        application = create_app(engine, config)
-        console.print(f"Patronage web on http://{host}:{port} ({config.auth} sign-in)")
-        uvicorn.run(
-            application,
-            host=host,
-            port=port,
-            proxy_headers=bool(config.trusted_proxies),
-            forwarded_allow_ips=",".join(config.trusted_proxies) or None,
-            log_level="info",
-            access_log=False,  # paths carry case and customer ids; errors are still logged
+    database = database_resource(database_url, must_exist=False)
+    served = {
+        "host": host,
+        "port": port,
+        "proxy_headers": bool(config.trusted_proxies),
+        "forwarded_allow_ips": ",".join(config.trusted_proxies) or None,
+        "log_level": "info",
+        "access_log": False,  # paths carry case and customer ids; errors are still logged
+    }
+    console.print(
+        f"Patronage web on http://{host}:{port} ({config.auth} sign-in, {workers} worker(s))"
+    )
+    if workers > 1:
+        # Each worker process builds its own app and engine from the environment.
+        os.environ[DATABASE_ENV] = json.dumps(
+            {"block": _DATABASE_BLOCK["name"]}
+            if _DATABASE_BLOCK["name"]
+            else {"url": database.url, "password_secret": database.password_secret}
         )
+        os.environ[CONFIG_ENV] = config.model_dump_json()
+        uvicorn.run(
+            "patronage.web.app:app_from_environment", factory=True, workers=workers, **served
+        )
+        return
+    engine = database.make_engine()
+    try:
+        uvicorn.run(create_app(engine, config), **served)
     finally:
         engine.dispose()
 

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.datastructures import MutableHeaders
 
 from patronage.resources.database import ensure_schema
 from patronage.web.auth import Forbidden, NotSignedIn, set_session_cookie
@@ -49,26 +50,9 @@ def create_app(engine: Engine, config: WebConfig | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.config = config or WebConfig()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(SecurityHeaders)
     for router in ROUTERS:
         app.include_router(router)
-
-    @app.middleware("http")
-    async def _headers(request: Request, call_next) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        # Server time of the request, for browsers' dev tools and the benchmark.
-        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if not request.url.path.startswith("/static/"):
-            # Pages carry customer data: no cache on the way keeps a copy.
-            response.headers.setdefault("Cache-Control", "no-store")
-        if request.url.scheme == "https":
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        token = getattr(request.state, "new_session_token", None)
-        if token:
-            set_session_cookie(request, response, token)
-        return response
 
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, _exc: NotSignedIn) -> Response:
@@ -89,3 +73,61 @@ def create_app(engine: Engine, config: WebConfig | None = None) -> FastAPI:
         return render(request, "error.html", 403, title="Not allowed", message=str(exc))
 
     return app
+
+
+class SecurityHeaders:
+    """Headers on every answer (CSP, no sniffing, no framing, no caching of pages with customer
+    data, HSTS over HTTPS), the server time, and the cookie of a session started for a user a
+    trusted proxy named. Plain ASGI: it costs a header merge, not a task per request."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        path = scope.get("path", "")
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if not path.startswith("/static/"):
+                    headers.setdefault("Cache-Control", "no-store")
+                if scope.get("scheme") == "https":
+                    headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+                headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+                token = scope.get("state", {}).get("new_session_token")
+                if token:
+                    cookie = Response()
+                    set_session_cookie(Request(scope), cookie, token)
+                    headers.append("set-cookie", cookie.headers["set-cookie"])
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+# ``patronage web --workers N`` starts N processes; each builds its app from these.
+CONFIG_ENV = "PATRONAGE_WEB_CONFIG"
+DATABASE_ENV = "PATRONAGE_WEB_DATABASE"
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one worker process: its settings and database from the environment (the
+    database as a block name, or a URL and the name of a Secret block: never a password)."""
+    import json
+    import os
+
+    from patronage.resources.database import PatronageDatabase
+
+    where = json.loads(os.environ[DATABASE_ENV])
+    database = (
+        PatronageDatabase.load(where["block"])
+        if where.get("block")
+        else PatronageDatabase(url=where["url"], password_secret=where.get("password_secret"))
+    )
+    config = WebConfig.model_validate_json(os.environ[CONFIG_ENV])
+    return create_app(database.make_engine(), config)

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete, func, insert, select
 
-from patronage.schemas.tables import access_log, sign_in_attempts, web_sessions
-from patronage.web.users import User, active_user
+from patronage.schemas.tables import access_log, sign_in_attempts, user_teams, users, web_sessions
+from patronage.web.users import User
 
 
 @dataclass(frozen=True)
@@ -57,17 +57,24 @@ def find_session(engine: Engine, token: str | None) -> Session | None:
     """The live session of a cookie token, with its active user; None otherwise."""
     if not token:
         return None
+    # One round trip: the session, its user (active only) and their teams.
+    query = (
+        select(web_sessions.c.username, web_sessions.c.csrf_token, users.c.role, user_teams.c.team)
+        .join(users, users.c.username == web_sessions.c.username)
+        .outerjoin(user_teams, user_teams.c.username == users.c.username)
+        .where(
+            web_sessions.c.token_hash == _digest(token),
+            web_sessions.c.expires_at > _now(),
+            users.c.disabled == 0,
+        )
+        .order_by(user_teams.c.team)
+    )
     with engine.connect() as conn:
-        row = conn.execute(
-            select(web_sessions.c.username, web_sessions.c.csrf_token).where(
-                web_sessions.c.token_hash == _digest(token),
-                web_sessions.c.expires_at > _now(),
-            )
-        ).first()
-        if row is None:
-            return None
-        user = active_user(conn, row.username)
-        return Session(user, row.csrf_token) if user else None
+        rows = conn.execute(query).all()
+    if not rows:
+        return None
+    teams = tuple(r.team for r in rows if r.team is not None)
+    return Session(User(rows[0].username, rows[0].role, teams), rows[0].csrf_token)
 
 
 def end_session(engine: Engine, token: str | None) -> None:

@@ -56,9 +56,14 @@ class CaseFilter:
     include_snoozed: bool = False
 
 
+# Counting stops here: past it a list says "10,000+" (an exact count of a hundred thousand
+# open cases costs a scan of them on every page view, and tells a person nothing more).
+COUNT_CAP = 10_000
+
+
 @dataclass
 class Page:
-    """One page of a list: its rows, the total, and where it is."""
+    """One page of a list: its rows, the total (at most ``COUNT_CAP``), and where it is."""
 
     rows: list[dict]
     total: int
@@ -67,8 +72,23 @@ class Page:
     facets: dict[str, list[str]] = field(default_factory=dict)
 
     @property
+    def capped(self) -> bool:
+        return self.total >= COUNT_CAP
+
+    @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
+
+    @property
+    def total_text(self) -> str:
+        return f"{self.total:,}+" if self.capped else f"{self.total:,}"
+
+
+def _capped_count(conn, table, where: list) -> int:
+    capped = (
+        select(table.c[next(iter(table.primary_key.columns)).name]).where(*where).limit(COUNT_CAP)
+    )
+    return conn.execute(select(func.count()).select_from(capped.subquery())).scalar_one()
 
 
 def _case_conditions(flt: CaseFilter, today: date) -> list:
@@ -113,14 +133,34 @@ def case_page(
     scope = _case_conditions(CaseFilter(teams=flt.teams, holder=flt.holder), today)
     with engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(query).mappings()]
-        total = conn.execute(select(func.count()).select_from(t).where(*where)).scalar_one()
-        facets = {
-            name: sorted(
-                v for v in conn.execute(select(t.c[name]).where(*scope).distinct()).scalars() if v
-            )
-            for name in ("owner", "value_tier")
-        }
+        total = _capped_count(conn, t, where)
+        facets = _facets(conn, scope, flt.teams)
     return Page(rows, total, page, per_page, facets)
+
+
+_FACETS: dict[tuple, tuple[float, dict[str, list[str]]]] = {}
+FACETS_SECONDS = 300
+
+
+def _facets(conn, scope: list, teams: tuple[str, ...] | None) -> dict[str, list[str]]:
+    """Owners and tiers a filter can offer; they change with the nightly, so a few minutes old
+    is fresh enough (and spares a scan per page view)."""
+    import time
+
+    key = (str(conn.engine.url), teams)
+    now = time.monotonic()
+    cached = _FACETS.get(key)
+    if cached and now - cached[0] < FACETS_SECONDS:
+        return cached[1]
+    t = retention_cases
+    found = {
+        name: sorted(
+            v for v in conn.execute(select(t.c[name]).where(*scope).distinct()).scalars() if v
+        )
+        for name in ("owner", "value_tier")
+    }
+    _FACETS[key] = (now, found)
+    return found
 
 
 def ideas_page(
@@ -142,7 +182,7 @@ def ideas_page(
     )
     with engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(query).mappings()]
-        total = conn.execute(select(func.count()).select_from(t).where(*where)).scalar_one()
+        total = _capped_count(conn, t, where)
         keys = [r["idea_key"] for r in rows]
         top = _supporters(conn, keys, per_kind=3)
     for row in rows:

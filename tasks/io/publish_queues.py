@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 from prefect import get_run_logger, task
-from sqlalchemy import Connection, Engine, Table, delete, exists, select, update
+from sqlalchemy import Connection, Engine, Table, delete, exists, select, text, update
 
 from patronage.resources.database import PatronageDatabase, ensure_schema, lock_for_writing
 from patronage.schemas.tables import (
@@ -380,6 +380,10 @@ def publish_to_engine(
             quarantined=len(quarantined),
             released=len(released_ids),
         )
+        if conn.dialect.name == "postgresql":
+            # Fresh statistics for the queues people page through right after the nightly
+            # (autovacuum's analyze may come minutes later; a stale plan scans every case).
+            conn.execute(text("ANALYZE retention_cases, ideation_items, idea_supporters"))
         conn.execute(
             publish_runs.insert().values(
                 run_id=run_id,

@@ -12,10 +12,9 @@ import time
 from pathlib import Path
 
 import httpx
+from factories_web import PASSWORD, _free_port, seed
 
 from patronage.resources.database import make_engine
-
-from factories_web import PASSWORD, _free_port, seed
 
 PATRONAGE = str(Path(sys.executable).with_name("patronage"))
 

@@ -142,9 +142,10 @@ def case_page_view(request: Request, case_id: str, session: Session = Depends(AG
 
 def _after_action(
     request: Request, session: Session, case_id: str, next_url: str, message: str,
-    status_code: int = 200, done: bool = False,
+    status_code: int = 200, done: bool = False, row: dict | None = None,
 ) -> Response:  # fmt: skip
-    """An htmx request gets the row back (or the resolved notice); a plain form, a redirect."""
+    """An htmx request gets the row back (or the resolved notice); a plain form, a redirect.
+    ``row`` is the case as the action left it, when the action knows (saves a read)."""
     if not request.headers.get("HX-Request"):
         if status_code >= 400:
             return render(request, "error.html", status_code, title="Not done", message=message,
@@ -152,8 +153,9 @@ def _after_action(
         return RedirectResponse(safe_next(next_url), status_code=303)
     if done:
         return render(request, "_case_done.html", status_code, case_id=case_id, message=message)
-    row = {c: v for c, v in get_item(request.app.state.engine, "retention", case_id).items()
-           if c in CASE_LIST_COLUMNS}  # fmt: skip
+    if row is None:
+        row = get_item(request.app.state.engine, "retention", case_id)
+    row = {c: v for c, v in row.items() if c in CASE_LIST_COLUMNS}
     row["sla_class"], row["sla_text"] = sla_state(row["due_date"], _today())
     return render(
         request, "_case_row.html", status_code, row=row, message=message,
@@ -162,8 +164,8 @@ def _after_action(
 
 
 def _act(request: Request, session: Session, case_id: str, next_url: str, action, ok: str,
-         done: bool = False) -> Response:  # fmt: skip
-    _case_in_scope(request, session, case_id)
+         done: bool = False, changes: dict | None = None) -> Response:  # fmt: skip
+    case = _case_in_scope(request, session, case_id)
     try:
         action()
     except (AlreadyClaimed, InvalidTransition) as exc:
@@ -172,7 +174,8 @@ def _act(request: Request, session: Session, case_id: str, next_url: str, action
         return _after_action(request, session, case_id, next_url, str(exc), 404)
     except WorkError as exc:
         return _after_action(request, session, case_id, next_url, str(exc), 422)
-    return _after_action(request, session, case_id, next_url, ok, done=done)
+    after = {**case, **changes} if changes is not None else None
+    return _after_action(request, session, case_id, next_url, ok, done=done, row=after)
 
 
 @router.post("/cases/{case_id}/claim")
@@ -180,7 +183,8 @@ def claim_case(request: Request, case_id: str, next: str = Form("/work"),
                session: Session = Depends(AGENT)) -> Response:  # fmt: skip
     engine, who = request.app.state.engine, session.user.username
     return _act(request, session, case_id, next,
-                lambda: claim(engine, "retention", case_id, who), f"You hold {case_id}.")  # fmt: skip
+                lambda: claim(engine, "retention", case_id, who), f"You hold {case_id}.",
+                changes={"assignee": who, "status": "in_progress"})  # fmt: skip
 
 
 @router.post("/cases/{case_id}/release")
@@ -212,7 +216,7 @@ def note_case(request: Request, case_id: str, body: str = Form(""), next: str = 
     engine, who = request.app.state.engine, session.user.username
     return _act(request, session, case_id, next,
                 lambda: add_note(engine, "retention", case_id, body[:10_000], who),
-                f"Note added to {case_id}.")  # fmt: skip
+                f"Note added to {case_id}.", changes={})  # fmt: skip
 
 
 @router.post("/cases/{case_id}/resolve")

@@ -18,6 +18,14 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("ideation_items") as batch:
         batch.add_column(sa.Column("momentum", sa.Float(), nullable=True))
+    op.create_index(
+        "ix_retention_cases_priority",
+        "retention_cases",
+        [sa.text("priority_score DESC"), "case_id"],
+    )
+    op.create_index(
+        "ix_ideation_items_priority", "ideation_items", [sa.text("priority_score DESC"), "idea_key"]
+    )
     with op.batch_alter_table("idea_supporters") as batch:
         batch.add_column(sa.Column("excerpt", sa.Text(), nullable=True))
     op.create_table(
@@ -107,5 +115,7 @@ def downgrade() -> None:
         op.drop_table(table)
     with op.batch_alter_table("idea_supporters") as batch:
         batch.drop_column("excerpt")
+    op.drop_index("ix_ideation_items_priority", table_name="ideation_items")
+    op.drop_index("ix_retention_cases_priority", table_name="retention_cases")
     with op.batch_alter_table("ideation_items") as batch:
         batch.drop_column("momentum")
