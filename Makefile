@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-soak lint lint-imports bench bench-web bench-delivery bench-value bench-linking bench-validation bench-text bench-backtest sample install clean
+.PHONY: screenshots web demo test test-soak lint lint-imports bench bench-web bench-delivery bench-value bench-linking bench-validation bench-text bench-backtest sample install clean
 
 $(STAMP): pyproject.toml
 	@echo "Building $(VENV): Prefect, Great Expectations, pandas, DuckDB, Splink, SQLAlchemy and the"
@@ -21,6 +21,14 @@ demo: $(STAMP)
 	mkdir -p .demo/prefect
 	PREFECT_HOME=$(CURDIR)/.demo/prefect PATRONAGE_HOME=$(CURDIR)/.demo \
 	  $(BIN)/patronage demo
+
+## Serve the web page on the demo database (after make demo): http://127.0.0.1:8080
+web: $(STAMP)
+	PATRONAGE_HOME=$(CURDIR)/.demo $(BIN)/patronage web
+
+## Screenshots of the web page for the README (docs/screenshots; needs /usr/bin/chromium).
+screenshots: $(STAMP)
+	$(BIN)/python docs/take_screenshots.py
 
 ## Run the test suite (unit, end-to-end, publishing on SQLite and PostgreSQL, deploy).
 test: $(STAMP)

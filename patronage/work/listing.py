@@ -264,6 +264,14 @@ def case_file(engine: Engine, case_id: str) -> dict:
             ).mappings()
         ]
         case["log"] = _log_of(conn, "retention", case_id)
+        # The night the case opened: its publish stamped both with the same time.
+        case["opened_as_of"] = (
+            conn.execute(
+                select(publish_runs.c.as_of).where(publish_runs.c.published_at == case["opened_at"])
+            ).scalar()
+            if case.get("opened_at")
+            else None
+        )
     try:
         case["evidence_doc"] = json.loads(case["evidence"] or "{}")
     except ValueError:

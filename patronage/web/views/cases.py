@@ -121,7 +121,7 @@ def case_page_view(request: Request, case_id: str, session: Session = Depends(AG
             # When their own rhythm says they would have bought again.
             next_purchase = last_purchase + timedelta(days=round(doc["typical_interval_days"]))
     sla_class, sla_text = sla_state(case["due_date"], today)
-    opened = case["opened_at"].date() if case.get("opened_at") else None
+    opened = case["opened_as_of"]
     return render(
         request,
         "case.html",
