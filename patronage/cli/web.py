@@ -67,6 +67,7 @@ def web(
 ) -> None:
     """Serve the web page (My work, cases, ideas, admin pages) with uvicorn."""
     import uvicorn
+    from prefect.settings import PREFECT_API_URL
     from pydantic import ValidationError
 
     from patronage.web.app import CONFIG_ENV, DATABASE_ENV, create_app
@@ -74,6 +75,7 @@ def web(
 
     try:
         config = WebConfig(
+            prefect_api_url=PREFECT_API_URL.value() or None,
             auth=auth, trusted_proxies=trusted_proxy or [], user_header=user_header,
             prefect_ui_url=prefect_ui_url, privacy_key_secret=privacy_key_secret,
             session_hours=session_hours,

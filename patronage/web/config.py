@@ -34,6 +34,11 @@ class WebConfig(BaseModel):
     prefect_ui_url: str | None = Field(
         None, description="Prefect UI base URL, for links to flow runs (e.g. http://prefect:4200)."
     )
+    prefect_api_url: str | None = Field(
+        None,
+        description="Prefect API the health page asks for the last nightly run's state "
+        "(default: PREFECT_API_URL of the web process; none: only the last publish is shown).",
+    )
     privacy_key_secret: str | None = Field(
         None, description="Prefect Secret block with the erasure HMAC key (as for the nightly)."
     )

@@ -48,3 +48,28 @@ def read_failed_nightlies(hours: int = 24) -> list[dict]:
             }
         )
     return found
+
+
+def latest_nightly(api_url: str, timeout_seconds: float = 3.0) -> dict | None:
+    """The newest ``patronage-nightly`` run on the Prefect API at ``api_url`` (any state):
+    ``id``, ``state``, ``start_time``, ``message``; None when there is none. A plain call, not
+    a task: the web page's health view asks it with a short timeout."""
+    from prefect.client.orchestration import SyncPrefectClient
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with SyncPrefectClient(api_url, httpx_settings={"timeout": timeout_seconds}) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[NIGHTLY_FLOW])),
+            sort=FlowRunSort.START_TIME_DESC,
+            limit=1,
+        )
+    if not runs:
+        return None
+    run = runs[0]
+    message = (run.state.message if run.state else None) or ""
+    return {
+        "id": str(run.id),
+        "state": run.state.name if run.state else "Unknown",
+        "start_time": run.start_time,
+        "message": (message.splitlines() or [""])[0][:300],
+    }

@@ -312,3 +312,30 @@ def test_two_agents_claiming_one_case_over_http_one_wins(database_url):
     loser = next(a for a in answers.values() if a.status_code == 409)
     assert "already claimed by" in loser.text
     engine.dispose()
+
+
+def test_health_shows_the_last_nightly_runs_state_from_the_prefect_api(tmp_path):
+    from prefect import flow
+    from prefect.settings import PREFECT_API_URL
+
+    @flow(name="patronage-nightly")
+    def failing_nightly() -> None:
+        raise ValueError("orders: 12.0% of rows rejected (threshold 5%)")
+
+    state = failing_nightly(return_state=True)
+    run_id = str(state.state_details.flow_run_id)
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    seed(engine)
+    config = WebConfig(prefect_api_url=PREFECT_API_URL.value(), prefect_ui_url="http://ui.test")
+    with serve(engine, config) as base:
+        client, _ = sign_in(base, "ana")
+        page = client.get("/health").text
+    assert "<strong>Failed</strong>" in page and run_id in page
+    assert f'href="http://ui.test/runs/flow-run/{run_id}"' in page
+    assert "12.0% of rows rejected" in page
+    with serve(engine, WebConfig(prefect_api_url="http://127.0.0.1:9/api")) as base:
+        client, _ = sign_in(base, "ana")
+        page = client.get("/health").text
+    assert "Last nightly run unknown: the Prefect API did not answer" in page
+    assert "Last nightly publish" in page  # the database's part still shows
+    engine.dispose()

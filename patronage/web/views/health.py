@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
+from patronage.tasks.io.failed_nightlies import latest_nightly
 from patronage.web.auth import Role
 from patronage.web.render import render
 from patronage.web.sessions import Session
@@ -18,10 +19,20 @@ router = APIRouter()
 def health(request: Request, session: Session = Depends(Role("agent", "product"))) -> Response:
     config = request.app.state.config
     published = last_publish(request.app.state.engine)
+    ui = (config.prefect_ui_url or "").rstrip("/")
     run_url = None
-    if published and published.get("flow_run_id") and config.prefect_ui_url:
-        run_url = f"{config.prefect_ui_url.rstrip('/')}/runs/flow-run/{published['flow_run_id']}"
-    return render(request, "health.html", published=published, run_url=run_url)
+    if published and published.get("flow_run_id") and ui:
+        run_url = f"{ui}/runs/flow-run/{published['flow_run_id']}"
+    latest, api_error = None, None
+    if config.prefect_api_url:
+        try:
+            latest = latest_nightly(config.prefect_api_url)
+        except Exception as exc:  # the page still shows the last publish without the API
+            api_error = f"the Prefect API did not answer ({type(exc).__name__})"
+    if latest and ui:
+        latest["link"] = f"{ui}/runs/flow-run/{latest['id']}"
+    return render(request, "health.html", published=published, run_url=run_url,
+                  latest=latest, api_error=api_error)  # fmt: skip
 
 
 @router.get("/healthz")
