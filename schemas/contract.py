@@ -46,7 +46,10 @@ class DatasetContract:
 
     def row_keys(self, frame: pd.DataFrame) -> pd.Series:
         """Each row's key columns joined with ``|`` ("" for a missing part): the row's identity."""
-        return frame[list(self.keys)].astype("string").fillna("").agg("|".join, axis=1)
+        parts = [frame[k].astype("string").fillna("") for k in self.keys]
+        if not parts:
+            return pd.Series("", index=frame.index, dtype="string")
+        return parts[0].str.cat(parts[1:], sep="|") if len(parts) > 1 else parts[0]
 
     def build_suite(self) -> gx.ExpectationSuite:
         """The full Great Expectations suite: columns exist, keys unique and present, the rest."""

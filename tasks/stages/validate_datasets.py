@@ -74,6 +74,23 @@ class Validated:
         return f"Validated({self.rows} valid rows, {len(self.breaches)} dataset(s) breached)"
 
 
+def validation_waves() -> list[list[str]]:
+    """The datasets in waves: each wave references only datasets of earlier waves."""
+    waves: list[list[str]] = []
+    placed: set[str] = set()
+    pending = list(CONTRACTS)
+    while pending:
+        wave = [
+            d for d in pending if all(ref in placed for ref, _ in CONTRACTS[d].references.values())
+        ]
+        if not wave:
+            raise ValueError(f"contracts reference each other in a cycle: {', '.join(pending)}")
+        waves.append(wave)
+        placed |= set(wave)
+        pending = [d for d in pending if d not in placed]
+    return waves
+
+
 def validate_datasets(
     extracted: Extracted,
     as_of: date,
@@ -97,29 +114,41 @@ def validate_datasets(
     valid: dict[str, pd.DataFrame] = {}
     outcomes: dict[str, ExportValidation] = {}
     breaches: dict[str, list[str]] = {}
-    for dataset in CONTRACTS:  # dependency order: references are validated first
-        if dataset not in extracted.raw:
-            breaches[dataset] = [f"{dataset}: no source feeds this dataset"]
-            continue
-        refs = {
-            name: set(valid[name][CONTRACTS[name].keys[0]])
-            for name in ("customers", "tickets")
-            if name in valid
-        }
-        outcome = validate_export(
-            dataset,
-            extracted.raw[dataset],
-            extracted.sources_of(dataset),
-            as_of,
-            refs,
-            thresholds[dataset],
-            fixes[fixes["dataset"] == dataset],
-            return_state=True,
-        ).result(raise_on_failure=False)
-        outcomes[dataset] = outcome
-        valid[dataset] = outcome.validation.valid
-        if outcome.validation.breaches:
-            breaches[dataset] = outcome.validation.breaches
+    for wave in validation_waves():
+        # Datasets of one wave run at once on the flow's task runner (threads, or Dask
+        # workers); a wave's references were validated by the waves before it.
+        futures = {}
+        for dataset in wave:
+            if dataset not in extracted.raw:
+                breaches[dataset] = [f"{dataset}: no source feeds this dataset"]
+                continue
+            refs = {
+                name: set(valid[name][column])
+                for name, column in CONTRACTS[dataset].references.values()
+                if name in valid
+            }
+            futures[dataset] = validate_export.submit(
+                dataset,
+                extracted.raw[dataset],
+                extracted.sources_of(dataset),
+                as_of,
+                refs,
+                thresholds[dataset],
+                fixes[fixes["dataset"] == dataset],
+            )
+        for dataset, future in futures.items():
+            future.wait()
+            outcome = future.state.result(raise_on_failure=False)
+            if isinstance(outcome, BaseException):
+                raise outcome
+            outcomes[dataset] = outcome
+            valid[dataset] = outcome.validation.valid
+            if outcome.validation.breaches:
+                breaches[dataset] = outcome.validation.breaches
+    # Reports list datasets in the contracts' order, whichever wave finished first.
+    outcomes = {d: outcomes[d] for d in CONTRACTS if d in outcomes}
+    valid = {d: valid[d] for d in CONTRACTS if d in valid}
+    breaches = {d: breaches[d] for d in CONTRACTS if d in breaches}
     for extraction in extracted.extractions:
         stuck = stuck_source(extraction, max_quiet_runs)
         if stuck:

@@ -36,6 +36,10 @@ class StagedDataset:
     normalised_cells: int = 0
 
 
+NS_FIRST = pd.Timestamp("1678-01-01")
+NS_LAST = pd.Timestamp("2261-12-31")
+
+
 def _cast(raw: pd.Series, kind: str) -> pd.Series:
     text = raw.astype("string").str.strip()
     text = text.mask(text == "")
@@ -43,7 +47,11 @@ def _cast(raw: pd.Series, kind: str) -> pd.Series:
         return text.astype("object").where(text.notna(), None)
     if kind in ("timestamp", "date"):
         parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
-        parsed = parsed.dt.tz_convert(None).astype("datetime64[us]")
+        parsed = parsed.dt.tz_convert(None)
+        # Nanoseconds, the resolution Great Expectations compares vectorised (anything else it
+        # compares one Python object at a time); a date it cannot hold (before 1678 or after
+        # 2261) is no date of an order or a post, and counts as unreadable.
+        parsed = parsed.where((parsed >= NS_FIRST) & (parsed <= NS_LAST)).astype("datetime64[ns]")
         return parsed.dt.normalize() if kind == "date" else parsed
     numbers = pd.to_numeric(text, errors="coerce")
     if kind == "int":

@@ -222,7 +222,7 @@ def validate_dataset(
                     "unexpected_count": len(orphans),
                 }
             )
-    rejected_idx = [idx for idx in frame.index if idx in reasons]
+    rejected_idx = frame.index[frame.index.isin(list(reasons))].tolist()
     rejected = pd.DataFrame(
         {
             "row_index": rejected_idx,
