@@ -15,8 +15,10 @@ from patronage.tasks.io.identity_links import read_identity_links
 from patronage.tasks.io.identity_overrides import read_identity_overrides
 from patronage.tasks.io.text_corrections import read_text_corrections
 from patronage.tasks.io.text_embeddings import read_text_embeddings
+from patronage.tasks.stages.encode_texts import encode_new_texts
 from patronage.tasks.stages.link_conversations import link_conversations
 from patronage.tasks.stages.value_customers import Scored
+from patronage.tasks.transforms.linking.identity import build_conversations
 from patronage.tasks.transforms.text.text_encoder import load_encoder
 from patronage.tasks.transforms.text.text_signals import (
     load_stored_vectors,
@@ -75,6 +77,13 @@ def read_conversations(
     encoder = load_encoder(text.encoder_path, text.tokenizer_path)
     stored_vectors = read_text_embeddings(database, encoder.model_id)
     load_stored_vectors(encoder.model_id, stored_vectors)
+    # Tonight's new text is encoded in partitions on the task runner (Dask workers, when the
+    # flow runs on Dask) before the conversations are read.
+    speakers = build_conversations(
+        valid["social_posts"], valid["tickets"], valid["ticket_comments"], valid["ideas"],
+        identity.phone_region, list(brand_handles),
+    )  # fmt: skip
+    encode_new_texts(speakers["text"].tolist(), text)
     conversations, stakeholders, links = link_conversations(
         valid["customers"],
         valid["social_posts"],

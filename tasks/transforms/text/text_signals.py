@@ -54,6 +54,24 @@ def new_vectors(
     }
 
 
+def unencoded_partitions(model_id: str, texts: Sequence[object], size: int) -> list[list[str]]:
+    """The distinct readable texts this process holds no vector for, in partitions of at most
+    ``size`` (ordered by hash, so every run cuts the same partitions from the same texts)."""
+    missing: dict[bytes, str] = {}
+    for text in texts:
+        if isinstance(text, str) and text.strip():
+            digest = text_hash(text)
+            if (model_id, digest) not in _VECTORS:
+                missing[digest] = text
+    ordered = [missing[d] for d in sorted(missing)]
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+
+def remember_vectors(model_id: str, texts: Sequence[str], vectors: np.ndarray) -> None:
+    """Keep vectors computed elsewhere (another thread, a Dask worker) for ``embed_texts``."""
+    _VECTORS.update({(model_id, text_hash(t)): v for t, v in zip(texts, vectors, strict=True)})
+
+
 def embed_texts(encoder: SentenceEncoder, texts: Sequence[str]) -> np.ndarray:
     """``encoder.encode(texts)``, reusing vectors this process computed or read before."""
     keys = [(encoder.model_id, text_hash(t)) for t in texts]

@@ -1,0 +1,38 @@
+"""Encode tonight's new text in partitions on the flow's task runner: threads in-process, or
+the workers of a Dask cluster. Text read on earlier nights is not encoded again (its vectors
+are stored); the enrichment and idea grouping that follow find every vector already made."""
+
+from __future__ import annotations
+
+import numpy as np
+from prefect import task
+
+from patronage.config import TextConfig
+from patronage.tasks.transforms.text.text_encoder import load_encoder
+from patronage.tasks.transforms.text.text_signals import remember_vectors, unencoded_partitions
+
+# Texts per task: large enough that a task's overhead is small next to its encoding (a few
+# seconds of work), small enough that a million new texts spread over many workers.
+PARTITION_TEXTS = 20_000
+
+
+@task(task_run_name="encode-texts-{part}")
+def encode_partition(
+    texts: list[str], encoder_path: str | None, tokenizer_path: str | None, part: int
+) -> np.ndarray:
+    """Sentence vectors of one partition (the worker loads the encoder once per process)."""
+    return load_encoder(encoder_path, tokenizer_path).encode(texts)
+
+
+def encode_new_texts(texts: list[object], text: TextConfig, size: int = PARTITION_TEXTS) -> int:
+    """Encode the texts without a vector yet, one task per partition, all submitted at once;
+    returns how many texts were encoded."""
+    encoder = load_encoder(text.encoder_path, text.tokenizer_path)
+    partitions = unencoded_partitions(encoder.model_id, texts, size)
+    futures = [
+        encode_partition.submit(part_texts, text.encoder_path, text.tokenizer_path, part)
+        for part, part_texts in enumerate(partitions)
+    ]
+    for part_texts, future in zip(partitions, futures, strict=True):
+        remember_vectors(encoder.model_id, part_texts, future.result())
+    return sum(len(p) for p in partitions)
