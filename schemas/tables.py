@@ -383,6 +383,7 @@ identity_candidates = Table(
     Column("identity_key", String(255), primary_key=True),
     Column("customer_id", String(64), nullable=False),
     Column("match_probability", Float, nullable=False),
+    Column("compared", Text),  # JSON: both sides' normalised names and places
     Column("run_id", String(64), nullable=False),
     Column("found_at", DateTime, nullable=False),
 )

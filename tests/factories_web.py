@@ -128,6 +128,8 @@ def seed(engine: Engine, extra_cases: int = 0) -> None:
             insert(identity_candidates).values(
                 identity_key="twitter:maybe_c2", customer_id="C2", match_probability=0.93,
                 run_id="run-web-1", found_at=now,
+                compared=json.dumps({"author_name": "dana ro", "author_city": "lyon",
+                                     "customer_name": "dana rossi", "customer_city": "lyon"}),
             )
         )  # fmt: skip
     for name, (role, teams) in USERS.items():

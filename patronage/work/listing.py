@@ -284,14 +284,23 @@ def identity_candidate_list(engine: Engine, limit: int = 200) -> list[dict]:
     ensure_schema(engine)
     c = identity_candidates
     with engine.connect() as conn:
-        return [
+        found = [
             dict(r)
             for r in conn.execute(
-                select(c.c.identity_key, c.c.customer_id, c.c.match_probability, c.c.found_at)
+                select(
+                    c.c.identity_key,
+                    c.c.customer_id,
+                    c.c.match_probability,
+                    c.c.compared,
+                    c.c.found_at,
+                )
                 .order_by(c.c.match_probability.desc(), c.c.identity_key)
                 .limit(limit)
             ).mappings()
         ]
+    for row in found:
+        row["compared"] = json.loads(row["compared"]) if row["compared"] else {}
+    return found
 
 
 def last_publish(engine: Engine) -> dict | None:

@@ -57,9 +57,9 @@ def replace_identity_candidates(
     must-link makes the author known, a cannot-link removes the pair)."""
     conn.execute(delete(identity_candidates))
     rows = records(
-        candidates[["identity_key", "customer_id", "match_probability"]].assign(
-            run_id=run_id, found_at=now
-        )
+        candidates.reindex(columns=["identity_key", "customer_id", "match_probability", "compared"])
+        .astype({"compared": object})
+        .assign(run_id=run_id, found_at=now)
     )
     for start in range(0, len(rows), CHUNK):
         conn.execute(insert(identity_candidates), rows[start : start + CHUNK])

@@ -71,7 +71,7 @@ def resolve_identity_keys(
         else pd.DataFrame(columns=LINK_COLUMNS)
     )
     candidates = new[new["method"] == "candidate"]
-    keys = pd.concat([keys, new[new["method"] != "candidate"]], ignore_index=True)
+    keys = pd.concat([keys, new.loc[new["method"] != "candidate", LINK_COLUMNS]], ignore_index=True)
     probabilistic = pd.concat(
         [keys[keys["method"] == "probabilistic"], candidates], ignore_index=True
     )

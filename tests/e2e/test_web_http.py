@@ -339,3 +339,30 @@ def test_health_shows_the_last_nightly_runs_state_from_the_prefect_api(tmp_path)
     assert "Last nightly run unknown: the Prefect API did not answer" in page
     assert "Last nightly publish" in page  # the database's part still shows
     engine.dispose()
+
+
+def test_identity_review_shows_both_sides_and_a_decision_becomes_an_override(tmp_path):
+    from patronage.schemas.tables import identity_candidates, identity_overrides
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    seed(engine)
+    with serve(engine) as base:
+        client, token = sign_in(base, "ada")
+        page = client.get("/admin/identity").text
+        assert "twitter:maybe_c2" in page and "dana ro" in page and "dana rossi" in page
+        decided = client.post(
+            "/admin/identity/decide",
+            data={"identity_key": "twitter:maybe_c2", "customer_id": "C2",
+                  "decision": "accept", "csrf_token": token},
+        )  # fmt: skip
+        assert decided.status_code == 303
+        assert "must-link recorded for customer C2" in client.get(decided.headers["location"]).text
+    with engine.connect() as conn:
+        override = conn.execute(
+            select(identity_overrides.c.decision, identity_overrides.c.decided_by).where(
+                identity_overrides.c.identity_key == "twitter:maybe_c2"
+            )
+        ).one()
+        left = conn.execute(select(identity_candidates.c.identity_key)).all()
+    assert tuple(override) == ("must_link", "ada") and left == []
+    engine.dispose()

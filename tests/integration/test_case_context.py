@@ -3,6 +3,7 @@ changes, the latest purchases of customers with a case, and near-miss identity l
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import pytest
@@ -51,6 +52,10 @@ def test_nightly_keeps_score_history_purchases_and_identity_candidates(
             select(identity_candidates.c.identity_key, identity_candidates.c.match_probability)
         ).all()
         linked = set(conn.execute(select(identity_links.c.identity_key)).scalars())
+        compared = conn.execute(select(identity_candidates.c.compared)).scalars().all()
+        assert all(
+            json.loads(c)["author_name"] and json.loads(c)["customer_name"] for c in compared
+        )
         assert all(0.8 <= p < 0.98 for _, p in candidates)
         assert not {k for k, _ in candidates} & linked
 

@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("identity_key", sa.String(length=255), nullable=False),
         sa.Column("customer_id", sa.String(length=64), nullable=False),
         sa.Column("match_probability", sa.Float(), nullable=False),
+        sa.Column("compared", sa.Text(), nullable=True),
         sa.Column("run_id", sa.String(length=64), nullable=False),
         sa.Column("found_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("identity_key"),

@@ -8,6 +8,7 @@ linked author, keyed by ``identity_key`` (the author key), with the ``customer_i
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Collection
 
@@ -117,7 +118,8 @@ def probable_customer_links(
         seed: Seed of the model's random pair sampling.
         brand_handles: The company's own accounts, never linked to a customer.
         review_floor: Also return an author's best match at or above this but below
-            ``threshold``, with method ``candidate``, for a person to decide.
+            ``threshold``, with method ``candidate`` and what a person would compare (both
+            sides' normalised names and places, JSON in ``compared``), for a person to decide.
 
     Returns:
         ``identity_key``, ``customer_id``, ``method`` (``probabilistic``), ``match_probability``.
@@ -167,6 +169,25 @@ def probable_customer_links(
         },
         columns=LINK_COLUMNS,
     )
+    if review_floor is not None:
+        # What a person deciding a near miss compares: both sides' names and places.
+        author = authors.set_index("unique_id")
+        person = people.set_index("unique_id")
+        found["compared"] = [
+            json.dumps(
+                {
+                    "author_name": author.at[a, "full_name"],
+                    "author_city": author.at[a, "city"],
+                    "customer_name": person.at[c, "full_name"],
+                    "customer_city": person.at[c, "city"],
+                }
+            )
+            if m == "candidate"
+            else None
+            for a, c, m in zip(
+                found["identity_key"], found["customer_id"], found["method"], strict=True
+            )
+        ]
     if overrides is not None and len(overrides):
         cannot = overrides[overrides["decision"] == "cannot_link"]
         blocked = set(zip(cannot["identity_key"], cannot["customer_id"], strict=True))
