@@ -11,6 +11,7 @@ conditional update, so no item is ever claimed twice.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -231,15 +232,24 @@ def get_item(engine: Engine, queue: str, key: str) -> dict:
         return dict(_row(conn, q, key))
 
 
-def claim_next(engine: Engine, queue: str, worker: str, today: date | None = None) -> str | None:
-    """Take the highest-priority unclaimed, unsnoozed item; returns its key, or None when the
-    queue is empty. Concurrent workers each get a different item."""
+def claim_next(
+    engine: Engine,
+    queue: str,
+    worker: str,
+    today: date | None = None,
+    owners: Collection[str] | None = None,
+) -> str | None:
+    """Take the highest-priority unclaimed, unsnoozed item (of ``owners``' items, when given);
+    returns its key, or None when there is none. Concurrent workers each get a different item."""
     q = _queue(queue)
     today = today or _now().date()
     with _writing(engine) as conn:
+        conditions = [_not_done(q), _awake(q, today), q.table.c.assignee.is_(None)]
+        if owners is not None:
+            conditions.append(q.table.c.owner.in_(list(owners)))
         query = (
             select(q.key_column)
-            .where(_not_done(q), _awake(q, today), q.table.c.assignee.is_(None))
+            .where(*conditions)
             .order_by(q.table.c.priority_score.desc(), q.key_column)
             .limit(1)
         )

@@ -27,6 +27,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/sign-out"): {"agent", "product", "admin"},
     ("GET", "/"): {"agent", "product", "admin"},
     ("GET", "/work"): {"agent", "admin"},
+    ("POST", "/work/claim-next"): {"agent", "admin"},
     ("GET", "/cases/{case_id}"): {"agent", "admin"},
     ("POST", "/cases/{case_id}/claim"): {"agent", "admin"},
     ("POST", "/cases/{case_id}/release"): {"agent", "admin"},
@@ -365,4 +366,22 @@ def test_identity_review_shows_both_sides_and_a_decision_becomes_an_override(tmp
         ).one()
         left = conn.execute(select(identity_candidates.c.identity_key)).all()
     assert tuple(override) == ("must_link", "ada") and left == []
+    engine.dispose()
+
+
+def test_claim_next_takes_the_top_free_case_of_the_agents_teams(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    seed(engine)
+    with serve(engine) as base:
+        wes, wes_token = sign_in(base, "wes")
+        taken = wes.post("/work/claim-next", data={"csrf_token": wes_token})
+        assert taken.status_code == 303 and taken.headers["location"] == "/cases/RET-C4"
+        again = wes.post("/work/claim-next", data={"csrf_token": wes_token})
+        assert again.status_code == 409 and "Nothing to claim" in again.text
+        ana, ana_token = sign_in(base, "ana")
+        firsts = [
+            ana.post("/work/claim-next", data={"csrf_token": ana_token}).headers["location"]
+            for _ in range(2)
+        ]
+    assert firsts == ["/cases/RET-C1", "/cases/RET-C2"]
     engine.dispose()

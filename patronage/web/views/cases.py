@@ -4,6 +4,7 @@ people take in place: claim, release, snooze, note, resolve."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -21,6 +22,7 @@ from patronage.work import (
     WorkError,
     add_note,
     claim,
+    claim_next,
     get_item,
     release,
     resolve_case,
@@ -104,6 +106,21 @@ def _case_in_scope(request: Request, session: Session, case_id: str) -> dict:
     if not session.user.may_work_case(case["owner"], case["assignee"]):
         raise Forbidden(f"case {case_id} belongs to {case['owner']}, not to your teams")
     return case
+
+
+@router.post("/work/claim-next")
+def claim_next_case(request: Request, session: Session = Depends(AGENT)) -> Response:
+    """The highest-priority case nobody holds, of the agent's teams (any team for admins)."""
+    user = session.user
+    owners = None if user.role == "admin" else user.teams
+    case_id = claim_next(request.app.state.engine, "retention", user.username, owners=owners)
+    if case_id is None:
+        return render(request, "error.html", 409, title="Nothing to claim",
+                      message="Every open case of your teams is held by someone.", back="/work")  # fmt: skip
+    target = f"/cases/{quote(case_id, safe='')}"
+    if request.headers.get("HX-Request"):
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/cases/{case_id}")
