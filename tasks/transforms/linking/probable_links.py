@@ -94,6 +94,11 @@ def author_profiles(
     return _profile(latest.index.to_series(), latest["name"], latest["city"])
 
 
+def _text(value: object) -> str | None:
+    """A profile field as text, None where it is missing (never NaN in JSON)."""
+    return value if isinstance(value, str) and value else None
+
+
 def probable_customer_links(
     customers: pd.DataFrame,
     social_posts: pd.DataFrame,
@@ -176,10 +181,10 @@ def probable_customer_links(
         found["compared"] = [
             json.dumps(
                 {
-                    "author_name": author.at[a, "full_name"],
-                    "author_city": author.at[a, "city"],
-                    "customer_name": person.at[c, "full_name"],
-                    "customer_city": person.at[c, "city"],
+                    "author_name": _text(author.at[a, "full_name"]),
+                    "author_city": _text(author.at[a, "city"]),
+                    "customer_name": _text(person.at[c, "full_name"]),
+                    "customer_city": _text(person.at[c, "city"]),
                 }
             )
             if m == "candidate"
