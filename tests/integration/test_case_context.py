@@ -56,6 +56,7 @@ def test_nightly_keeps_score_history_purchases_and_identity_candidates(
         assert all(
             json.loads(c)["author_name"] and json.loads(c)["customer_name"] for c in compared
         )
+        assert compared and not any("NaN" in c for c in compared)  # a missing place is null
         assert all(0.8 <= p < 0.98 for _, p in candidates)
         assert not {k for k, _ in candidates} & linked
 
