@@ -166,10 +166,11 @@ def _claims(base: str) -> tuple[int, int, float]:
 @contextmanager
 def served(url: str):
     """``patronage web`` in its own processes, as an operator starts it."""
-    import httpx
-    from factories_web import _free_port
+    from factories_web import wait_until_serving
 
-    port = _free_port()
+    from factories import free_port
+
+    port = free_port()
     patronage = str(Path(sys.executable).with_name("patronage"))
     server = subprocess.Popen(
         [patronage, "web", "--port", str(port), "--database-url", url, "--workers", str(WORKERS)],
@@ -177,16 +178,7 @@ def served(url: str):
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("patronage web did not start")
-            time.sleep(0.3)
+        wait_until_serving(base, server)
         yield base
     finally:
         server.send_signal(signal.SIGINT)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from patronage.config import BUNDLED_SAMPLE_POLICY
@@ -24,3 +25,10 @@ def nightly_params(**fields) -> NightlyParameters:
         elif not fields.get("sources") and not fields.get("sources_file"):
             fields["policy_file"] = str(BUNDLED_SAMPLE_POLICY)
     return NightlyParameters(**fields)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -4,13 +4,14 @@ uvicorn server on 127.0.0.1 serving it."""
 from __future__ import annotations
 
 import json
-import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
+import httpx
 import pandas as pd
 import uvicorn
 from sqlalchemy import Engine, insert
@@ -20,6 +21,8 @@ from patronage.tasks.io.publish_queues import publish_to_engine
 from patronage.web.app import create_app
 from patronage.web.config import WebConfig
 from patronage.web.users import add_user
+
+from factories import free_port
 
 TODAY = datetime.now().date()
 PASSWORD = "correct horse battery"
@@ -136,16 +139,10 @@ def seed(engine: Engine, extra_cases: int = 0) -> None:
         add_user(engine, name, role, PASSWORD, teams)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def serve(engine: Engine, config: WebConfig | None = None) -> Iterator[str]:
     """The web page served by uvicorn on 127.0.0.1 in a thread; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(engine, config),
@@ -167,6 +164,27 @@ def serve(engine: Engine, config: WebConfig | None = None) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def wait_until_serving(base: str, process: subprocess.Popen, seconds: float = 120) -> None:
+    """Wait until ``patronage web`` (started as ``process``) answers ``/healthz`` with 200.
+
+    Raises:
+        RuntimeError: The process ended, or did not answer within ``seconds``.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None:
+            output = process.stdout.read() if process.stdout else ""
+            raise RuntimeError(f"patronage web exited with {process.returncode}: {output}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"patronage web did not answer in {seconds:.0f} s")
+        time.sleep(0.3)
 
 
 def today() -> date:

@@ -45,6 +45,11 @@ environment = Environment(
 environment.filters.update(clip=_clip, day=_day, money=_money)
 
 
+def refusal(request: Request, message: str, back: str, status_code: int) -> HTMLResponse:
+    """The page for an action that could not be done: the reason, and a way back."""
+    return render(request, "error.html", status_code, title="Not done", message=message, back=back)
+
+
 def render(
     request: Request, template: str, status_code: int = 200, **context: object
 ) -> HTMLResponse:

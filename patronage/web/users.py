@@ -115,15 +115,26 @@ def _write_teams(conn: Connection, username: str, teams) -> None:
         conn.execute(insert(user_teams), [{"username": username, "team": t} for t in names])
 
 
-def set_role(engine: Engine, username: str, role: str) -> None:
-    """Change a user's role; their open sessions see it on their next request."""
-    _checked(username, role)
+def _update(engine: Engine, username: str, end_sessions: bool, **values) -> int:
+    """Change a user's row; with ``end_sessions``, sign them out everywhere. Returns the
+    sessions ended."""
     ensure_schema(engine)
     with engine.begin() as conn:
         _existing(conn, username)
         conn.execute(
-            update(users).where(users.c.username == username).values(role=role, updated_at=_now())
+            update(users).where(users.c.username == username).values(**values, updated_at=_now())
         )
+        if not end_sessions:
+            return 0
+        return conn.execute(
+            delete(web_sessions).where(web_sessions.c.username == username)
+        ).rowcount
+
+
+def set_role(engine: Engine, username: str, role: str) -> None:
+    """Change a user's role; their open sessions see it on their next request."""
+    _checked(username, role)
+    _update(engine, username, False, role=role)
 
 
 def set_teams(engine: Engine, username: str, teams: list[str] | tuple[str, ...]) -> None:
@@ -137,35 +148,13 @@ def set_teams(engine: Engine, username: str, teams: list[str] | tuple[str, ...])
 def set_password(engine: Engine, username: str, password: str) -> int:
     """Set a new password and end the user's sessions; returns the sessions ended."""
     _checked(username, password=password)
-    ensure_schema(engine)
-    with engine.begin() as conn:
-        _existing(conn, username)
-        conn.execute(
-            update(users)
-            .where(users.c.username == username)
-            .values(password_hash=_hasher.hash(password), updated_at=_now())
-        )
-        return conn.execute(
-            delete(web_sessions).where(web_sessions.c.username == username)
-        ).rowcount
+    return _update(engine, username, True, password_hash=_hasher.hash(password))
 
 
 def set_disabled(engine: Engine, username: str, disabled: bool) -> int:
     """Disable (or enable) a user; disabling ends their sessions at once. Returns the sessions
     ended."""
-    ensure_schema(engine)
-    with engine.begin() as conn:
-        _existing(conn, username)
-        conn.execute(
-            update(users)
-            .where(users.c.username == username)
-            .values(disabled=int(disabled), updated_at=_now())
-        )
-        if not disabled:
-            return 0
-        return conn.execute(
-            delete(web_sessions).where(web_sessions.c.username == username)
-        ).rowcount
+    return _update(engine, username, disabled, disabled=int(disabled))
 
 
 def list_users(engine: Engine) -> list[dict]:

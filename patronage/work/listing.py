@@ -84,6 +84,18 @@ class Page:
         return f"{self.total:,}+" if self.capped else f"{self.total:,}"
 
 
+def _page_query(table, columns: list[str], where: list, page: int, per_page: int):
+    """One page of a queue, highest priority first (ties by key: the index's order)."""
+    key = next(iter(table.primary_key.columns))
+    return (
+        select(*(table.c[c] for c in columns))
+        .where(*where)
+        .order_by(table.c.priority_score.desc(), key)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+
+
 def _capped_count(conn, table, where: list) -> int:
     capped = (
         select(table.c[next(iter(table.primary_key.columns)).name]).where(*where).limit(COUNT_CAP)
@@ -123,13 +135,7 @@ def case_page(
     t = retention_cases
     where = _case_conditions(flt, today)
     page = max(1, page)
-    query = (
-        select(*(t.c[c] for c in CASE_LIST_COLUMNS))
-        .where(*where)
-        .order_by(t.c.priority_score.desc(), t.c.case_id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
+    query = _page_query(t, CASE_LIST_COLUMNS, where, page, per_page)
     scope = _case_conditions(CaseFilter(teams=flt.teams, holder=flt.holder), today)
     with engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(query).mappings()]
@@ -173,13 +179,7 @@ def ideas_page(
     if status:
         where.append(t.c.status == status)
     page = max(1, page)
-    query = (
-        select(*(t.c[c] for c in IDEA_LIST_COLUMNS))
-        .where(*where)
-        .order_by(t.c.priority_score.desc(), t.c.idea_key)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
+    query = _page_query(t, IDEA_LIST_COLUMNS, where, page, per_page)
     with engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(query).mappings()]
         total = _capped_count(conn, t, where)

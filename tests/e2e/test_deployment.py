@@ -8,7 +8,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from sqlalchemy import text
 
 from patronage.resources.database import make_engine
 
-from factories import REPO  # noqa: E402
+from factories import REPO, free_port  # noqa: E402
 
 BIN = Path(sys.executable).parent
 PREFECT = str(BIN / "prefect")
@@ -33,12 +32,6 @@ pytestmark = pytest.mark.slow
 
 # What a broken scheduler (or any other server service) leaves in the server's log.
 SERVER_ERRORS = re.compile(r"Traceback|InvalidRequestError|Can't evaluate bulk DML| ERROR ")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_for(what: str, probe, timeout: float = 120, every: float = 1.0):
@@ -56,7 +49,7 @@ def prefect_server(tmp_path_factory):
     """`prefect server start` from this environment, on a free port, with its own home."""
     home = tmp_path_factory.mktemp("server-home")
     patronage_home = tmp_path_factory.mktemp("patronage-home")
-    port = _free_port()
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {
         **os.environ,

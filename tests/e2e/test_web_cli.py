@@ -8,13 +8,14 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
-from factories_web import PASSWORD, _free_port, seed
+from factories_web import PASSWORD, seed, wait_until_serving
 
 from patronage.resources.database import make_engine
+
+from factories import free_port
 
 PATRONAGE = str(Path(sys.executable).with_name("patronage"))
 
@@ -58,23 +59,14 @@ def test_patronage_web_serves_the_page(tmp_path):
     engine.dispose()
     refused = _cli("web", "--auth", "proxy", "--database-url", db)
     assert refused.returncode == 2 and "--trusted-proxy" in refused.stdout
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [PATRONAGE, "web", "--port", str(port), "--database-url", db],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server.stdout.read()
-            assert time.monotonic() < deadline, "patronage web did not answer in 120 s"
-            time.sleep(0.3)
+        wait_until_serving(base, server)
         client = httpx.Client(base_url=base, follow_redirects=True)
         form = client.get("/sign-in")
         assert form.status_code == 200 and 'src="/static/htmx.min.js"' in form.text

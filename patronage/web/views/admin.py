@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from patronage.tasks.io.privacy import PrivacyError, erase, export_subject, load_privacy_key
 from patronage.web.auth import Role
-from patronage.web.render import render
+from patronage.web.render import refusal, render
 from patronage.web.sessions import Session, log_access
 from patronage.web.users import ROLES, UserError, list_users, set_disabled, set_role, set_teams
 from patronage.work.identity_review import decide_candidate
@@ -24,10 +24,6 @@ ADMIN = Role()
 
 def _back(path: str, notice: str) -> Response:
     return RedirectResponse(f"{path}?{urlencode({'notice': notice})}", status_code=303)
-
-
-def _refused(request: Request, message: str, back: str, status_code: int = 422) -> Response:
-    return render(request, "error.html", status_code, title="Not done", message=message, back=back)
 
 
 @router.get("/quarantine")
@@ -47,7 +43,7 @@ def fix(request: Request, entry_id: int, column: str = Form(""), value: str = Fo
     try:
         fix_value(request.app.state.engine, entry_id, column, value)
     except FixFileError as exc:
-        return _refused(request, str(exc), "/admin/quarantine")
+        return refusal(request, str(exc), "/admin/quarantine", 422)
     return _back(
         "/admin/quarantine",
         f"Entry {entry_id}: {column} corrected; the next run validates the row and releases it.",
@@ -65,13 +61,13 @@ def identity(request: Request, session: Session = Depends(ADMIN)) -> Response:
 def decide(request: Request, identity_key: str = Form(""), customer_id: str = Form(""),
            decision: str = Form(""), session: Session = Depends(ADMIN)) -> Response:  # fmt: skip
     if decision not in ("accept", "reject"):
-        return _refused(request, f"decision must be accept or reject, not {decision!r}",
-                        "/admin/identity")  # fmt: skip
+        return refusal(request, f"decision must be accept or reject, not {decision!r}",
+                        "/admin/identity", 422)  # fmt: skip
     try:
         recorded = decide_candidate(request.app.state.engine, identity_key, customer_id,
                                     decision == "accept", session.user.username)  # fmt: skip
     except ValueError as exc:
-        return _refused(request, str(exc), "/admin/identity")
+        return refusal(request, str(exc), "/admin/identity", 422)
     return _back("/admin/identity", f"{recorded.replace('_', '-')} recorded for customer "
                  f"{customer_id}; the next run honours it.")  # fmt: skip
 
@@ -97,7 +93,7 @@ def privacy_export(request: Request, customer: str = Form(""), identity: str = F
         held = export_subject(engine, **subject, actor=session.user.username,
                               key=load_privacy_key(config.privacy_key_secret))  # fmt: skip
     except PrivacyError as exc:
-        return _refused(request, str(exc), "/admin/privacy")
+        return refusal(request, str(exc), "/admin/privacy", 422)
     if subject["customer_id"]:
         log_access(engine, session.user.username, "export", subject["customer_id"],
                    request.url.path)  # fmt: skip
@@ -113,15 +109,15 @@ def privacy_export(request: Request, customer: str = Form(""), identity: str = F
 def privacy_erase(request: Request, customer: str = Form(""), identity: str = Form(""),
                   confirm: str = Form(""), session: Session = Depends(ADMIN)) -> Response:  # fmt: skip
     if confirm != "erase":
-        return _refused(request, "Type erase to confirm: erasure cannot be undone.",
-                        "/admin/privacy")  # fmt: skip
+        return refusal(request, "Type erase to confirm: erasure cannot be undone.",
+                        "/admin/privacy", 422)  # fmt: skip
     config = request.app.state.config
     try:
         counts = erase(request.app.state.engine, **_subject(customer, identity),
                        actor=session.user.username,
                        key=load_privacy_key(config.privacy_key_secret))  # fmt: skip
     except PrivacyError as exc:
-        return _refused(request, str(exc), "/admin/privacy")
+        return refusal(request, str(exc), "/admin/privacy", 422)
     deleted = sum(v for k, v in counts.items() if k != "suppressed")
     return _back("/admin/privacy", f"Erased: {deleted} row(s) deleted, "
                  f"{counts['suppressed']} identifier(s) suppressed in every later extract.")  # fmt: skip
@@ -142,7 +138,7 @@ def change_user(request: Request, username: str, role: str = Form(""), teams: st
         set_teams(engine, username, [t for t in teams.replace(";", ",").split(",")])
         ended = set_disabled(engine, username, disabled == "on")
     except UserError as exc:
-        return _refused(request, str(exc), "/admin/users")
+        return refusal(request, str(exc), "/admin/users", 422)
     return _back(
         "/admin/users", f"{username} saved" + (f"; {ended} session(s) ended." if ended else ".")
     )

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from patronage.config.policy import RETENTION_REASONS as REASONS
 from patronage.web.auth import Forbidden, Role, safe_next
-from patronage.web.render import render
+from patronage.web.render import refusal, render
 from patronage.web.sessions import Session, log_access
 from patronage.web.views.case_chart import case_chart
 from patronage.work import (
@@ -165,8 +165,7 @@ def _after_action(
     ``row`` is the case as the action left it, when the action knows (saves a read)."""
     if not request.headers.get("HX-Request"):
         if status_code >= 400:
-            return render(request, "error.html", status_code, title="Not done", message=message,
-                          back=safe_next(next_url))  # fmt: skip
+            return refusal(request, message, safe_next(next_url), status_code)
         return RedirectResponse(safe_next(next_url), status_code=303)
     if done:
         return render(request, "_case_done.html", status_code, case_id=case_id, message=message)

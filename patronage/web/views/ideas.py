@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from patronage.web.auth import Forbidden, Role
-from patronage.web.render import render
+from patronage.web.render import refusal, render
 from patronage.web.sessions import Session, log_access
 from patronage.work import (
     IDEA_STATUSES,
@@ -24,10 +24,6 @@ from patronage.work.listing import idea_file, ideas_page
 
 router = APIRouter()
 PRODUCT = Role("product")
-
-
-def _refused(request: Request, message: str, back: str, status_code: int = 409) -> Response:
-    return render(request, "error.html", status_code, title="Not done", message=message, back=back)
 
 
 def _to_idea(idea_key: str, notice: str) -> Response:
@@ -62,7 +58,7 @@ def idea(request: Request, idea_key: str, session: Session = Depends(PRODUCT)) -
     try:
         found = idea_file(engine, idea_key)
     except ItemNotFound as exc:
-        return _refused(request, str(exc), "/ideas", 404)
+        return refusal(request, str(exc), "/ideas", 404)
     for supporter in found["customers"]:
         log_access(engine, session.user.username, "view", supporter["supporter_id"],
                    request.url.path)  # fmt: skip
@@ -84,7 +80,7 @@ def merge(
 ) -> Response:
     picked = [s for s in dict.fromkeys(sources) if s != target]
     if not target or not picked:
-        return _refused(
+        return refusal(
             request, "Pick at least two ideas, and which one they merge into.", "/ideas", 422
         )
     moved = 0
@@ -94,7 +90,7 @@ def merge(
                 "moved"
             ]
         except WorkError as exc:
-            return _refused(request, str(exc), "/ideas")
+            return refusal(request, str(exc), "/ideas", 409)
     notice = f"Merged {len(picked)} idea(s) into {target}; {moved} supporter(s) moved."
     return _to_idea(target, notice)
 
@@ -107,13 +103,13 @@ def split(
     session: Session = Depends(PRODUCT),
 ) -> Response:
     if not mentions:
-        return _refused(request, "Pick the mentions to take out of this idea.",
+        return refusal(request, "Pick the mentions to take out of this idea.",
                         f"/ideas/{idea_key}", 422)  # fmt: skip
     try:
         for conversation_id in dict.fromkeys(mentions):
             split_idea(request.app.state.engine, conversation_id, session.user.username)
     except WorkError as exc:
-        return _refused(request, str(exc), f"/ideas/{idea_key}", 422)
+        return refusal(request, str(exc), f"/ideas/{idea_key}", 422)
     notice = f"{len(mentions)} mention(s) will stand as ideas of their own from the next run."
     return _to_idea(idea_key, notice)
 
@@ -130,6 +126,6 @@ def change_status(
     except ItemNotFound as exc:
         raise Forbidden(str(exc)) from None
     except WorkError as exc:
-        return _refused(request, str(exc), f"/ideas/{idea_key}", 409)
+        return refusal(request, str(exc), f"/ideas/{idea_key}", 409)
     notice = f"{idea_key} is {status.replace('_', ' ')}; {queued} suggester message(s) queued."
     return _to_idea(idea_key, notice)
