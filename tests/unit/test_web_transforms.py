@@ -115,3 +115,22 @@ def test_trusted_proxies_match_addresses_and_networks():
     assert not config.trusts("not-an-ip")
     with pytest.raises(ValueError, match="trusted proxy 'proxy.local' is not an IP"):
         WebConfig(trusted_proxies=["proxy.local"])
+
+
+def test_unencoded_partitions_skip_known_and_blank_texts_and_cut_by_hash():
+    import numpy as np
+
+    from patronage.tasks.transforms.text.text_signals import (
+        remember_vectors,
+        text_hash,
+        unencoded_partitions,
+    )
+
+    model = "test-model-partitions"
+    remember_vectors(model, ["known"], np.zeros((1, 3), dtype=np.float32))
+    texts = ["b", "known", "a", "  ", None, "c", "a"]
+    parts = unencoded_partitions(model, texts, size=2)
+    flat = [t for p in parts for t in p]
+    assert sorted(flat) == ["a", "b", "c"]  # known, blank, missing and repeated texts left out
+    assert [len(p) for p in parts] == [2, 1]
+    assert flat == sorted(["a", "b", "c"], key=text_hash)  # the same cut on every run
