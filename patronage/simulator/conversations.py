@@ -3,12 +3,14 @@ not customers, some outsiders share a customer's name."""
 
 from __future__ import annotations
 
-import pandas as pd
+from datetime import timedelta
 
 from patronage.simulator.draft import (
     BRAND_HANDLE,
     PLATFORMS,
     Draft,
+    cumulative,
+    draw_one,
     email_variant,
     handle_for,
     phone_variant,
@@ -17,15 +19,9 @@ from patronage.simulator.draft import (
 
 def start_conversations(d: Draft) -> None:
     """Empty post, ticket and comment lists and the functions that add to them."""
-    ts, rng, emails, profile_rng, as_of, customers, phones = (
-        d.ts,
-        d.rng,
-        d.emails,
-        d.profile_rng,
-        d.as_of,
-        d.customers,
-        d.phones,
-    )
+    ts, rng, emails, profile_rng, phones = d.ts, d.rng, d.emails, d.profile_rng, d.phones
+    as_of = d.as_of.to_pydatetime()
+    names = d.names
 
     # --- conversations ---------------------------------------------------------------------
     posts: list[dict] = []
@@ -73,7 +69,7 @@ def start_conversations(d: Draft) -> None:
         ticket_id = f"T{len(tickets) + 1:06d}"
         created = ts(day_offset)
         answered = status in ("solved", "closed") or rng.random() < 0.4
-        updated = created + pd.Timedelta(hours=int(rng.integers(2, 96))) if answered else created
+        updated = created + timedelta(hours=int(rng.integers(2, 96))) if answered else created
         # One call in six comes in by phone: no email on the ticket, the number as typed.
         by_phone = profile_rng.random() < 0.16
         # Drawn for calls too, so that every later draw of the main stream stays as it was.
@@ -83,7 +79,7 @@ def start_conversations(d: Draft) -> None:
                 "ticket_id": ticket_id,
                 "requester_email": "" if by_phone else typed_email,
                 "requester_phone": phone_variant(phones[cust], profile_rng) if by_phone else "",
-                "requester_name": customers.at[cust, "name"],
+                "requester_name": names[cust],
                 "via_handle": via_handle,
                 "subject": subject,
                 "body": body,
@@ -92,7 +88,7 @@ def start_conversations(d: Draft) -> None:
                 "created_at": created,
                 "updated_at": min(updated, as_of),
                 "satisfaction": (
-                    rng.choice(["good", "bad"]) if status in ("solved", "closed") else ""
+                    draw_one(rng, ("good", "bad")) if status in ("solved", "closed") else ""
                 ),
             }
         )
@@ -131,7 +127,7 @@ def draw_customer_conversations(d: Draft) -> None:
         rng,
         n,
         n_before,
-        customers,
+        names,
         firsts,
         profile_rng,
         cities,
@@ -151,7 +147,7 @@ def draw_customer_conversations(d: Draft) -> None:
         d.rng,
         d.n,
         d.n_before,
-        d.customers,
+        d.names,
         d.firsts,
         d.profile_rng,
         d.cities,
@@ -173,7 +169,7 @@ def draw_customer_conversations(d: Draft) -> None:
     for i in range(n):
         if n_before[i] == 0:
             continue
-        display = customers.at[i, "name"] if rng.random() < 0.95 else firsts[i]
+        display = names[i] if rng.random() < 0.95 else firsts[i]
         location = str(cities[i]) if profile_rng.random() < 0.92 else ""
         if has_handle[i]:
             author_truth.append(
@@ -210,14 +206,14 @@ def draw_customer_conversations(d: Draft) -> None:
             if rng.random() < 0.55:
                 rng.integers(4)  # the draw that once picked a template, kept for the stream
                 subject, body, intent = book.churn_ticket()
-                status = rng.choice(["open", "pending", "new"])
+                status = draw_one(rng, ("open", "pending", "new"))
                 ticket_id = add_ticket(
                     i,
                     subject,
                     body,
                     when,
                     str(status),
-                    str(rng.choice(["high", "urgent", "normal"])),
+                    draw_one(rng, ("high", "urgent", "normal")),
                     via_handle=handles[i] if has_handle[i] and rng.random() < 0.3 else "",
                 )
                 said("tickets", ticket_id, intent)
@@ -238,7 +234,7 @@ def draw_customer_conversations(d: Draft) -> None:
             rng.integers(4)  # the draw that once picked a template, kept for the stream
             subject, body, intent = book.routine_ticket()
             created = rng.uniform(birth[i], cutoff)
-            status = "open" if created > cutoff - 5 else str(rng.choice(["solved", "closed"]))
+            status = "open" if created > cutoff - 5 else draw_one(rng, ("solved", "closed"))
             said("tickets", add_ticket(i, subject, body, created, status, "normal"), intent)
 
 
@@ -275,8 +271,9 @@ def draw_outsider_posts(d: Draft) -> None:
     # Non-customers: prospects, fans and critics, at least as many authors as customers.
     n_customer_authors = len(author_truth)
     n_outsiders = max(12, int(1.4 * n_customer_authors))
+    platform_cdf = cumulative([0.6, 0.25, 0.15])
     for j in range(n_outsiders):
-        f, ln = rng.choice(first_pool), rng.choice(last_pool)
+        f, ln = draw_one(rng, first_pool), draw_one(rng, last_pool)
         handle = f"{handle_for(f, ln, rng)}x{j}"
         followers = int(rng.lognormal(5.0, 2.0))
         roll = rng.random()
@@ -289,14 +286,16 @@ def draw_outsider_posts(d: Draft) -> None:
             else book.critic_post
         )
         text, intent = write()
-        outsider_location = str(profile_rng.choice(city_pool)) if profile_rng.random() < 0.7 else ""
+        outsider_location = (
+            str(draw_one(profile_rng, city_pool)) if profile_rng.random() < 0.7 else ""
+        )
         said_id = add_post(
             handle,
             f"{f} {ln}",
             text,
             rng.uniform(0, cutoff),
             followers,
-            platform=str(rng.choice(PLATFORMS, p=[0.6, 0.25, 0.15])),
+            platform=draw_one(rng, PLATFORMS, platform_cdf),
             location=outsider_location,
         )
         said("social_posts", said_id, intent)
@@ -328,7 +327,7 @@ def draw_namesakes(d: Draft) -> None:
         firsts,
         lasts,
         add_post,
-        customers,
+        names,
         book,
         cutoff,
     ) = (
@@ -340,7 +339,7 @@ def draw_namesakes(d: Draft) -> None:
         d.firsts,
         d.lasts,
         d.add_post,
-        d.customers,
+        d.names,
         d.book,
         d.cutoff,
     )
@@ -359,11 +358,11 @@ def draw_namesakes(d: Draft) -> None:
     )
     for k, cid in enumerate(namesake_of):
         i = int(cid[1:]) - 1
-        elsewhere = str(profile_rng.choice([c for c in city_pool if c != cities[i]]))
+        elsewhere = str(draw_one(profile_rng, [c for c in city_pool if c != cities[i]]))
         handle = f"{handle_for(firsts[i], lasts[i], profile_rng)}n{k}"
         add_post(
             handle,
-            customers.at[i, "name"],
+            names[i],
             book.question_post()[0],
             float(profile_rng.uniform(0, cutoff)),
             int(profile_rng.lognormal(5, 1.5)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from patronage.simulator.draft import ACCOUNT_OWNERS, AREA_CODES, Draft, handle_for
+from patronage.simulator.draft import ACCOUNT_OWNERS, AREA_CODES, Draft, handle_for, serial_ids
 
 
 def draw_customers(d: Draft) -> None:
@@ -24,24 +24,23 @@ def draw_customers(d: Draft) -> None:
     # --- customers -----------------------------------------------------------------------
     firsts = rng.choice(first_pool, n)
     lasts = rng.choice(last_pool, n)
-    ids = np.array([f"C{i:06d}" for i in range(1, n + 1)])
+    ids = serial_ids("C", n, 6)
     domains = rng.choice(
         ["gmail.com", "outlook.com", "yahoo.com", "proton.me", "mail.com"],
         n,
         p=[0.45, 0.2, 0.15, 0.1, 0.1],
     )
-    emails = np.array(
-        [
-            f"{f.lower()}.{ln.lower()}{i % 97}@{domain}"
-            for i, (f, ln, domain) in enumerate(zip(firsts, lasts, domains, strict=True))
-        ]
+    s = np.strings
+    emails = s.add(
+        s.add(s.add(s.lower(firsts), "."), s.add(s.lower(lasts), (np.arange(n) % 97).astype("U"))),
+        s.add("@", domains),
     )
-    phones = np.array(
-        [
-            f"+1 ({AREA_CODES[rng.integers(200, 999) % len(AREA_CODES)]}) "
-            f"{rng.integers(200, 999)}-{rng.integers(1000, 9999)}"
-            for _ in range(n)
-        ]
+    # One array draw gives the numbers the per-customer draws gave, in the same order.
+    digits = rng.integers([200, 200, 1000], [999, 999, 9999], size=(n, 3))
+    area = np.asarray(AREA_CODES)[digits[:, 0] % len(AREA_CODES)].astype("U")
+    phones = s.add(
+        s.add(s.add("+1 (", area), s.add(") ", digits[:, 1].astype("U"))),
+        s.add("-", digits[:, 2].astype("U")),
     )
     cities = rng.choice(city_pool, n)
     owners = np.where(rng.random(n) < 0.6, rng.choice(ACCOUNT_OWNERS, n), "")
@@ -72,6 +71,7 @@ def draw_customers(d: Draft) -> None:
     )
 
     d.firsts = firsts
+    d.names = customers["name"].tolist()
     d.lasts = lasts
     d.ids = ids
     d.emails = emails

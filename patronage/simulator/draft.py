@@ -4,6 +4,7 @@ dataset's module to the next (always in the same order, so the same seed gives t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from types import SimpleNamespace
@@ -135,6 +136,28 @@ def simulate_purchases(
         cust_idx.append(idx)
         days.append(nxt)
     return np.concatenate(cust_idx), np.concatenate(days), dropout
+
+
+def serial_ids(prefix: str, n: int, width: int) -> np.ndarray:
+    """``prefix`` + 1..n zero-padded to ``width`` digits (``C000001``…), built as arrays."""
+    numbers = np.strings.zfill(np.arange(1, n + 1).astype("U"), width)
+    return np.strings.add(prefix, numbers)
+
+
+def cumulative(p: Sequence[float]) -> np.ndarray:
+    """``p`` as the cumulative table ``draw_one`` takes (normalised as ``Generator.choice`` does)."""
+    cdf = np.asarray(p, dtype=float).cumsum()
+    cdf /= cdf[-1]
+    return cdf
+
+
+def draw_one(rng: np.random.Generator, options: Sequence, cdf: np.ndarray | None = None):
+    """One draw of ``rng.choice(options, p=p)`` (``cdf = cumulative(p)``), with the very same
+    random numbers, without ``choice``'s checks and conversions on every call (most of the
+    generator's time went there)."""
+    if cdf is None:
+        return options[int(rng.integers(0, len(options)))]
+    return options[int(cdf.searchsorted(rng.random(), side="right"))]
 
 
 def handle_for(first: str, last: str, rng: np.random.Generator) -> str:

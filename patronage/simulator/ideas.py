@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from patronage.simulator.draft import IDEA_CONCEPTS, Draft, email_variant, handle_for
+from patronage.simulator.draft import (
+    IDEA_CONCEPTS,
+    Draft,
+    cumulative,
+    draw_one,
+    email_variant,
+    handle_for,
+)
 
 
 def draw_ideas(d: Draft) -> None:
@@ -28,11 +35,12 @@ def draw_ideas(d: Draft) -> None:
     truth_ideas: list[dict] = []
     concepts = list(IDEA_CONCEPTS)
     popularity = rng.dirichlet(np.full(len(concepts), 0.8))
+    popularity_cdf = cumulative(popularity)
     # A board's size does not grow with the customer base forever.
     n_ideas = min(max(10, n // 8), 1500)
     customer_authors = rng.choice(np.flatnonzero(n_before > 0), n_ideas)
     for k in range(n_ideas):
-        concept = concepts[rng.choice(len(concepts), p=popularity)]
+        concept = concepts[draw_one(rng, range(len(concepts)), popularity_cdf)]
         phrasings = IDEA_CONCEPTS[concept]
         title = phrasings[rng.integers(len(phrasings))]
         idea_id = f"I{k + 1:05d}"
@@ -51,9 +59,9 @@ def draw_ideas(d: Draft) -> None:
         )
         truth_ideas.append({"source": "ideas", "source_id": idea_id, "concept": concept})
     for k in range(min(max(3, n // 40), 500)):
-        concept = concepts[rng.choice(len(concepts), p=popularity)]
+        concept = concepts[draw_one(rng, range(len(concepts)), popularity_cdf)]
         phrase = IDEA_CONCEPTS[concept][rng.integers(len(IDEA_CONCEPTS[concept]))]
-        f, ln = rng.choice(first_pool), rng.choice(last_pool)
+        f, ln = draw_one(rng, first_pool), draw_one(rng, last_pool)
         handle = f"{handle_for(f, ln, rng)}s{k}"
         pid = add_post(
             handle,

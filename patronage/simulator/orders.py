@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from patronage.simulator.draft import Draft, simulate_purchases
+from patronage.simulator.draft import Draft, serial_ids, simulate_purchases
 
 
 def draw_orders(d: Draft) -> None:
@@ -40,7 +40,7 @@ def draw_orders(d: Draft) -> None:
         .sort_values(["ordered_at", "customer_id"], kind="stable")
         .reset_index(drop=True)
     )
-    all_orders["order_id"] = [f"O{i:08d}" for i in range(1, len(all_orders) + 1)]
+    all_orders["order_id"] = serial_ids("O", len(all_orders), 8)
     before = all_orders["day"] <= cutoff
     orders = all_orders.loc[before, ["order_id", "customer_id", "ordered_at", "amount"]]
     holdout = all_orders.loc[~before, ["order_id", "customer_id", "ordered_at", "amount"]]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from prefect import task
 from prefect.artifacts import Artifact, create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
 
 from patronage.tasks.transforms.backtest.backtest_metrics import CAPTURE_AT
 
@@ -116,7 +117,7 @@ def write_backtest_files(result: dict, out_dir: Path) -> list[Path]:
     return [report, gains, calibration]
 
 
-@task
+@task(cache_policy=NO_CACHE)
 def report_backtest(result: dict, files: list[Path]) -> None:
     """A markdown artifact with every figure, and the figures table the nightly shows."""
     create_markdown_artifact(
@@ -131,7 +132,7 @@ def report_backtest(result: dict, files: list[Path]) -> None:
     )
 
 
-@task(retries=2, retry_delay_seconds=5)
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
 def read_last_backtest() -> list[dict] | None:
     """The figures of the latest backtest run against this Prefect API, if any."""
     artifact = Artifact.get(BACKTEST_ARTIFACT)

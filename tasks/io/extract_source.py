@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 
 from patronage.tasks.io.sources import Extraction, SourceConfig, SourceError
 
@@ -14,6 +15,7 @@ def _not_a_source_error(_task, _task_run, state) -> bool:
 
 
 @task(
+    cache_policy=NO_CACHE,
     retries=2,
     retry_delay_seconds=10,
     retry_condition_fn=_not_a_source_error,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
     FlowFilter,
@@ -19,7 +20,7 @@ from prefect.client.schemas.objects import StateType
 NIGHTLY_FLOW = "patronage-nightly"
 
 
-@task(retries=2, retry_delay_seconds=5)
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
 def read_failed_nightlies(hours: int = 24) -> list[dict]:
     """Failed or crashed ``patronage-nightly`` runs that started in the last ``hours``."""
     from prefect.settings import PREFECT_UI_URL

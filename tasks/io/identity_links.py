@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pandas as pd
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Connection, select
 
 from patronage.resources.database import PatronageDatabase
@@ -14,7 +15,7 @@ from patronage.tasks.io.sql_upsert import upsert
 from patronage.tasks.transforms.linking.probable_links import LINK_COLUMNS
 
 
-@task(retries=2, retry_delay_seconds=10)
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
 def read_identity_links(database: PatronageDatabase) -> pd.DataFrame:
     """Every link earlier runs made (an empty frame before the first publish)."""
     query = select(*(identity_links.c[c] for c in LINK_COLUMNS))

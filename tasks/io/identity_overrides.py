@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine, select
 
 from patronage.resources.database import PatronageDatabase, ensure_schema
@@ -16,7 +17,7 @@ OVERRIDE_COLUMNS = ["identity_key", "customer_id", "decision"]
 DECISIONS = ("must_link", "cannot_link")
 
 
-@task(retries=2, retry_delay_seconds=10)
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
 def read_identity_overrides(database: PatronageDatabase) -> pd.DataFrame:
     """Every decision on record (an empty frame before the first publish)."""
     query = select(*(identity_overrides.c[c] for c in OVERRIDE_COLUMNS))

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Connection, Engine, Table, delete, exists, select, text, update
 
 from patronage.resources.database import PatronageDatabase, ensure_schema, lock_for_writing
@@ -449,7 +450,7 @@ class PublishBatch:
         )
 
 
-@task(retries=2, retry_delay_seconds=10)
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
 def publish_queues(database: PatronageDatabase, batch: PublishBatch) -> dict[str, object]:
     """Upsert both queues, soft-close what is gone, keep quarantine, audit the run."""
     fields = {f.name: getattr(batch, f.name) for f in dc_fields(batch)}
@@ -467,7 +468,7 @@ def publish_queues(database: PatronageDatabase, batch: PublishBatch) -> dict[str
     return {**counts, "fingerprint_before": before, "fingerprint_after": after}
 
 
-@task(retries=2, retry_delay_seconds=10)
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
 def record_quarantine(
     database: PatronageDatabase,
     run_id: str,

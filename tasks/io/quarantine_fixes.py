@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select
 
 from patronage.resources.database import PatronageDatabase
@@ -14,7 +15,7 @@ from patronage.schemas.tables import quarantine
 FIX_COLUMNS = ["quarantine_id", "dataset", "row_fingerprint", "row"]
 
 
-@task(retries=2, retry_delay_seconds=10)
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
 def read_quarantine_fixes(database: PatronageDatabase) -> pd.DataFrame:
     """Operator fixes (``fixed``, and ``released`` ones, which keep applying while the source
     still sends the row they replaced): one row per quarantine entry with its corrected row."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
 
 
 def render_delivery(counts: dict, ids: dict[str, list[int]]) -> str:
@@ -26,7 +27,7 @@ def render_delivery(counts: dict, ids: dict[str, list[int]]) -> str:
     return "\n".join(lines)
 
 
-@task
+@task(cache_policy=NO_CACHE)
 def report_delivery(counts: dict, ids: dict[str, list[int]]) -> None:
     """Create the ``patronage-delivery`` artifact."""
     create_markdown_artifact(

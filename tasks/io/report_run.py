@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 
 CONTRACT_BREACHED_EVENT = "patronage.contract.breached"
@@ -110,7 +111,7 @@ def top_rows(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
     ]
 
 
-@task
+@task(cache_policy=NO_CACHE)
 def report_run(summary: dict, retention: pd.DataFrame, ideation: pd.DataFrame) -> None:
     """Create the run summary and top-20 table artifacts."""
     create_markdown_artifact(
@@ -160,7 +161,7 @@ def render_validation(outcomes: dict, breaches: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@task
+@task(cache_policy=NO_CACHE)
 def report_validation(outcomes: dict, breaches: list[str], data_docs_dir: str | None) -> None:
     """The validation artifact (also for runs that fail their contracts), and Data Docs if asked."""
     create_markdown_artifact(

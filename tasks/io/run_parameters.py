@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
 from prefect.runtime import deployment, flow_run
 
 
-@task(retries=2, retry_delay_seconds=5)
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
 def read_deployment_parameters(
     names: list[str],
 ) -> dict[str, tuple[dict[str, Any], dict[str, Any]]] | None:

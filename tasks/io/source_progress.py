@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pandas as pd
 from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Connection, select
 
 from patronage.resources.database import PatronageDatabase
@@ -17,7 +18,7 @@ from patronage.tasks.io.sql_upsert import upsert
 from patronage.tasks.transforms.validation.storable_text import storable_record
 
 
-@task(retries=2, retry_delay_seconds=10)
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
 def read_source_progress(
     database: PatronageDatabase, datasets: list[str]
 ) -> tuple[dict[str, dict], dict[str, pd.DataFrame]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select
 
 from patronage.resources.database import PatronageDatabase
@@ -12,7 +13,7 @@ from patronage.schemas.tables import text_corrections
 CORRECTION_COLUMNS = ["conversation_id", "not_intent"]
 
 
-@task(retries=2, retry_delay_seconds=10)
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
 def read_text_corrections(database: PatronageDatabase) -> pd.DataFrame:
     """Every correction recorded so far (an empty frame before the first)."""
     query = select(*(text_corrections.c[c] for c in CORRECTION_COLUMNS))

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select
 
 from patronage.resources.database import PatronageDatabase, ensure_schema
@@ -14,7 +15,7 @@ from patronage.schemas.tables import text_embeddings
 from patronage.tasks.io.sql_upsert import upsert
 
 
-@task(retries=2, retry_delay_seconds=10)
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
 def read_text_embeddings(database: PatronageDatabase, model_id: str) -> dict[bytes, np.ndarray]:
     """Every stored vector of ``model_id``, by text hash (empty before the first publish)."""
     query = select(text_embeddings.c.text_hash, text_embeddings.c.vector).where(
@@ -27,7 +28,7 @@ def read_text_embeddings(database: PatronageDatabase, model_id: str) -> dict[byt
     }
 
 
-@task(retries=2, retry_delay_seconds=10)
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
 def store_text_embeddings(
     database: PatronageDatabase,
     model_id: str,

@@ -7,6 +7,7 @@ from datetime import date
 
 import pandas as pd
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from patronage.config import (
     IdentityConfig,
@@ -44,7 +45,7 @@ class CutoffFrames:
     outcomes: pd.DataFrame
 
 
-@task(task_run_name="backtest-{as_of}")
+@task(cache_policy=NO_CACHE, task_run_name="backtest-{as_of}")
 def rebuild_cutoff(
     valid: dict[str, pd.DataFrame],
     as_of: date,

@@ -6,6 +6,7 @@ from datetime import date
 
 import pandas as pd
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from patronage.config import (
     IdeationConfig,
@@ -21,7 +22,7 @@ from patronage.tasks.transforms.queues.retention_queue import (
 from patronage.tasks.transforms.text.text_encoder import load_encoder
 
 
-@task
+@task(cache_policy=NO_CACHE)
 def build_queues(
     scores: pd.DataFrame,
     conversations: pd.DataFrame,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select
 
 from patronage.resources.database import PatronageDatabase
@@ -17,7 +18,7 @@ from patronage.tasks.transforms.privacy.suppression import (
 )
 
 
-@task(retries=2, retry_delay_seconds=10)
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
 def read_suppressions(database: PatronageDatabase) -> set[str]:
     """The HMACs of erased people's identifiers (empty before any erasure)."""
     rows = database.read_if_published(
@@ -71,7 +72,7 @@ def drop_erased_people(
     return dropped, known - suppressed
 
 
-@task(retries=2, retry_delay_seconds=10)
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
 def record_privacy_upkeep(
     database: PatronageDatabase,
     learned: set[str],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -18,7 +19,7 @@ from patronage.tasks.transforms.text.text_signals import remember_vectors, unenc
 PARTITION_TEXTS = 20_000
 
 
-@task(task_run_name="encode-texts-{part}")
+@task(cache_policy=NO_CACHE, task_run_name="encode-texts-{part}")
 def encode_partition(
     texts: list[str], encoder_path: str | None, tokenizer_path: str | None, part: int
 ) -> np.ndarray:

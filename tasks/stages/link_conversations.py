@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from patronage.config import IdentityConfig, TextConfig
 from patronage.tasks.transforms.conversations.conversation_context import join_conversation_context
@@ -78,7 +79,7 @@ def resolve_identity_keys(
     return keys.reset_index(drop=True), probabilistic
 
 
-@task
+@task(cache_policy=NO_CACHE)
 def link_conversations(
     customers: pd.DataFrame,
     social_posts: pd.DataFrame,

@@ -7,6 +7,7 @@ from datetime import date
 
 import pandas as pd
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from patronage.config import TriggerConfig, ValueModelConfig
 from patronage.tasks.transforms.value.bgnbd import fit_bgnbd
@@ -17,7 +18,7 @@ from patronage.tasks.transforms.value.retention_triggers import detect_retention
 from patronage.tasks.transforms.value.rfm import score_rfm
 
 
-@task
+@task(cache_policy=NO_CACHE)
 def score_customers(
     customers: pd.DataFrame,
     orders: pd.DataFrame,

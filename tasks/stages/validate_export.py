@@ -7,6 +7,7 @@ from datetime import date
 
 import pandas as pd
 from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed, State
 
 from patronage.schemas.contracts import CONTRACTS
@@ -97,7 +98,7 @@ def quarantined_rows(
     )
 
 
-@task(task_run_name="validate-{dataset}")
+@task(cache_policy=NO_CACHE, task_run_name="validate-{dataset}")
 def validate_export(
     dataset: str,
     raw: pd.DataFrame,
