@@ -97,6 +97,7 @@ def _nightly(params: NightlyParameters, policy: Policy) -> dict:
             purchases=latest_purchases(valid["orders"], queues.retention["customer_id"]),
             identity_candidates=linked.identity_candidates,
             score_history_days=params.score_history_days,
+            phone_region=params.identity.phone_region,
         )  # fmt: skip
         published = clock.run(
             "publish", publish_run, database, batch, linked, extracted.learned_suppressions,

@@ -173,6 +173,11 @@ contact_points = Table(
     Column("language", String(16)),
     Column("opted_out", Integer, nullable=False, server_default="0"),
     Column("updated_at", DateTime, nullable=False),
+    # The number as the CRM holds it and its identity key (``phone:+E164``, null when not a
+    # valid number in ``phone_region``), so a night parses only numbers that changed (0009).
+    Column("phone", String(64)),
+    Column("phone_region", String(8)),
+    Column("phone_key", String(80)),
 )
 
 quarantine = Table(
@@ -242,6 +247,8 @@ text_embeddings = Table(
     Column("text_hash", String(32), primary_key=True),
     Column("vector", LargeBinary, nullable=False),
     Column("created_at", DateTime, nullable=False),
+    # ISO 639-1 (text_language); null for a vector stored before languages were (0009).
+    Column("language", String(16)),
 )
 
 text_corrections = Table(

@@ -294,6 +294,7 @@ def publish_to_engine(
     purchases: pd.DataFrame | None = None,
     identity_candidates: pd.DataFrame | None = None,
     score_history_days: int = 730,
+    phone_region: str = "US",
 ) -> dict[str, int]:
     """Publish everything in one transaction; on any error nothing of this run is kept.
 
@@ -373,7 +374,7 @@ def publish_to_engine(
             save_identity_links(conn, identity_links, run_id, now)
             counts["identity_links"] = len(identity_links)
         if contacts is not None:
-            counts["contact_points"] = upsert_contact_points(conn, contacts)
+            counts["contact_points"] = upsert_contact_points(conn, contacts, phone_region)
         counts.update(
             retention=len(retention),
             ideation=len(ideation),
@@ -421,6 +422,7 @@ class PublishBatch:
         purchases: Latest orders of customers with a case (``latest_purchases``).
         identity_candidates: Author–customer pairs just below the linking threshold.
         score_history_days: Score history rows older than this are deleted.
+        phone_region: Region the night read numbers without a country code in.
     """
 
     run_id: str
@@ -441,6 +443,7 @@ class PublishBatch:
     purchases: pd.DataFrame | None = None
     identity_candidates: pd.DataFrame | None = None
     score_history_days: int = 730
+    phone_region: str = "US"
 
     def __repr__(self) -> str:
         # Task arguments are logged by repr on failure: counts only, never rows.

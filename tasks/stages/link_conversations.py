@@ -93,6 +93,7 @@ def link_conversations(
     text_corrections: pd.DataFrame | None = None,
     text: TextConfig | None = None,
     brand_handles: Collection[str] = (),
+    conversations: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Returns ``(conversations, stakeholders, probabilistic_links)``: one row per conversation
     item (with the customer's value and triggers, or the stakeholder's influence), one per
@@ -101,15 +102,17 @@ def link_conversations(
     (must-link / cannot-link) win over the pipeline's keys; ``kept_links`` from earlier runs
     are kept, so a person's id does not move as new records arrive. ``text_corrections`` are
     intents people ruled out for conversations (``enrich_conversations``); ``text`` names the
-    models that read them; ``brand_handles`` are the company's own accounts (``Policy``)."""
+    models that read them; ``brand_handles`` are the company's own accounts (``Policy``);
+    ``conversations`` is ``build_conversations`` of the same frames, when the caller has it."""
     text = text or TextConfig()
     identity = identity or IdentityConfig()
     keys, probabilistic = resolve_identity_keys(
         customers, social_posts, tickets, overrides, kept_links, identity, brand_handles
     )
-    conversations = build_conversations(
-        social_posts, tickets, ticket_comments, ideas, identity.phone_region, brand_handles
-    )
+    if conversations is None:
+        conversations = build_conversations(
+            social_posts, tickets, ticket_comments, ideas, identity.phone_region, brand_handles
+        )
     linked = enrich_conversations(
         link_conversations_to_customers(conversations, keys),
         Path(text.model_dir) if text.model_dir else None,

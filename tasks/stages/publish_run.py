@@ -37,7 +37,7 @@ def publish_run(
 ) -> Published:
     """Publish ``batch``. New text vectors are stored first (a cache: a rerun after a failed
     publish need not encode again); erasure HMACs learnt tonight and quarantine expiry after."""
-    store_text_embeddings(database, linked.encoder_id, linked.fresh_vectors)
+    store_text_embeddings(database, linked.encoder_id, linked.fresh_vectors, linked.fresh_languages)
     counts = publish_queues(database, batch)
     privacy = record_privacy_upkeep(database, learned_suppressions, quarantine_retention_days)
     return Published(counts, privacy)

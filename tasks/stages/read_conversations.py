@@ -13,17 +13,20 @@ from patronage.config import IdentityConfig, TextConfig
 from patronage.resources.database import PatronageDatabase
 from patronage.tasks.io.identity_links import read_identity_links
 from patronage.tasks.io.identity_overrides import read_identity_overrides
+from patronage.tasks.io.phone_keys import read_phone_keys
 from patronage.tasks.io.text_corrections import read_text_corrections
 from patronage.tasks.io.text_embeddings import read_text_embeddings
 from patronage.tasks.stages.encode_texts import encode_new_texts
 from patronage.tasks.stages.link_conversations import link_conversations
 from patronage.tasks.stages.value_customers import Scored
-from patronage.tasks.transforms.linking.identity import build_conversations
+from patronage.tasks.transforms.linking.identity import build_conversations, remember_phone_keys
 from patronage.tasks.transforms.text.text_encoder import load_encoder
+from patronage.tasks.transforms.text.text_language import known_languages, load_stored_languages
 from patronage.tasks.transforms.text.text_signals import (
     load_stored_vectors,
     model_version,
     new_vectors,
+    text_hash,
 )
 
 
@@ -39,6 +42,7 @@ class Linked:
         encoder_id: The sentence encoder that read the text.
         text_model_version: The intent/sentiment model in use.
         stored_vectors: Text vectors earlier nights stored (by text hash).
+        stored_languages: Languages earlier nights stored (by text hash).
     """
 
     conversations: pd.DataFrame
@@ -48,6 +52,7 @@ class Linked:
     encoder_id: str
     text_model_version: str
     stored_vectors: dict[bytes, np.ndarray]
+    stored_languages: dict[bytes, str]
 
     @property
     def rows(self) -> int:
@@ -59,6 +64,17 @@ class Linked:
         return new_vectors(
             self.encoder_id, self.conversations["text"].tolist(), self.stored_vectors
         )
+
+    @cached_property
+    def fresh_languages(self) -> dict[bytes, str]:
+        """Languages identified tonight that the store lacks (new text, or a vector stored
+        before languages were), by text hash."""
+        digests = {text_hash(t) for t in self.conversations["text"] if isinstance(t, str)}
+        return {
+            d: language
+            for d, language in known_languages(digests).items()
+            if d not in self.stored_languages
+        }
 
     def __repr__(self) -> str:
         return f"Linked({self.rows} conversations, {len(self.stakeholders)} stakeholders)"
@@ -75,8 +91,10 @@ def read_conversations(
     """Link speakers to customers (people's overrides and earlier links kept), read intent and
     sentiment with the text models in use; only text not seen before is encoded tonight."""
     encoder = load_encoder(text.encoder_path, text.tokenizer_path)
-    stored_vectors = read_text_embeddings(database, encoder.model_id)
+    stored_vectors, stored_languages = read_text_embeddings(database, encoder.model_id)
     load_stored_vectors(encoder.model_id, stored_vectors)
+    load_stored_languages(stored_languages)
+    remember_phone_keys(identity.phone_region, read_phone_keys(database, identity.phone_region))
     # Tonight's new text is encoded in partitions on the task runner (Dask workers, when the
     # flow runs on Dask) before the conversations are read.
     speakers = build_conversations(
@@ -97,6 +115,7 @@ def read_conversations(
         read_text_corrections(database),
         text,
         list(brand_handles),
+        speakers,
     )
     return Linked(
         conversations,
@@ -106,4 +125,5 @@ def read_conversations(
         encoder.model_id,
         model_version(text.model_dir),
         stored_vectors,
+        stored_languages,
     )

@@ -59,6 +59,7 @@ def summarise_run(
         "text_vectors": {
             "stored_before": len(linked.stored_vectors),
             "encoded": len(linked.fresh_vectors),
+            "languages_identified": len(linked.fresh_languages),
         },
         "queues": {
             "retention": len(queues.retention),

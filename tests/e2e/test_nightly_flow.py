@@ -89,19 +89,26 @@ def test_second_run_changes_nothing(published):
     assert first["queues"]["retention"] > 0 and first["queues"]["ideation"] > 0
 
 
-def test_each_text_is_encoded_once_and_its_vector_kept(published):
+def test_each_text_is_encoded_and_its_language_identified_once_and_both_kept(published):
     url, first, second = published
     engine = make_engine(url)
     with engine.connect() as conn:
-        stored = conn.execute(text("SELECT COUNT(*) FROM text_embeddings")).scalar()
+        stored, with_language = conn.execute(
+            text("SELECT COUNT(*), COUNT(language) FROM text_embeddings")
+        ).one()
     engine.dispose()
     # The simulator writes from a few dozen sentence templates: few distinct texts to encode.
     assert first["text_vectors"]["stored_before"] == 0 and first["text_vectors"]["encoded"] > 20
+    assert first["text_vectors"]["languages_identified"] > 20
     assert second["text_vectors"] == {
         "stored_before": first["text_vectors"]["encoded"],
         "encoded": 0,
+        "languages_identified": 0,
     }
+    # Every stored text of three words or more has its language; shorter ones need none.
     assert stored == first["text_vectors"]["encoded"]
+    assert with_language == first["text_vectors"]["languages_identified"] <= stored
+    assert first["languages"] == second["languages"]
 
 
 def test_run_summary_counts_every_stage(published):

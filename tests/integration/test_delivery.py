@@ -386,17 +386,26 @@ def test_contact_points_follow_the_crm_export(engine):
             "email": ["new@example.test", ""],
             "language": ["fr", ""],
             "email_opt_out": ["true", "false"],
+            "phone": ["(415) 555-2671", "12"],
         }
     )
     with engine.begin() as conn:
-        assert upsert_contact_points(conn, tonight) == 2
+        assert upsert_contact_points(conn, tonight, "US") == 2
     with engine.connect() as conn:
         rows = {
-            r.customer_id: (r.email, r.language, r.opted_out)
+            r.customer_id: (r.email, r.language, r.opted_out, r.phone, r.phone_key)
             for r in conn.execute(select(contact_points))
         }
     # C2, C3 and the K's left the export; C1 moved address and opted out
-    assert rows == {"C1": ("new@example.test", "fr", 1), "C9": (None, None, 0)}
+    assert rows == {
+        "C1": ("new@example.test", "fr", 1, "(415) 555-2671", "phone:+14155552671"),
+        "C9": (None, None, 0, "12", None),
+    }
+    # The same export again writes nothing; one changed number writes that one row.
+    with engine.begin() as conn:
+        assert upsert_contact_points(conn, tonight, "US") == 0
+        assert upsert_contact_points(conn, tonight.assign(phone=["", "12"]), "US") == 1
+        assert conn.execute(select(contact_points.c.phone_key)).scalars().all() == [None, None]
 
 
 def test_the_companys_own_wording_replaces_a_template_and_keeps_the_others(engine, smtp, tmp_path):

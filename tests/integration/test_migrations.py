@@ -27,7 +27,7 @@ def test_the_newest_migration_builds_exactly_the_models(database_url):
         )
         version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     assert diff == []
-    assert version == head_revision() == "0008"
+    assert version == head_revision() == "0009"
     engine.dispose()
 
 

@@ -60,3 +60,25 @@ def test_other_languages_are_marked_and_short_texts_are_not_guessed():
             "",
         ]
     ) == ["de", "fr", "en", "en", "en", "en"]
+
+
+def test_a_stored_language_is_taken_and_only_new_text_is_identified():
+    from patronage.tasks.transforms.text.text_language import (
+        detect_languages,
+        known_languages,
+        load_stored_languages,
+    )
+    from patronage.tasks.transforms.text.text_signals import text_hash
+
+    stored = "Where is my order? It should have arrived yesterday."
+    new = "Ich möchte meinen Vertrag kündigen, der Service ist schlecht."
+    # A stored answer the identifier would never give: taking it proves nothing was re-read.
+    load_stored_languages({text_hash(stored): "xx"})
+    try:
+        assert detect_languages([stored, new, "ok"]) == ["xx", "de", "en"]
+        assert known_languages([text_hash(stored), text_hash(new), text_hash("ok")]) == {
+            text_hash(stored): "xx",
+            text_hash(new): "de",
+        }
+    finally:
+        load_stored_languages({})

@@ -175,3 +175,15 @@ def test_an_unknown_phone_region_is_refused_by_name():
     assert IdentityConfig(phone_region="de").phone_region == "DE"
     with pytest.raises(ValidationError, match="phone_region 'XX' is not a region"):
         IdentityConfig(phone_region="XX")
+
+
+def test_a_remembered_phone_key_is_taken_without_parsing_again():
+    from patronage.tasks.transforms.linking.identity import phone_key, remember_phone_keys
+
+    # Stored keys no parser would give: taking them proves the number was not parsed again.
+    remember_phone_keys("ZZ", {"(415) 555-2671": "phone:+10000000000", "12": None})
+    assert phone_key("(415) 555-2671", "ZZ") == "phone:+10000000000"
+    assert phone_key("12", "ZZ") is None
+    # Another region is another key; an unknown number is parsed and then kept.
+    assert phone_key("(415) 555-2671", "US") == "phone:+14155552671"
+    assert phone_key("", "ZZ") is None and phone_key(None, "ZZ") is None

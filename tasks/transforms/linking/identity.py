@@ -8,13 +8,29 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping
 
+import numpy as np
 import pandas as pd
 import phonenumbers
 
 # Providers that ignore dots in the local part of an address.
 DOTLESS_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+
+
+def map_distinct(values: pd.Series, fn: Callable[[object], object]) -> pd.Series:
+    """``values.map(fn)``, calling ``fn`` once per distinct value: names, places and handles
+    repeat, so a million rows hold far fewer values to normalise.
+
+    >>> map_distinct(pd.Series(["Ann", "Bo", "Ann", None]), lambda v: v and v.upper()).tolist()
+    ['ANN', 'BO', 'ANN', None]
+    """
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    mapped = np.empty(len(distinct) + 1, dtype=object)
+    for i, value in enumerate(distinct):
+        mapped[i] = fn(value)
+    mapped[-1] = fn(None)  # where the missing values' code, -1, points
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
 
 
 def normalize_email(email: object) -> str | None:
@@ -84,10 +100,27 @@ def stakeholder_id(author_key: str) -> str:
     return "S" + hashlib.sha256(author_key.encode()).hexdigest()[:12]
 
 
+# Keys already worked out in this process, by (region, number as typed): phonenumbers takes
+# about 100 µs a number, over a minute a night at a million customers. A night adds the keys its
+# database stores with the customers' contact points (``remember_phone_keys``), so it parses
+# only numbers it has not seen. A key depends on nothing else, so an entry is never stale.
+_PHONE_KEYS: dict[tuple[str, str], str | None] = {}
+
+
 def phone_key(phone: object, default_region: str = "US") -> str | None:
     """``phone:+E164`` or ``None``."""
-    normalized = normalize_phone(phone, default_region)
-    return f"phone:{normalized}" if normalized else None
+    if not isinstance(phone, str) or not phone.strip():
+        return None
+    memo = (default_region, phone)
+    if memo not in _PHONE_KEYS:
+        normalized = normalize_phone(phone, default_region)
+        _PHONE_KEYS[memo] = f"phone:{normalized}" if normalized else None
+    return _PHONE_KEYS[memo]
+
+
+def remember_phone_keys(default_region: str, keys: Mapping[str, str | None]) -> None:
+    """Keys worked out before (stored): ``phone_key`` returns them without parsing again."""
+    _PHONE_KEYS.update({(default_region, phone): key for phone, key in keys.items()})
 
 
 def email_key(email: object) -> str | None:

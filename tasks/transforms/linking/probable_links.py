@@ -17,6 +17,7 @@ import pandas as pd
 
 from patronage.tasks.transforms.linking.identity import (
     is_brand_handle,
+    map_distinct,
     normalize_handle,
     normalize_person_name,
 )
@@ -46,16 +47,25 @@ PROFILE_PRIOR_RECALL = 0.85
 LINK_COLUMNS = ["identity_key", "customer_id", "method", "match_probability"]
 
 
+def _first(full_name: object) -> str | None:
+    tokens = full_name.split() if isinstance(full_name, str) else []
+    return tokens[0] if tokens else None
+
+
+def _last(full_name: object) -> str | None:
+    tokens = full_name.split() if isinstance(full_name, str) else []
+    return tokens[-1] if len(tokens) > 1 else None
+
+
 def _profile(unique_id: pd.Series, name: pd.Series, city: pd.Series) -> pd.DataFrame:
-    full_name = name.map(normalize_person_name)
-    tokens = full_name.fillna("").str.split()
+    full_name = map_distinct(name, normalize_person_name)
     return pd.DataFrame(
         {
             "unique_id": unique_id.to_numpy(),
             "full_name": full_name.to_numpy(),
-            "first_name": tokens.map(lambda t: t[0] if t else None).to_numpy(),
-            "last_name": tokens.map(lambda t: t[-1] if len(t) > 1 else None).to_numpy(),
-            "city": city.map(normalize_person_name).to_numpy(),
+            "first_name": map_distinct(full_name, _first).to_numpy(),
+            "last_name": map_distinct(full_name, _last).to_numpy(),
+            "city": map_distinct(city, normalize_person_name).to_numpy(),
         }
     )
 
