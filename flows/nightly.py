@@ -65,7 +65,7 @@ def _nightly(params: NightlyParameters, policy: Policy) -> dict:
     thresholds = {name: params.reject_threshold(name) for name in extracted.raw}
     validated = clock.run(
         "validate", validate_datasets, extracted, as_of, database, thresholds,
-        params.max_quiet_runs, params.data_docs_dir,
+        params.max_quiet_runs, params.data_docs_dir, not params.full_refresh,
     )  # fmt: skip
     stop_on_breach(validated, database, run_id, params.dry_run)
     valid = validated.valid
@@ -101,7 +101,7 @@ def _nightly(params: NightlyParameters, policy: Policy) -> dict:
         )  # fmt: skip
         published = clock.run(
             "publish", publish_run, database, batch, linked, extracted.learned_suppressions,
-            params.quarantine_retention_days,
+            params.quarantine_retention_days, validated,
         )  # fmt: skip
 
     summary = summarise_run(

@@ -84,7 +84,11 @@ class NightlyParameters(DatabaseParameters):
         None, description="YAML file listing sources (see deployments/sources.example.yaml)."
     )
     full_refresh: bool = Field(
-        False, description="Ignore stored cursors and watermarks and read everything again."
+        False,
+        description=(
+            "Ignore stored cursors and watermarks and read everything again; validate every "
+            "row again, also rows that passed unchanged before."
+        ),
     )
     as_of: date | None = Field(
         None, description="Cut-off date of the run; empty means today (UTC)."

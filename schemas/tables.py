@@ -306,6 +306,22 @@ customer_scores = Table(
     Column("alive_drop_since", Date),
 )
 
+validated_rows = Table(
+    "validated_rows",
+    metadata,
+    # grain: one row per dataset: the 64-bit content hashes (row_hashes, sorted uint64) of the
+    # rows that passed its contract on the last published night, so rows arriving unchanged
+    # skip the row-level expectations. Rewritten whole each night; a cache, not published state.
+    Column("dataset", String(64), primary_key=True),
+    Column("validation_version", String(64), nullable=False),  # contract and logic
+    Column("hash_version", String(64), nullable=False),  # what computed the hashes
+    Column("as_of", Date, nullable=False),  # the night they passed: valid for it and later
+    Column("row_count", Integer, nullable=False),
+    Column("row_hashes", LargeBinary, nullable=False),
+    Column("run_id", String(64), nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
 source_state = Table(
     "source_state",
     metadata,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from patronage.resources.database import PatronageDatabase
@@ -14,8 +15,11 @@ from patronage.tasks.io.publish_queues import record_quarantine
 from patronage.tasks.io.quarantine_fixes import read_quarantine_fixes
 from patronage.tasks.io.report_run import emit_contract_breaches, report_validation
 from patronage.tasks.io.sources.base import settled_watermark, stuck_source
+from patronage.tasks.io.validated_rows import read_validated_rows
 from patronage.tasks.stages.extract_datasets import Extracted
 from patronage.tasks.stages.validate_export import ExportValidation, validate_export
+from patronage.tasks.transforms.validation.row_fingerprint import hash_version
+from patronage.tasks.transforms.validation.validate_dataset import validation_version
 
 
 class ContractBreachError(RuntimeError):
@@ -30,11 +34,13 @@ class Validated:
         valid: One frame of valid, typed rows per dataset.
         outcomes: Each dataset's validation and quarantine outcome.
         breaches: Breach lines per dataset (empty when the run may publish).
+        versions: Each dataset's ``validation_version`` tonight.
     """
 
     valid: dict[str, pd.DataFrame]
     outcomes: dict[str, ExportValidation]
     breaches: dict[str, list[str]] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -53,6 +59,11 @@ class Validated:
         return pd.concat([o.refailed for o in self.outcomes.values()], ignore_index=True)
 
     @property
+    def valid_hashes(self) -> dict[str, np.ndarray]:
+        """Per dataset, the content hashes of tonight's valid rows (for the next night)."""
+        return {d: o.valid_hashes for d, o in self.outcomes.items()}
+
+    @property
     def breach_lines(self) -> list[str]:
         return [line for lines in self.breaches.values() for line in lines]
 
@@ -66,6 +77,7 @@ class Validated:
                 "released": len(o.released_ids),
                 "unknown_columns": len(o.validation.unknown_columns),
                 "normalised": o.validation.normalised_cells,
+                "validated_before": o.validation.validated_before,
             }
             for name, o in self.outcomes.items()
         }
@@ -98,6 +110,7 @@ def validate_datasets(
     thresholds: dict[str, float],
     max_quiet_runs: int,
     data_docs_dir: str | None,
+    reuse: bool = True,
 ) -> Validated:
     """Validate each dataset (references first), flag stuck incremental sources, write the
     validation artifact. A breached dataset's task ends Failed; its rows still reach quarantine.
@@ -109,8 +122,12 @@ def validate_datasets(
         thresholds: Share of each dataset's rows that may be quarantined.
         max_quiet_runs: Quiet runs after which an incremental source counts as stuck.
         data_docs_dir: Folder for a Great Expectations Data Docs site, if any.
+        reuse: Let rows that passed on the last published night and arrive unchanged skip
+            the row-level expectations (off for a full refresh: everything is validated).
     """
     fixes = read_quarantine_fixes(database)
+    versions = {name: validation_version(contract) for name, contract in CONTRACTS.items()}
+    before = read_validated_rows(database, versions, hash_version(), as_of) if reuse else {}
     valid: dict[str, pd.DataFrame] = {}
     outcomes: dict[str, ExportValidation] = {}
     breaches: dict[str, list[str]] = {}
@@ -135,6 +152,7 @@ def validate_datasets(
                 refs,
                 thresholds[dataset],
                 fixes[fixes["dataset"] == dataset],
+                validated_before=before.get(dataset),
             )
         for dataset, future in futures.items():
             future.wait()
@@ -153,7 +171,7 @@ def validate_datasets(
         stuck = stuck_source(extraction, max_quiet_runs)
         if stuck:
             breaches.setdefault(extraction.dataset, []).append(stuck)
-    validated = Validated(valid, outcomes, breaches)
+    validated = Validated(valid, outcomes, breaches, versions)
     report_validation(outcomes, validated.breach_lines, data_docs_dir)
     return validated
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
 import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed, State
 
 from patronage.schemas.contracts import CONTRACTS
-from patronage.tasks.transforms.validation.row_fingerprint import row_fingerprint
+from patronage.tasks.transforms.validation.row_fingerprint import row_fingerprint, row_hashes
 from patronage.tasks.transforms.validation.stage_dataset import stage_dataset
 from patronage.tasks.transforms.validation.storable_text import storable_record
 from patronage.tasks.transforms.validation.validate_dataset import (
@@ -30,6 +31,8 @@ class ExportValidation:
             ``reasons``, ``raw_row``.
         released_ids: Quarantine entries whose operator fix passed this time.
         refailed: Quarantine entries whose fix failed again: ``quarantine_id``, ``reasons``.
+        valid_hashes: ``row_hashes`` of the rows that passed (sorted, distinct), which the
+            next night need not validate again while they arrive unchanged.
     """
 
     validation: DatasetValidation
@@ -38,6 +41,7 @@ class ExportValidation:
     refailed: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["quarantine_id", "reasons"])
     )
+    valid_hashes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
 
     def __repr__(self) -> str:
         # A Failed state carrying this is logged with its repr: ids and counts, never rows.
@@ -108,6 +112,7 @@ def validate_export(
     max_reject_share: float,
     fixes: pd.DataFrame | None = None,
     check_freshness: bool = True,
+    validated_before: np.ndarray | None = None,
 ) -> ExportValidation | State:
     """Cast and validate ``raw`` (with operator fixes applied) against the dataset's contract.
 
@@ -115,10 +120,14 @@ def validate_export(
     message, so the Prefect UI shows which dataset stopped the run; the state still carries
     the ``ExportValidation`` (``state.result(raise_on_failure=False)``), whose rejected rows
     must reach quarantine all the same. ``check_freshness=False`` (a backtest of the past)
-    does not count stale data as a breach.
+    does not count stale data as a breach. ``validated_before`` are the ``row_hashes`` of
+    rows that passed on an earlier night (same contract version, no later ``as_of``): those
+    rows skip the row-level expectations, with the same outcome.
     """
     contract = CONTRACTS[dataset]
     frame, fixed_at = apply_fixes(raw, fixes if fixes is not None else pd.DataFrame(), dataset)
+    hashes = row_hashes(frame)
+    known = None if validated_before is None else np.isin(hashes, validated_before)
     validation = validate_dataset(
         stage_dataset(frame, contract),
         contract,
@@ -126,8 +135,10 @@ def validate_export(
         reference_keys,
         max_reject_share,
         check_freshness,
+        known,
     )
     rejected = validation.rejected
+    passed = ~frame.index.isin(rejected["row_index"])
     is_fix = rejected["row_index"].isin(list(fixed_at))
     refailed = pd.DataFrame(
         {
@@ -140,14 +151,18 @@ def validate_export(
     # The quarantine keeps the row as it arrived, not the fix that replaced it.
     quarantined = quarantined_rows(raw, rejected[~is_fix], dataset, source)
     get_run_logger().info(
-        "%s: %d rows valid, %d quarantined, %d fix(es) released, %d breach(es)",
+        "%s: %d rows valid (%d unchanged since validated), %d quarantined, %d fix(es) "
+        "released, %d breach(es)",
         dataset,
         len(validation.valid),
+        validation.validated_before,
         len(quarantined),
         len(released),
         len(validation.breaches),
     )
-    outcome = ExportValidation(validation, quarantined, released, refailed)
+    outcome = ExportValidation(
+        validation, quarantined, released, refailed, np.unique(hashes[passed])
+    )
     if validation.breaches:
         return Failed(message="; ".join(validation.breaches), data=outcome)
     return outcome

@@ -89,6 +89,17 @@ def test_second_run_changes_nothing(published):
     assert first["queues"]["retention"] > 0 and first["queues"]["ideation"] > 0
 
 
+def test_the_second_night_validates_only_what_changed_and_publishes_the_same(published):
+    _url, first, second = published
+    assert all(d["validated_before"] == 0 for d in first["datasets"].values())
+    # Nothing changed: every valid row is known, and the outcome is the first night's.
+    for name, counts in second["datasets"].items():
+        assert counts["validated_before"] == counts["valid"] > 0, name
+        assert {k: v for k, v in counts.items() if k != "validated_before"} == {
+            k: v for k, v in first["datasets"][name].items() if k != "validated_before"
+        }
+
+
 def test_each_text_is_encoded_and_its_language_identified_once_and_both_kept(published):
     url, first, second = published
     engine = make_engine(url)

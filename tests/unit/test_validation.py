@@ -177,3 +177,56 @@ def test_json_lines_keep_unicode_line_separators_inside_values(tmp_path):
     path = tmp_path / "posts.jsonl"
     path.write_text('{"post_id": "P1", "text": "one\u2028two"}\n', encoding="utf-8")
     assert read_export(path)["text"].tolist() == ["one\u2028two"]
+
+
+def test_rows_validated_before_skip_the_expectations_with_the_same_outcome():
+    """Rows known valid skip Great Expectations; what passes and fails is as for all rows:
+    a new row repeating a known row's key rejects both, a known row whose customer left is
+    rejected by the references that count every row."""
+    from patronage.tasks.transforms.validation.validate_dataset import rows_to_check
+
+    raw = raw_orders(
+        [
+            ("O1", "C1", "2026-10-01T10:00:00Z", "12.50"),  # known
+            ("O2", "C2", "2026-10-02T10:00:00Z", "3"),  # known
+            ("O3", "C9", "2026-10-03T10:00:00Z", "5"),  # known, its customer gone
+            ("O4", "C2", "2026-10-04T10:00:00Z", "-1"),  # new, bad amount
+            ("O2", "C1", "2026-10-05T10:00:00Z", "4"),  # new, repeats O2's key
+            ("O6", "C1", "2026-10-06T10:00:00Z", "6"),  # new
+        ]
+    )
+    known = pd.Series([True, True, True, False, False, False]).to_numpy()
+    staged = stage_dataset(raw, CONTRACTS["orders"])
+    assert rows_to_check(staged.frame, CONTRACTS["orders"], known).tolist() == [
+        False, True, False, True, True, True,
+    ]  # fmt: skip
+    full = validate_orders(raw, max_reject_share=1.0)
+    reused = validate_dataset(
+        staged, CONTRACTS["orders"], AS_OF, {"customers": {"C1", "C2"}}, 1.0, known_valid=known
+    )
+    assert reused.validated_before == 2 and full.validated_before == 0
+    assert reused.valid.equals(full.valid)
+    assert list(reused.valid["order_id"]) == ["O1", "O6"]
+    assert reused.rejected.to_dict("list") == full.rejected.to_dict("list")
+    assert dict(zip(reused.rejected["row_index"], reused.rejected["reasons"], strict=True)) == {
+        1: ["expect_column_values_to_be_unique:order_id"],
+        2: ["references:customers.customer_id"],
+        3: ["expect_column_values_to_be_between:amount"],
+        4: ["expect_column_values_to_be_unique:order_id"],
+    }
+
+
+def test_with_every_row_validated_before_the_expectations_are_reported_met():
+    raw = raw_orders(
+        [("O1", "C1", "2026-10-01T10:00:00Z", "1"), ("O2", "C2", "2026-10-02T10:00:00Z", "2")]
+    )
+    result = validate_dataset(
+        stage_dataset(raw, CONTRACTS["orders"]), CONTRACTS["orders"], AS_OF,
+        {"customers": {"C1", "C2"}}, known_valid=pd.Series([True, True]).to_numpy(),
+    )  # fmt: skip
+    assert result.breaches == [] and result.validated_before == 2
+    assert list(result.valid["order_id"]) == ["O1", "O2"]
+    checks = {(r["expectation"], r["column"]): r["success"] for r in result.expectations}
+    assert checks[("expect_column_values_to_be_between", "amount")] is True
+    assert checks[("expect_column_values_to_be_unique", "order_id")] is True
+    assert all(checks.values())
