@@ -281,7 +281,9 @@ class PatronageDatabase(Block):
 
     def read_if_published(self, table_name: str, query, columns: list[str]):
         """Rows of ``query`` from a Patronage table, or an empty frame with ``columns`` when
-        nothing was published yet (the database or table is missing). Never creates the database.
+        nothing was published yet (the database or table is missing). Never creates the database;
+        one published by an earlier release is first brought to the newest schema, so a query
+        may name columns that release did not have.
 
         Args:
             table_name: The table the query reads; its absence means "nothing yet".
@@ -296,5 +298,6 @@ class PatronageDatabase(Block):
         with self.engine() as engine:
             if not inspect(engine).has_table(table_name):
                 return pd.DataFrame(columns=columns)
+            ensure_schema(engine)
             with engine.connect() as conn:
                 return pd.read_sql(query, conn)

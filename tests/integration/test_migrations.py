@@ -92,3 +92,38 @@ def test_downgrade_to_the_first_release_puts_notes_back(database_url):
         "called twice\nthen emailed"
     ]
     engine.dispose()
+
+
+def test_a_night_reads_a_database_an_earlier_release_published(database_url):
+    """The night's first reads name columns the earlier release lacked (0009): reading brings
+    the schema forward first, and what was stored is kept."""
+    from patronage.resources.database import PatronageDatabase
+    from patronage.tasks.io.phone_keys import read_phone_keys
+    from patronage.tasks.io.text_embeddings import read_text_embeddings
+
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        command.upgrade(alembic_config(conn), "0008")
+        conn.execute(
+            text(
+                "INSERT INTO text_embeddings (model_id, text_hash, vector, created_at) "
+                "VALUES ('m', 'ab', :v, '2026-10-31 02:00:00')"
+            ),
+            {"v": b"\x00\x00\x80\x3f"},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO contact_points (customer_id, email, opted_out, updated_at) "
+                "VALUES ('C1', 'a@example.test', 0, '2026-10-31 02:00:00')"
+            )
+        )
+        conn.commit()
+    engine.dispose()
+    database = PatronageDatabase(url=database_url)
+    vectors, languages = read_text_embeddings.fn(database, "m")
+    assert {h: v.tolist() for h, v in vectors.items()} == {b"\xab": [1.0]} and languages == {}
+    assert read_phone_keys.fn(database, "US") == {}
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0009"
+    engine.dispose()

@@ -270,3 +270,21 @@ def test_due_dates_hold_while_a_case_stays_open_and_only_move_sooner():
         date(2026, 11, 9),
         date(2026, 11, 8),
     ]
+
+
+def test_only_replies_of_fewer_than_four_words_are_short_replies():
+    from patronage.tasks.transforms.queues.ideation_queue import is_short_reply
+
+    conversations = pd.DataFrame(
+        {
+            "text": [
+                "+1",
+                "@acme_support same here",
+                "same here",
+                "this would help me a lot",
+                None,
+            ],
+            "reply_to_id": ["post:P1", "post:P1", None, "post:P2", "post:P3"],
+        }
+    )
+    assert is_short_reply(conversations).tolist() == [True, True, False, False, True]

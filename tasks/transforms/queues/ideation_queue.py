@@ -27,8 +27,10 @@ def is_short_reply(conversations: pd.DataFrame) -> pd.Series:
     """Replies with fewer than ``SHORT_REPLY_WORDS`` words (``@mentions`` not counted)."""
     if "reply_to_id" not in conversations:
         return pd.Series(False, index=conversations.index)
+    replies = conversations["reply_to_id"].notna()
+    # Words are counted on replies only: most conversations answer nothing.
     words = (
-        conversations["text"]
+        conversations.loc[replies, "text"]
         .fillna("")
         .map(
             lambda t: sum(
@@ -36,7 +38,9 @@ def is_short_reply(conversations: pd.DataFrame) -> pd.Series:
             )
         )
     )
-    return conversations["reply_to_id"].notna() & (words < SHORT_REPLY_WORDS)
+    short = pd.Series(False, index=conversations.index)
+    short[replies] = (words < SHORT_REPLY_WORDS).to_numpy(dtype=bool)
+    return short
 
 
 IDEA_COLUMNS = [
