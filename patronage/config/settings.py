@@ -133,6 +133,11 @@ class IdentityConfig(BaseModel):
         max_length=2,
         description="Region (ISO 3166 alpha-2) in which phone numbers without a country code are read.",
     )
+    linking_memory_gb: float = Field(
+        2.0,
+        gt=0,
+        description="Memory DuckDB may use for record linkage's candidate pairs (GB); beyond it, it spills to the temporary directory instead of growing.",
+    )
 
     @field_validator("phone_region")
     @classmethod

@@ -67,6 +67,7 @@ def resolve_identity_keys(
             identity.match_threshold,
             brand_handles=brand_handles,
             review_floor=identity.review_floor,
+            memory_gb=identity.linking_memory_gb,
         )
         if identity.probabilistic
         else pd.DataFrame(columns=LINK_COLUMNS)

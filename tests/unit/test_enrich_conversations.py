@@ -82,3 +82,22 @@ def test_a_stored_language_is_taken_and_only_new_text_is_identified():
         }
     finally:
         load_stored_languages({})
+
+
+def test_texts_read_in_chunks_read_as_in_one_piece(monkeypatch):
+    """A correction in one chunk still reaches its near-identical text in another."""
+    from patronage.tasks.transforms.text import text_signals
+
+    texts = [
+        "I will cancel my subscription if this happens again",
+        "where is my parcel, it is a week late",
+        "love the new colours",
+        "I will cancel my subscription if this happens again!",
+        None,
+    ]
+    ruled_out = [frozenset({"churn_threat"}), frozenset(), frozenset(), frozenset(), frozenset()]
+    whole = text_signals.classify_texts(texts, ruled_out=ruled_out)
+    monkeypatch.setattr(text_signals, "CLASSIFY_CHUNK", 2)
+    chunked = text_signals.classify_texts(texts, ruled_out=ruled_out)
+    pd.testing.assert_frame_equal(chunked, whole)
+    assert whole.loc[3, "intent"] != "churn_threat" and whole.loc[4, "intent"] == "other"

@@ -118,6 +118,7 @@ def probable_customer_links(
     seed: int = 1,
     brand_handles: Collection[str] = (),
     review_floor: float | None = None,
+    memory_gb: float | None = None,
 ) -> pd.DataFrame:
     """Link authors that no known key identifies to customers, by name and location.
 
@@ -135,6 +136,7 @@ def probable_customer_links(
         review_floor: Also return an author's best match at or above this but below
             ``threshold``, with method ``candidate`` and what a person would compare (both
             sides' normalised names and places, JSON in ``compared``), for a person to decide.
+        memory_gb: Memory limit of the linking engine (``link_records``).
 
     Returns:
         ``identity_key``, ``customer_id``, ``method`` (``probabilistic``), ``match_probability``.
@@ -160,6 +162,7 @@ def probable_customer_links(
             training_blocking=PROFILE_TRAINING,
             prior_rules=PROFILE_PRIOR,
             prior_recall=PROFILE_PRIOR_RECALL,
+            memory_gb=memory_gb,
         )
     except InsufficientTrainingData as exc:
         # Too little overlap to learn from is an ordinary night for a small shop: exact keys

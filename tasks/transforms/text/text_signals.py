@@ -23,6 +23,7 @@ from patronage.tasks.transforms.text.text_classifier import (
 from patronage.tasks.transforms.text.text_encoder import SentenceEncoder, load_encoder
 
 SIGNAL_COLUMNS = ["intent", "intent_confidence", "sentiment", "sentiment_label"]
+CLASSIFY_CHUNK = 50_000
 
 
 _SEED_MODELS: dict[str, TextModel] = {}
@@ -135,11 +136,23 @@ def spread_corrections(
         ruled_out: Per text, the intents people said it does not have (mostly empty).
     """
     corrected = [i for i, s in enumerate(ruled_out) if s]
-    if not corrected:
+    return spread_from(vectors, ruled_out, vectors[corrected], [ruled_out[i] for i in corrected])
+
+
+def spread_from(
+    vectors: np.ndarray,
+    ruled_out: Sequence[frozenset[str]],
+    corrected_vectors: np.ndarray,
+    corrected: Sequence[frozenset[str]],
+) -> list[frozenset[str]]:
+    """``spread_corrections`` for some texts, with the corrected texts given apart (they may
+    be among other texts): per text, its own ruled-out intents and those of every corrected
+    text nearly the same."""
+    if not len(corrected):
         return [frozenset(s) for s in ruled_out]
-    close = (vectors @ vectors[corrected].T) >= CORRECTION_SIMILARITY
+    close = (vectors @ corrected_vectors.T) >= CORRECTION_SIMILARITY
     return [
-        frozenset(ruled_out[i]).union(*(ruled_out[corrected[j]] for j in np.flatnonzero(close[i])))
+        frozenset(ruled_out[i]).union(*(corrected[j] for j in np.flatnonzero(close[i])))
         for i in range(len(vectors))
     ]
 
@@ -170,11 +183,22 @@ def classify_texts(
         index=range(len(cleaned)),
     )
     if readable.any():
-        vectors = embed_texts(encoder, cleaned[readable].tolist())
-        excluded = None
-        if ruled_out is not None:
-            excluded = spread_corrections(vectors, [ruled_out[i] for i in np.flatnonzero(readable)])
-        predicted = model.predict(vectors, excluded)
+        texts = cleaned[readable].tolist()
+        sets = None if ruled_out is None else [ruled_out[i] for i in np.flatnonzero(readable)]
+        corrected = [j for j, s in enumerate(sets or []) if s]
+        corrected_vectors = embed_texts(encoder, [texts[j] for j in corrected])
+        parts = []
+        # In chunks: a million texts' vectors at once are 1.5 GB; each text is read alone.
+        for start in range(0, len(texts), CLASSIFY_CHUNK):
+            vectors = embed_texts(encoder, texts[start : start + CLASSIFY_CHUNK])
+            excluded = None
+            if sets is not None:
+                excluded = spread_from(
+                    vectors, sets[start : start + CLASSIFY_CHUNK], corrected_vectors,
+                    [sets[j] for j in corrected],
+                )  # fmt: skip
+            parts.append(model.predict(vectors, excluded))
+        predicted = pd.concat(parts, ignore_index=True)
         predicted.index = cleaned.index[readable]
         out.loc[predicted.index, SIGNAL_COLUMNS] = predicted[SIGNAL_COLUMNS]
     return out.astype({"intent_confidence": "float64", "sentiment": "float64"})
