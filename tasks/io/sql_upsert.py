@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -14,7 +15,12 @@ CHUNK = 500
 
 def _plain(value: object) -> object:
     """A value the DB-API accepts: no NaN, no pandas scalars."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+    if (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float) and math.isnan(value))
+    ):
         return None
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
@@ -23,8 +29,21 @@ def _plain(value: object) -> object:
     return value
 
 
+def _column(values: pd.Series) -> list:
+    """A column's values as ``_plain`` gives them, a whole numeric column at a time."""
+    kind = values.dtype.kind if isinstance(values.dtype, np.dtype) else None
+    if kind in ("i", "u", "b"):
+        return values.tolist()
+    if kind == "f":
+        return [None if v != v else v for v in values.tolist()]  # NaN is not equal to itself
+    return [_plain(v) for v in values]
+
+
 def records(frame: pd.DataFrame) -> list[dict]:
-    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    """Rows as dicts of plain Python values (``_plain``), converted column by column."""
+    columns = [_column(frame[c]) for c in frame.columns]
+    names = list(frame.columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def _insert(conn: Connection, table: Table):
