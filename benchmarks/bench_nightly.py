@@ -150,9 +150,10 @@ def _night(
         return
     result = json.loads(lines[-1][len("RESULT ") :])
     print(f"\n{label}")
-    print(f"{'stage':<20}{'rows':>12}{'seconds':>10}")
+    print(f"{'stage':<20}{'rows':>12}{'seconds':>10}{'peak MiB':>10}")
     for name, stage in result["stages"].items():
-        print(f"{name:<20}{stage['rows']:>12}{stage['seconds']:>10.2f}")
+        peak = stage.get("peak_mib") or 0
+        print(f"{name:<20}{stage['rows']:>12}{stage['seconds']:>10.2f}{peak:>10.0f}")
     reused = sum(d["validated_before"] for d in result["datasets"].values())
     valid = sum(d["valid"] for d in result["datasets"].values())
     vectors = result["text_vectors"]

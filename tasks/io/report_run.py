@@ -44,9 +44,15 @@ def render_run_summary(summary: dict) -> str:
                 f"| {name} | {src['dataset']} | {src['rows']} | {mode} | "
                 f"{src['unknown_fields']} | {src['warnings']} | {src.get('quiet_runs', 0)} |"
             )
-    lines += ["", "## Stages", "", "| stage | rows out | seconds |", "|---|---:|---:|"]
+    lines += [
+        "", "## Stages", "", "| stage | rows out | seconds | peak memory (MiB) |",
+        "|---|---:|---:|---:|",
+    ]  # fmt: skip
     for name, s in summary["stages"].items():
-        lines.append(f"| {name} | {s['rows']} | {s['seconds']:.2f} |")
+        peak = s.get("peak_mib")
+        lines.append(
+            f"| {name} | {s['rows']} | {s['seconds']:.2f} | {'' if peak is None else f'{peak:,.0f}'} |"
+        )
     lines += ["", "## Queues", "", "| queue | items |", "|---|---:|"]
     for name, n in summary["queues"].items():
         lines.append(f"| {name} | {n} |")

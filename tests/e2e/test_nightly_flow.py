@@ -135,6 +135,9 @@ def test_run_summary_counts_every_stage(published):
     assert all(
         d["quarantined"] == 0 and d["read"] == d["valid"] for d in first["datasets"].values()
     )
+    # Each stage's peak memory: the process's peak so far, so it never falls.
+    peaks = [s["peak_mib"] for s in first["stages"].values()]
+    assert peaks == sorted(peaks) and peaks[0] > 50
     assert first["model"]["bgnbd_method"] == "mle"
 
 
