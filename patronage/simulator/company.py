@@ -162,32 +162,38 @@ def generate_sample(spec: SampleSpec) -> dict[str, pd.DataFrame]:
 
 
 def _write(df: pd.DataFrame, path: Path) -> None:
-    """One export file, written by DuckDB (pandas' writers took most of a large company's
-    time): CSV with a header and quotes only where needed, or JSON lines; timestamps as
-    ``YYYY-MM-DDTHH:MM:SSZ``."""
+    """One export file, written by DuckDB, which also formats the cells on every core (pandas'
+    writers took most of a large company's time): CSV with a header and quotes only where
+    needed, or JSON lines; timestamps as ``YYYY-MM-DDTHH:MM:SSZ``, flags as ``True``/``False``.
+    """
     import duckdb
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    out = pd.DataFrame(index=df.index)
+    columns = []
     for col in df.columns:
+        name = '"' + str(col).replace('"', '""') + '"'
         values = df[col]
         if pd.api.types.is_datetime64_any_dtype(values):
-            seconds = values.to_numpy(dtype="datetime64[s]")
-            out[col] = np.char.add(np.datetime_as_string(seconds, unit="s"), "Z")
+            expr = f"strftime({name}, '%Y-%m-%dT%H:%M:%SZ')"
         elif pd.api.types.is_bool_dtype(values):
-            out[col] = np.where(values.to_numpy(), "True", "False")
+            expr = f"CASE WHEN {name} THEN 'True' ELSE 'False' END"
         elif pd.api.types.is_numeric_dtype(values):
-            out[col] = values
-        else:
-            text = (
-                values.astype(str) if len(values) and isinstance(values.iloc[0], date) else values
-            )
+            expr = name
+        elif path.suffix == ".csv":
             # DuckDB's CSV quotes an empty string (to tell it from NULL); the files never did.
-            out[col] = text.where(text != "", None) if path.suffix == ".csv" else text
+            expr = f"NULLIF(CAST({name} AS VARCHAR), '')"
+        else:
+            expr = f"CAST({name} AS VARCHAR)"
+        columns.append(f"{expr} AS {name}")
+    frame = df.copy(deep=False)
+    for col in df.columns:
+        if len(df) and df[col].dtype == object and isinstance(df[col].iloc[0], date):
+            frame[col] = df[col].astype(str)  # calendar days as YYYY-MM-DD
     with duckdb.connect() as con:
-        con.register("export", out)
+        con.register("export", frame)
         options = "FORMAT json" if path.suffix == ".jsonl" else "FORMAT csv, HEADER true"
-        con.execute(f"COPY export TO '{path.as_posix()}' ({options})")
+        query = f"SELECT {', '.join(columns)} FROM export"
+        con.execute(f"COPY ({query}) TO '{path.as_posix()}' ({options})")
 
 
 def write_sample(spec: SampleSpec, out_dir: Path, truth_dir: Path | None) -> dict[str, int]:
