@@ -69,7 +69,8 @@ class Linked:
     def fresh_languages(self) -> dict[bytes, str]:
         """Languages identified tonight that the store lacks (new text, or a vector stored
         before languages were), by text hash."""
-        digests = {text_hash(t) for t in self.conversations["text"] if isinstance(t, str)}
+        texts = set(self.conversations["text"].dropna())
+        digests = {text_hash(t) for t in texts if isinstance(t, str)}
         return {
             d: language
             for d, language in known_languages(digests).items()

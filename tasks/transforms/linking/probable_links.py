@@ -188,22 +188,38 @@ def probable_customer_links(
         columns=LINK_COLUMNS,
     )
     if review_floor is not None:
-        # What a person deciding a near miss compares: both sides' names and places.
-        author = authors.set_index("unique_id")
-        person = people.set_index("unique_id")
-        found["compared"] = [
+        # What a person deciding a near miss compares: both sides' names and places, looked
+        # up for the near misses only (a join, not a lookup per row).
+        near = found["method"] == "candidate"
+        sides = (
+            found.loc[near, ["identity_key", "customer_id"]]
+            .merge(
+                authors[["unique_id", "full_name", "city"]].rename(
+                    columns={"unique_id": "identity_key", "full_name": "an", "city": "ac"}
+                ),
+                on="identity_key",
+                how="left",
+            )
+            .merge(
+                people[["unique_id", "full_name", "city"]].rename(
+                    columns={"unique_id": "customer_id", "full_name": "cn", "city": "cc"}
+                ),
+                on="customer_id",
+                how="left",
+            )
+        )
+        found["compared"] = None
+        found.loc[near, "compared"] = [
             json.dumps(
                 {
-                    "author_name": _text(author.at[a, "full_name"]),
-                    "author_city": _text(author.at[a, "city"]),
-                    "customer_name": _text(person.at[c, "full_name"]),
-                    "customer_city": _text(person.at[c, "city"]),
+                    "author_name": _text(an),
+                    "author_city": _text(ac),
+                    "customer_name": _text(cn),
+                    "customer_city": _text(cc),
                 }
             )
-            if m == "candidate"
-            else None
-            for a, c, m in zip(
-                found["identity_key"], found["customer_id"], found["method"], strict=True
+            for an, ac, cn, cc in zip(
+                sides["an"], sides["ac"], sides["cn"], sides["cc"], strict=True
             )
         ]
     if overrides is not None and len(overrides):

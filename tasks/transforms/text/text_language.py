@@ -44,14 +44,24 @@ def _identifier():
 def detect_languages(texts: Sequence[object]) -> list[str]:
     """ISO 639-1 code per text; ``en`` when unsure, empty or too short to tell."""
     identifier = _identifier()
+    # Conversations repeat texts ("+1", a template's reply): each distinct text is read once.
+    tonight: dict[str, str] = {}
     out: list[str] = []
     for text in texts:
-        if not isinstance(text, str) or len(text.split()) < MIN_WORDS:
+        if not isinstance(text, str):
             out.append(DEFAULT_LANGUAGE)
             continue
-        digest = text_hash(text)
-        if digest not in _LANGUAGES:
-            language, probability = identifier.classify(text[:2_000])
-            _LANGUAGES[digest] = language if probability >= MIN_PROBABILITY else DEFAULT_LANGUAGE
-        out.append(_LANGUAGES[digest])
+        if text not in tonight:
+            tonight[text] = _language_of(text, identifier)
+        out.append(tonight[text])
     return out
+
+
+def _language_of(text: str, identifier) -> str:
+    if len(text.split()) < MIN_WORDS:
+        return DEFAULT_LANGUAGE
+    digest = text_hash(text)
+    if digest not in _LANGUAGES:
+        language, probability = identifier.classify(text[:2_000])
+        _LANGUAGES[digest] = language if probability >= MIN_PROBABILITY else DEFAULT_LANGUAGE
+    return _LANGUAGES[digest]

@@ -49,7 +49,7 @@ def new_vectors(
     model_id: str, texts: Sequence[object], stored: dict[bytes, np.ndarray]
 ) -> dict[bytes, np.ndarray]:
     """Vectors this process computed for ``texts`` that ``stored`` lacks, by text hash."""
-    digests = {text_hash(t) for t in texts if isinstance(t, str) and t.strip()}
+    digests = {text_hash(t) for t in set(texts) if isinstance(t, str) and t.strip()}
     return {
         d: _VECTORS[(model_id, d)] for d in digests - stored.keys() if (model_id, d) in _VECTORS
     }
@@ -75,7 +75,9 @@ def remember_vectors(model_id: str, texts: Sequence[str], vectors: np.ndarray) -
 
 def embed_texts(encoder: SentenceEncoder, texts: Sequence[str]) -> np.ndarray:
     """``encoder.encode(texts)``, reusing vectors this process computed or read before."""
-    keys = [(encoder.model_id, text_hash(t)) for t in texts]
+    # Hashed once per distinct text: conversations repeat texts.
+    digest = {t: text_hash(t) for t in set(texts)}
+    keys = [(encoder.model_id, digest[t]) for t in texts]
     missing: dict[tuple[str, bytes], int] = {}
     for i, key in enumerate(keys):
         if key not in _VECTORS and key not in missing:
