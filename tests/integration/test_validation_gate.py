@@ -68,6 +68,7 @@ def test_three_percent_bad_rows_are_quarantined_and_the_run_publishes(company):
         "released": 0,
         "unknown_columns": 0,
         "normalised": 0,
+        "validated_before": 0,  # the first night: nothing validated before
     }
     engine = make_engine(url)
     entries = list_quarantine(engine, "orders")
@@ -219,6 +220,8 @@ def test_operator_fix_is_revalidated_released_and_keeps_applying(company, tmp_pa
         "released": 1,
         "unknown_columns": 0,
         "normalised": 0,
+        # Every row passed last night but the fixed one, which is validated again.
+        "validated_before": len(orders) - 1,
     }
     third = run(exports, url)  # the source still sends the bad row: the fix keeps applying
     assert third["datasets"]["orders"]["valid"] == len(orders)
