@@ -50,10 +50,15 @@ def next_night(exports: Path, out: Path, share: float = 0.01, seed: int = 3) -> 
     customers = pd.read_csv(out / "crm/customers.csv", dtype=str, keep_default_na=False)
     n = max(1, int(len(customers) * share))
     moved = rng.choice(len(customers), n // 2, replace=False)
-    customers.loc[moved, "email"] = [f"moved{i}@example.test" for i in range(len(moved))]
+    customers.loc[moved, "email"] = [
+        f"moved{len(customers) + i}@example.test" for i in range(len(moved))
+    ]
+    # New keys and wording are numbered after the rows already there, so that a next night
+    # made from a next night's export brings new rows again, never repeats.
+    first = len(customers)
     joined = customers.sample(n - n // 2, random_state=seed).assign(
-        customer_id=[f"CN{i:07d}" for i in range(n - n // 2)],
-        email=[f"joined{i}@example.test" for i in range(n - n // 2)],
+        customer_id=[f"CN{first + i:08d}" for i in range(n - n // 2)],
+        email=[f"joined{first + i}@example.test" for i in range(n - n // 2)],
         social_handles="",
     )
     pd.concat([customers, joined]).to_csv(out / "crm/customers.csv", index=False)
@@ -61,7 +66,7 @@ def next_night(exports: Path, out: Path, share: float = 0.01, seed: int = 3) -> 
     k = max(1, int(len(orders) * share))
     new_orders = pd.DataFrame(
         {
-            "order_id": [f"ON{i:08d}" for i in range(k)],
+            "order_id": [f"ON{len(orders) + i:09d}" for i in range(k)],
             "customer_id": customers["customer_id"].sample(k, replace=True, random_state=seed),
             "ordered_at": when,
             "amount": np.round(rng.gamma(2.0, 25.0, k) + 1, 2).astype(str),
@@ -77,11 +82,11 @@ def next_night(exports: Path, out: Path, share: float = 0.01, seed: int = 3) -> 
         frame = pd.read_json(out / rel, lines=True, dtype=False)
         m = max(1, int(len(frame) * share))
         new = frame.sample(m, random_state=seed).copy()
-        new[key] = [f"N{dataset[:2]}{i:07d}" for i in range(m)]
+        new[key] = [f"N{dataset[:2]}{len(frame) + i:08d}" for i in range(m)]
         new[stamp] = when
         for column in ("text", "body"):
             if column in new:
-                new[column] = [f"{t} (day two, note {i})" for i, t in enumerate(new[column])]
+                new[column] = [f"{t} (note {len(frame) + i})" for i, t in enumerate(new[column])]
         if dataset == "ticket_comments":
             new["ticket_id"] = (
                 frame["ticket_id"].sample(m, replace=True, random_state=seed).to_numpy()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import numpy as np
+import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import delete, select
@@ -39,18 +40,12 @@ def read_validated_rows(
         for r in rows.itertuples(index=False)
         if versions.get(r.dataset) == r.validation_version
         and r.hash_version == hash_version
-        and _day(r.as_of) <= as_of
+        and pd.Timestamp(r.as_of).date() <= as_of
     }
     get_run_logger().info(
         "Rows validated before, per dataset: %s", {d: len(h) for d, h in out.items()}
     )
     return out
-
-
-def _day(value: object) -> date:
-    return value if isinstance(value, date) and not isinstance(value, datetime) else (
-        datetime.fromisoformat(str(value)).date()
-    )  # fmt: skip
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)

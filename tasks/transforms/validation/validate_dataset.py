@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
 from patronage.schemas.contract import DatasetContract
@@ -154,7 +155,9 @@ def validation_version(contract: DatasetContract) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def rows_to_check(frame: pd.DataFrame, contract: DatasetContract, known_valid) -> pd.Series:
+def rows_to_check(
+    frame: pd.DataFrame, contract: DatasetContract, known_valid: np.ndarray
+) -> pd.Series:
     """Rows the row-level expectations must see: all but those known valid, and every row
     sharing a key with one of them, so that a new row repeating an old row's key fails the
     uniqueness expectation as it would among all rows (both rows are rejected)."""
@@ -188,7 +191,7 @@ def validate_dataset(
     reference_keys: dict[str, set[str]] | None = None,
     max_reject_share: float | None = None,
     check_freshness: bool = True,
-    known_valid=None,
+    known_valid: np.ndarray | None = None,
 ) -> DatasetValidation:
     """Run the contract's suite, quarantine failing rows and list breaches.
 
