@@ -118,7 +118,7 @@ def main() -> None:
     )
     for probabilistic in (False, True):
         t = time.perf_counter()
-        keys, links = resolve_identity_keys(
+        keys, links, _ = resolve_identity_keys(
             data["customers"],
             data["social_posts"],
             data["tickets"],

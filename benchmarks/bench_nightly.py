@@ -124,6 +124,7 @@ def one_night(exports: str, database_url: str, dask_workers: int, as_of: date = 
                 "stages": summary["stages"],
                 "datasets": summary["datasets"],
                 "text_vectors": summary["text_vectors"],
+                "record_linkage": summary["record_linkage"],
                 "total": total,
                 "peak_mib": peak,
                 "child_peak_mib": children,
@@ -166,6 +167,13 @@ def _night(
         f"rows validated before {reused:,} of {valid:,} valid; texts encoded "
         f"{vectors['encoded']:,} ({vectors['stored_before']:,} stored before); languages "
         f"identified {vectors['languages_identified']:,}"
+    )
+    linking = result["record_linkage"]
+    print(
+        f"record linkage: model {'trained (' + linking['trained'] + ')' if linking['trained'] else 'stored'}; "
+        f"authors compared with every customer {linking['authors_compared']:,}, with new "
+        f"customers only {linking['authors_kept']:,}; customers new or changed "
+        f"{linking['customers_compared']:,}"
     )
     print(f"{'flow total':<20}{'':>12}{result['total']:>10.2f}")
     extra = f" (largest Dask worker {result['child_peak_mib']:.0f} MiB)" if dask_workers else ""

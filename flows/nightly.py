@@ -75,7 +75,7 @@ def _nightly(params: NightlyParameters, policy: Policy) -> dict:
     )  # fmt: skip
     linked = clock.run(
         "link_conversations", read_conversations, valid, scored, database, params.identity,
-        params.text, policy.brand_handles,
+        params.text, policy.brand_handles, as_of, params.full_refresh,
     )  # fmt: skip
     queues = clock.run(
         "build_queues", build_work_queues, valid["tickets"], scored, linked, as_of, database,
@@ -98,6 +98,7 @@ def _nightly(params: NightlyParameters, policy: Policy) -> dict:
             identity_candidates=linked.identity_candidates,
             score_history_days=params.score_history_days,
             phone_region=params.identity.phone_region,
+            profile_linking=linked.linking.memory,
         )  # fmt: skip
         published = clock.run(
             "publish", publish_run, database, batch, linked, extracted.learned_suppressions,

@@ -322,6 +322,25 @@ validated_rows = Table(
     Column("updated_at", DateTime, nullable=False),
 )
 
+record_linkage_state = Table(
+    "record_linkage_state",
+    metadata,
+    # grain: one row per linking model (name "author_profiles"): the trained model (Splink's
+    # JSON and the term frequencies of names shared by 5 or more profiles), and the 64-bit
+    # hashes (sorted uint64) of the customer and author profiles compared under it, so a night
+    # compares only new or changed ones. Rewritten in the publish transaction (0010).
+    Column("name", String(64), primary_key=True),
+    Column("spec", String(64), nullable=False),  # what the model was trained with
+    Column("model", Text, nullable=False),
+    Column("trained_as_of", Date, nullable=False),
+    Column("trained_profiles", Integer, nullable=False),
+    Column("compared_under", String(64), nullable=False),  # model, blocking, thresholds
+    Column("customers", LargeBinary, nullable=False),
+    Column("authors", LargeBinary, nullable=False),
+    Column("run_id", String(64), nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
 source_state = Table(
     "source_state",
     metadata,

@@ -138,6 +138,16 @@ class IdentityConfig(BaseModel):
         gt=0,
         description="Memory DuckDB may use for record linkage's candidate pairs (GB); beyond it, it spills to the temporary directory instead of growing.",
     )
+    retrain_after_days: int = Field(
+        28,
+        ge=1,
+        description="Train the linking model again when it is this many days old; between trainings a night compares only new or changed authors and customers.",
+    )
+    retrain_on_growth: float = Field(
+        0.2,
+        gt=0,
+        description="Train the linking model again when the customers and authors it would learn from changed in number by more than this share since it was trained.",
+    )
 
     @field_validator("phone_region")
     @classmethod

@@ -89,6 +89,9 @@ PERSONAL_DATA: dict[str, str] = {
     # Content hashes only, rewritten whole every night from rows that passed: an erased
     # person's rows are dropped before validation, so theirs are gone the next night.
     "validated_rows": "none",
+    # A model (probabilities, and frequencies of names 5 or more profiles share: no one's)
+    # and profile hashes, rewritten whole every night from tonight's customers and authors.
+    "record_linkage_state": "none",
 }
 # Tables without personal data, column by column: a column added to one of them must be
 # judged again (the test compares these with the schema).
@@ -112,6 +115,10 @@ NOT_PERSONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "validated_rows": (
         "dataset", "validation_version", "hash_version", "as_of", "row_count", "row_hashes",
         "run_id", "updated_at",
+    ),
+    "record_linkage_state": (
+        "name", "spec", "model", "trained_as_of", "trained_profiles", "compared_under",
+        "customers", "authors", "run_id", "updated_at",
     ),
 }  # fmt: skip
 TEXT_FIELDS = ("text", "subject", "body", "title")

@@ -32,11 +32,12 @@ from patronage.tasks.io.case_context import (
     replace_identity_candidates,
     save_score_history,
 )
-from patronage.tasks.io.identity_links import save_identity_links
+from patronage.tasks.io.identity_links import save_identity_links, save_profile_linking
 from patronage.tasks.io.outbox import upsert_contact_points
 from patronage.tasks.io.source_progress import save_source_progress
 from patronage.tasks.io.sources import Extraction
 from patronage.tasks.io.sql_upsert import CHUNK, _plain, records, upsert
+from patronage.tasks.transforms.linking.probable_links import ProfileLinking
 from patronage.tasks.transforms.queues.case_episodes import (
     EXISTING_COLUMNS,
     assign_case_episodes,
@@ -295,6 +296,7 @@ def publish_to_engine(
     identity_candidates: pd.DataFrame | None = None,
     score_history_days: int = 730,
     phone_region: str = "US",
+    profile_linking: ProfileLinking | None = None,
 ) -> dict[str, int]:
     """Publish everything in one transaction; on any error nothing of this run is kept.
 
@@ -373,6 +375,8 @@ def publish_to_engine(
         if identity_links is not None:
             save_identity_links(conn, identity_links, run_id, now)
             counts["identity_links"] = len(identity_links)
+        if profile_linking is not None:
+            save_profile_linking(conn, profile_linking, run_id, now)
         if contacts is not None:
             counts["contact_points"] = upsert_contact_points(conn, contacts, phone_region)
         counts.update(
@@ -423,6 +427,7 @@ class PublishBatch:
         identity_candidates: Author–customer pairs just below the linking threshold.
         score_history_days: Score history rows older than this are deleted.
         phone_region: Region the night read numbers without a country code in.
+        profile_linking: Record linkage's memory for the next night (model, profiles compared).
     """
 
     run_id: str
@@ -444,6 +449,7 @@ class PublishBatch:
     identity_candidates: pd.DataFrame | None = None
     score_history_days: int = 730
     phone_region: str = "US"
+    profile_linking: ProfileLinking | None = None
 
     def __repr__(self) -> str:
         # Task arguments are logged by repr on failure: counts only, never rows.

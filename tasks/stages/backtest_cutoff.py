@@ -63,7 +63,7 @@ def rebuild_cutoff(
     scores, _ = score_customers.fn(
         past["customers"], past["orders"], as_of, horizon_model, policy.triggers
     )
-    conversations, _, _ = link_conversations.fn(
+    conversations, _, _, _ = link_conversations.fn(
         past["customers"],
         past["social_posts"],
         past["tickets"],

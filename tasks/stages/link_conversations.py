@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -24,7 +25,12 @@ from patronage.tasks.transforms.linking.identity import (
     customer_identity_keys,
     link_conversations_to_customers,
 )
-from patronage.tasks.transforms.linking.probable_links import LINK_COLUMNS, probable_customer_links
+from patronage.tasks.transforms.linking.probable_links import (
+    LINK_COLUMNS,
+    ProbableLinks,
+    ProfileLinking,
+    probable_customer_links,
+)
 from patronage.tasks.transforms.text.text_encoder import load_encoder
 
 
@@ -36,14 +42,23 @@ def resolve_identity_keys(
     kept_links: pd.DataFrame | None,
     identity: IdentityConfig,
     brand_handles: Collection[str] = (),
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+    memory: ProfileLinking | None = None,
+    candidates: pd.DataFrame | None = None,
+    as_of: date | None = None,
+    compare_all: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame, ProbableLinks]:
     """Exact keys, then links kept from earlier runs, then new probabilistic links.
 
+    ``memory``, ``candidates``: record linkage's memory and near misses from the last night,
+    so only new or changed profiles are compared (``probable_customer_links``); ``as_of``:
+    tonight; ``compare_all``: compare every profile, as if none had been before.
+
     Returns:
-        ``(keys, probabilistic)``: every identity key with its customer, method and match
-        probability (1 for exact and manual keys); and the probabilistic links alone (kept
+        ``(keys, probabilistic, night)``: every identity key with its customer, method and
+        match probability (1 for exact and manual keys); the probabilistic links alone (kept
         and new), which the publish step stores, followed by tonight's near misses (method
-        ``candidate``, not among the keys) for identity review.
+        ``candidate``, not among the keys) for identity review; and tonight's record linkage
+        (its memory for the next night, and what it compared).
     """
     exact = customer_identity_keys(customers, tickets, identity.phone_region).assign(
         match_probability=1.0
@@ -58,7 +73,7 @@ def resolve_identity_keys(
     keys = pd.concat([exact, kept[LINK_COLUMNS]], ignore_index=True)
     if overrides is not None and len(overrides):
         keys = apply_identity_overrides(keys, overrides)
-    new = (
+    night = (
         probable_customer_links(
             customers,
             social_posts,
@@ -68,16 +83,23 @@ def resolve_identity_keys(
             brand_handles=brand_handles,
             review_floor=identity.review_floor,
             memory_gb=identity.linking_memory_gb,
+            memory=memory,
+            candidates=candidates,
+            as_of=as_of,
+            compare_all=compare_all,
+            retrain_after_days=identity.retrain_after_days,
+            retrain_on_growth=identity.retrain_on_growth,
         )
         if identity.probabilistic
-        else pd.DataFrame(columns=LINK_COLUMNS)
+        else ProbableLinks(pd.DataFrame(columns=LINK_COLUMNS))
     )
+    new = night.links
     candidates = new[new["method"] == "candidate"]
     keys = pd.concat([keys, new.loc[new["method"] != "candidate", LINK_COLUMNS]], ignore_index=True)
     probabilistic = pd.concat(
         [keys[keys["method"] == "probabilistic"], candidates], ignore_index=True
     )
-    return keys.reset_index(drop=True), probabilistic
+    return keys.reset_index(drop=True), probabilistic, night
 
 
 @task(cache_policy=NO_CACHE)
@@ -95,8 +117,12 @@ def link_conversations(
     text: TextConfig | None = None,
     brand_handles: Collection[str] = (),
     conversations: pd.DataFrame | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Returns ``(conversations, stakeholders, probabilistic_links)``: one row per conversation
+    linking_memory: ProfileLinking | None = None,
+    identity_candidates: pd.DataFrame | None = None,
+    as_of: date | None = None,
+    compare_all: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, ProbableLinks]:
+    """Returns ``(conversations, stakeholders, probabilistic_links, linking)``: one row per conversation
     item (with the customer's value and triggers, or the stakeholder's influence), one per
     non-customer speaker, and one per author linked by probability (then the near misses,
     method ``candidate``, which link nothing). Manual ``overrides``
@@ -104,12 +130,15 @@ def link_conversations(
     are kept, so a person's id does not move as new records arrive. ``text_corrections`` are
     intents people ruled out for conversations (``enrich_conversations``); ``text`` names the
     models that read them; ``brand_handles`` are the company's own accounts (``Policy``);
-    ``conversations`` is ``build_conversations`` of the same frames, when the caller has it."""
+    ``conversations`` is ``build_conversations`` of the same frames, when the caller has it;
+    ``linking_memory``, ``identity_candidates``, ``as_of`` and ``compare_all``: see
+    ``resolve_identity_keys``; ``linking`` is tonight's record linkage."""
     text = text or TextConfig()
     identity = identity or IdentityConfig()
-    keys, probabilistic = resolve_identity_keys(
-        customers, social_posts, tickets, overrides, kept_links, identity, brand_handles
-    )
+    keys, probabilistic, linking = resolve_identity_keys(
+        customers, social_posts, tickets, overrides, kept_links, identity, brand_handles,
+        linking_memory, identity_candidates, as_of, compare_all,
+    )  # fmt: skip
     if conversations is None:
         conversations = build_conversations(
             social_posts, tickets, ticket_comments, ideas, identity.phone_region, brand_handles
@@ -130,4 +159,4 @@ def link_conversations(
     )
     if scores is not None:
         linked = join_conversation_context(linked, scores, stakeholders)
-    return linked, stakeholders, probabilistic
+    return linked, stakeholders, probabilistic, linking

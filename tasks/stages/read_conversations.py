@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 
 import numpy as np
@@ -11,7 +12,11 @@ import pandas as pd
 
 from patronage.config import IdentityConfig, TextConfig
 from patronage.resources.database import PatronageDatabase
-from patronage.tasks.io.identity_links import read_identity_links
+from patronage.tasks.io.identity_links import (
+    read_identity_candidates,
+    read_identity_links,
+    read_profile_linking,
+)
 from patronage.tasks.io.identity_overrides import read_identity_overrides
 from patronage.tasks.io.phone_keys import read_phone_keys
 from patronage.tasks.io.text_corrections import read_text_corrections
@@ -20,6 +25,7 @@ from patronage.tasks.stages.encode_texts import encode_new_texts
 from patronage.tasks.stages.link_conversations import link_conversations
 from patronage.tasks.stages.value_customers import Scored
 from patronage.tasks.transforms.linking.identity import build_conversations, remember_phone_keys
+from patronage.tasks.transforms.linking.probable_links import ProbableLinks
 from patronage.tasks.transforms.text.text_encoder import load_encoder
 from patronage.tasks.transforms.text.text_language import known_languages, load_stored_languages
 from patronage.tasks.transforms.text.text_signals import (
@@ -43,6 +49,7 @@ class Linked:
         text_model_version: The intent/sentiment model in use.
         stored_vectors: Text vectors earlier nights stored (by text hash).
         stored_languages: Languages earlier nights stored (by text hash).
+        linking: Tonight's record linkage: its memory for the next night, what it compared.
     """
 
     conversations: pd.DataFrame
@@ -53,6 +60,7 @@ class Linked:
     text_model_version: str
     stored_vectors: dict[bytes, np.ndarray]
     stored_languages: dict[bytes, str]
+    linking: ProbableLinks = field(default_factory=lambda: ProbableLinks(pd.DataFrame()))
 
     @property
     def rows(self) -> int:
@@ -88,9 +96,12 @@ def read_conversations(
     identity: IdentityConfig,
     text: TextConfig,
     brand_handles: Collection[str],
+    as_of: date | None = None,
+    full_refresh: bool = False,
 ) -> Linked:
     """Link speakers to customers (people's overrides and earlier links kept), read intent and
-    sentiment with the text models in use; only text not seen before is encoded tonight."""
+    sentiment with the text models in use; only text not seen before is encoded tonight, only
+    profiles not compared before are compared (all of them on a ``full_refresh``)."""
     encoder = load_encoder(text.encoder_path, text.tokenizer_path)
     stored_vectors, stored_languages = read_text_embeddings(database, encoder.model_id)
     load_stored_vectors(encoder.model_id, stored_vectors)
@@ -103,7 +114,7 @@ def read_conversations(
         identity.phone_region, list(brand_handles),
     )  # fmt: skip
     encode_new_texts(speakers["text"].tolist(), text)
-    conversations, stakeholders, links = link_conversations(
+    conversations, stakeholders, links, linking = link_conversations(
         valid["customers"],
         valid["social_posts"],
         valid["tickets"],
@@ -117,6 +128,10 @@ def read_conversations(
         text,
         list(brand_handles),
         speakers,
+        read_profile_linking(database),
+        read_identity_candidates(database),
+        as_of,
+        full_refresh,
     )
     return Linked(
         conversations,
@@ -127,4 +142,5 @@ def read_conversations(
         model_version(text.model_dir),
         stored_vectors,
         stored_languages,
+        linking,
     )

@@ -61,6 +61,7 @@ def summarise_run(
             "encoded": len(linked.fresh_vectors),
             "languages_identified": len(linked.fresh_languages),
         },
+        "record_linkage": linked.linking.counts(),
         "queues": {
             "retention": len(queues.retention),
             "ideation": len(queues.ideation),

@@ -1,6 +1,7 @@
 """A night after a night: rows that arrive unchanged are not validated, encoded or parsed
-again, and what the night publishes equals a full run on the same data given the same stored
-decisions (identity links, idea keys, earlier scores)."""
+again, profiles compared before are not compared again, and what the night publishes equals a
+full run on the same data given the same stored models and decisions (linking model, identity
+links, idea keys, earlier scores)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ FIRST, SECOND = date(2026, 10, 31), date(2026, 11, 1)
 # What a night publishes or decides; run ids and clock times differ between any two runs.
 COMPARED = (
     "retention_cases", "ideation_items", "idea_supporters", "customer_scores",
-    "identity_links", "contact_points", "score_history",
+    "identity_links", "identity_candidates", "contact_points", "score_history",
 )  # fmt: skip
 
 
@@ -107,6 +108,9 @@ def test_a_night_of_few_changes_redoes_only_them_and_equals_a_full_run(sample_co
         conn.execute(text("DELETE FROM text_embeddings"))
         conn.execute(text("DELETE FROM validated_rows"))
         conn.execute(text("UPDATE contact_points SET phone = NULL, phone_key = NULL"))
+        conn.execute(
+            text("UPDATE record_linkage_state SET customers = :no, authors = :no"), {"no": b""}
+        )
     engine.dispose()
 
     _forget_process_memos()
@@ -129,6 +133,13 @@ def test_a_night_of_few_changes_redoes_only_them_and_equals_a_full_run(sample_co
     assert incremental["text_vectors"]["encoded"] == 2
     assert incremental["text_vectors"]["languages_identified"] == 2
     assert full["text_vectors"]["stored_before"] == 0 and full["text_vectors"]["encoded"] > 100
+    # …only the new authors were compared with every customer, the others with the new
+    # customer alone, with the model the first night trained…
+    linking, everything = incremental["record_linkage"], full["record_linkage"]
+    assert linking["trained"] == everything["trained"] == ""
+    assert linking["authors_compared"] == 2 and linking["customers_compared"] == 1
+    assert linking["authors_kept"] == everything["authors_compared"] - 2 > 50
+    assert everything["authors_kept"] == 0 and everything["customers_compared"] == 401
     # …and what was published is the full run's.
     assert incremental["queues"] == full["queues"]
     ours, theirs = _published(incremental_url), _published(full_url)

@@ -294,10 +294,10 @@ def test_linking_respects_must_and_cannot_link():
         }
     )
     exact_only = IdentityConfig(probabilistic=False)
-    before, _, _ = link_conversations.fn(
+    before, _, _, _ = link_conversations.fn(
         customers, posts, tickets, comments, ideas, identity=exact_only
     )
-    after, _, _ = link_conversations.fn(
+    after, _, _, _ = link_conversations.fn(
         customers, posts, tickets, comments, ideas, overrides, identity=exact_only
     )
     linked_before = before.set_index("source_id")["customer_id"]

@@ -46,7 +46,7 @@ def _link(company: dict[str, pd.DataFrame], identity: IdentityConfig, **kwargs):
 
 def test_author_links_meet_precision_and_recall_and_skip_namesakes(company):
     truth = _authors(company)
-    conversations, _, links = _link(company, IdentityConfig())
+    conversations, _, links, _ = _link(company, IdentityConfig())
     posts = conversations[conversations["source"] == "social_posts"]
     linked_to = posts.drop_duplicates("author_key").set_index("author_key")["customer_id"]
     got = truth.index.to_series().map(linked_to)
@@ -76,7 +76,7 @@ def test_author_links_meet_precision_and_recall_and_skip_namesakes(company):
 def test_exact_keys_alone_miss_half_the_customer_authors(company):
     """Why the probabilistic step exists: without it recall is far below target."""
     truth = _authors(company)
-    conversations, _, links = _link(company, IdentityConfig(probabilistic=False))
+    conversations, _, links, _ = _link(company, IdentityConfig(probabilistic=False))
     posts = conversations[conversations["source"] == "social_posts"]
     got = truth.index.to_series().map(
         posts.drop_duplicates("author_key").set_index("author_key")["customer_id"]
@@ -88,7 +88,7 @@ def test_exact_keys_alone_miss_half_the_customer_authors(company):
 
 def test_identities_are_stable_as_new_records_arrive(company):
     identity = IdentityConfig()
-    _, first = resolve_identity_keys(
+    _, first, _ = resolve_identity_keys(
         company["customers"], company["social_posts"], company["tickets"], None, None, identity
     )
     kept = first.sample(20, random_state=1)
@@ -117,7 +117,7 @@ def test_identities_are_stable_as_new_records_arrive(company):
             "decision": ["cannot_link"],
         }
     )
-    keys, second = resolve_identity_keys(
+    keys, second, _ = resolve_identity_keys(
         company["customers"], posts, company["tickets"], overrides, kept, identity
     )
     resolved = keys.set_index("identity_key")["customer_id"]
