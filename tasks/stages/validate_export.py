@@ -12,7 +12,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed, State
 
 from patronage.schemas.contracts import CONTRACTS
-from patronage.tasks.transforms.validation.row_fingerprint import row_fingerprint, row_hashes
+from patronage.tasks.transforms.validation.row_fingerprint import (
+    hash_set,
+    row_fingerprint,
+    row_hashes,
+    seen_before,
+)
 from patronage.tasks.transforms.validation.stage_dataset import stage_dataset
 from patronage.tasks.transforms.validation.storable_text import storable_record
 from patronage.tasks.transforms.validation.validate_dataset import (
@@ -127,7 +132,7 @@ def validate_export(
     contract = CONTRACTS[dataset]
     frame, fixed_at = apply_fixes(raw, fixes if fixes is not None else pd.DataFrame(), dataset)
     hashes = row_hashes(frame)
-    known = None if validated_before is None else np.isin(hashes, validated_before)
+    known = None if validated_before is None else seen_before(hashes, validated_before)
     validation = validate_dataset(
         stage_dataset(frame, contract),
         contract,
@@ -161,7 +166,7 @@ def validate_export(
         len(validation.breaches),
     )
     outcome = ExportValidation(
-        validation, quarantined, released, refailed, np.unique(hashes[passed])
+        validation, quarantined, released, refailed, hash_set(hashes[passed])
     )
     if validation.breaches:
         return Failed(message="; ".join(validation.breaches), data=outcome)

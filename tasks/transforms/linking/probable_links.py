@@ -31,7 +31,12 @@ from patronage.tasks.transforms.linking.record_linkage import (
     predict_links,
     train_link_model,
 )
-from patronage.tasks.transforms.validation.row_fingerprint import hash_version, row_hashes
+from patronage.tasks.transforms.validation.row_fingerprint import (
+    hash_set,
+    hash_version,
+    row_hashes,
+    seen_before,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -324,8 +329,8 @@ def probable_customer_links(
     same = memory.compared_under == version and not reason and not compare_all
     # Scopes (pairs whose scopes add up to 2 are compared): customers compared before 0, new
     # or changed ones 1; unknown authors compared before 1, the others 2.
-    people["link_scope"] = np.where(same & np.isin(people_hashes, memory.customers), 0, 1)
-    unknown["link_scope"] = np.where(same & np.isin(author_hashes, memory.authors), 1, 2)
+    people["link_scope"] = np.where(same & seen_before(people_hashes, memory.customers), 0, 1)
+    unknown["link_scope"] = np.where(same & seen_before(author_hashes, memory.authors), 1, 2)
     previous = candidates if same else None
     # A person's decision, or a near miss whose customer changed or left, sends the author
     # back to be compared with everyone: the next best match may be among the unchanged.
@@ -374,7 +379,7 @@ def probable_customer_links(
     still_unknown = ~unknown["unique_id"].isin(linked).to_numpy()
     memory = ProfileLinking(
         memory.model, memory.spec, memory.trained_as_of, memory.trained_profiles, version,
-        np.sort(people_hashes), np.sort(author_hashes[still_unknown]),
+        hash_set(people_hashes), hash_set(author_hashes[still_unknown]),
     )  # fmt: skip
     return ProbableLinks(
         found,

