@@ -76,11 +76,13 @@ def read_profile_linking(database: PatronageDatabase) -> ProfileLinking | None:
 
 
 def save_profile_linking(
-    conn: Connection, memory: ProfileLinking, run_id: str, now: datetime
+    conn: Connection, memory: ProfileLinking | None, run_id: str, now: datetime
 ) -> None:
     """Replace the stored memory with tonight's (inside the publish transaction, so it always
-    matches the links and near misses published with it)."""
+    matches the links and near misses published with it); None forgets it."""
     conn.execute(delete(record_linkage_state).where(record_linkage_state.c.name == PROFILE_MODEL))
+    if memory is None:
+        return
     conn.execute(
         record_linkage_state.insert().values(
             name=PROFILE_MODEL,

@@ -375,8 +375,9 @@ def publish_to_engine(
         if identity_links is not None:
             save_identity_links(conn, identity_links, run_id, now)
             counts["identity_links"] = len(identity_links)
-        if profile_linking is not None:
-            save_profile_linking(conn, profile_linking, run_id, now)
+        # Saved with the near misses it goes with; a night that compared nothing (linking off,
+        # too little to learn from) leaves no memory, so the next one compares everything.
+        save_profile_linking(conn, profile_linking, run_id, now)
         if contacts is not None:
             counts["contact_points"] = upsert_contact_points(conn, contacts, phone_region)
         counts.update(
