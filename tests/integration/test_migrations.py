@@ -122,7 +122,7 @@ def test_a_night_reads_a_database_an_earlier_release_published(database_url):
     database = PatronageDatabase(url=database_url)
     vectors, languages = read_text_embeddings.fn(database, "m")
     assert {h: v.tolist() for h, v in vectors.items()} == {b"\xab": [1.0]} and languages == {}
-    assert read_phone_keys.fn(database, "US") == {}
+    assert read_phone_keys.fn(database, "US").empty
     engine = make_engine(database_url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0010"

