@@ -53,6 +53,7 @@ def render_run_summary(summary: dict) -> str:
         lines.append(
             f"| {name} | {s['rows']} | {s['seconds']:.2f} | {'' if peak is None else f'{peak:,.0f}'} |"
         )
+    lines += _redone(summary)
     lines += ["", "## Queues", "", "| queue | items |", "|---|---:|"]
     for name, n in summary["queues"].items():
         lines.append(f"| {name} | {n} |")
@@ -82,6 +83,29 @@ def render_run_summary(summary: dict) -> str:
             f"on {fit['n_customers']} customers",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _redone(summary: dict) -> list[str]:
+    """What the night worked out again and what it took from earlier nights (counts only)."""
+    datasets = summary["datasets"].values()
+    before = sum(d.get("validated_before", 0) for d in datasets)
+    valid = sum(d.get("valid", 0) for d in datasets)
+    lines = ["", "## What tonight redid", "", "| work | done tonight | kept from earlier nights |",
+             "|---|---:|---:|", f"| rows validated | {valid - before} | {before} |"]  # fmt: skip
+    vectors = summary.get("text_vectors")
+    if vectors:
+        lines.append(f"| texts encoded | {vectors['encoded']} | {vectors['stored_before']} |")
+    linking = summary.get("record_linkage")
+    if linking:
+        lines += [
+            f"| authors compared with every customer | {linking['authors_compared']} | "
+            f"{linking['authors_kept']} |",
+            f"| customers compared | {linking['customers_compared']} | |",
+            "",
+            "Record linkage model: "
+            + (f"trained tonight ({linking['trained']})" if linking["trained"] else "stored"),
+        ]
+    return lines
 
 
 RETENTION_ARTIFACT_COLUMNS = [
