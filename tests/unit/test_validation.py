@@ -230,3 +230,20 @@ def test_with_every_row_validated_before_the_expectations_are_reported_met():
     assert checks[("expect_column_values_to_be_between", "amount")] is True
     assert checks[("expect_column_values_to_be_unique", "order_id")] is True
     assert all(checks.values())
+
+
+def test_staged_text_shares_repeated_values_and_keeps_missing_as_none():
+    raw = pd.DataFrame(
+        {
+            "order_id": ["O1", "O2", "O3", "O4"],
+            "customer_id": [" C1", "C1 ", "", "C2"],
+            "ordered_at": ["2026-10-01T10:00:00Z"] * 4,
+            "amount": ["1", "2", "3", "4"],
+        },
+        dtype="str",
+    )
+    staged = stage_dataset(raw, CONTRACTS["orders"]).frame
+    customers = staged["customer_id"].tolist()
+    assert customers == ["C1", "C1", None, "C2"] and staged["customer_id"].dtype == object
+    assert customers[0] is customers[1]  # one string for the repeated id
+    assert staged["order_id"].tolist() == ["O1", "O2", "O3", "O4"]

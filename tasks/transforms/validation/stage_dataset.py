@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from patronage.schemas.contract import DatasetContract
@@ -40,11 +41,17 @@ NS_FIRST = pd.Timestamp("1678-01-01")
 NS_LAST = pd.Timestamp("2261-12-31")
 
 
-def _cast(raw: pd.Series, kind: str) -> pd.Series:
+def _cast(raw: pd.Series, kind: str, repeats: bool = True) -> pd.Series:
     text = raw.astype("string").str.strip()
     text = text.mask(text == "")
     if kind == "str":
-        return text.astype("object").where(text.notna(), None)
+        if not repeats:
+            return text.astype("object").where(text.notna(), None)
+        # Repeated values share one Python string: 7.4 M orders hold a million customer ids,
+        # a million posts a handful of platforms; one object per cell took twice the memory.
+        codes, distinct = pd.factorize(text)
+        shared = np.append(distinct.to_numpy(dtype=object), None)[codes]  # -1 (missing) → None
+        return pd.Series(shared, index=text.index, dtype=object)
     if kind in ("timestamp", "date"):
         parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
         parsed = parsed.dt.tz_convert(None)
@@ -90,7 +97,8 @@ def stage_dataset(
         if nul.any():
             normalised += int(nul.sum())
             values = values.where(~nul.to_numpy(), values.astype("string").str.replace("\x00", ""))
-        typed = _cast(values, kind)
+        # A row key is unique: nothing to share, so not worth looking for repeats.
+        typed = _cast(values, kind, repeats=tuple(contract.keys) != (column,))
         raw_present = frame[column].astype("string").str.strip().fillna("") != ""
         for idx in frame.index[raw_present & typed.isna()]:
             errors.setdefault(idx, []).append(column)
