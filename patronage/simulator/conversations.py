@@ -16,6 +16,20 @@ from patronage.simulator.draft import (
     phone_variant,
 )
 
+POST_COLUMNS = (
+    "post_id",
+    "platform",
+    "author_handle",
+    "author_display_name",
+    "author_location",
+    "text",
+    "posted_at",
+    "reply_to_id",
+    "likes",
+    "shares",
+    "author_followers",
+)
+
 
 def start_conversations(d: Draft) -> None:
     """Empty post, ticket and comment lists and the functions that add to them."""
@@ -24,7 +38,9 @@ def start_conversations(d: Draft) -> None:
     names = d.names
 
     # --- conversations ---------------------------------------------------------------------
-    posts: list[dict] = []
+    # Column lists, not a dict per post: a million posts become a frame without a million
+    # dicts to take apart.
+    posts: dict[str, list] = {column: [] for column in POST_COLUMNS}
     tickets: list[dict] = []
     comments: list[dict] = []
     author_truth: list[dict] = []
@@ -39,22 +55,25 @@ def start_conversations(d: Draft) -> None:
         platform: str = "twitter",
         location: str = "",
     ) -> str:
-        post_id = f"P{len(posts) + 1:07d}"
-        posts.append(
-            {
-                "post_id": post_id,
-                "platform": platform,
-                "author_handle": handle,
-                "author_display_name": display,
-                "author_location": location,
-                "text": text,
-                "posted_at": ts(day_offset),
-                "reply_to_id": reply_to,
-                "likes": int(rng.poisson(3 if not reply_to else 1)),
-                "shares": int(rng.poisson(0.6)),
-                "author_followers": followers,
-            }
-        )
+        post_id = f"P{len(posts['post_id']) + 1:07d}"
+        for column, value in zip(
+            POST_COLUMNS,
+            (
+                post_id,
+                platform,
+                handle,
+                display,
+                location,
+                text,
+                ts(day_offset),
+                reply_to,
+                int(rng.poisson(3 if not reply_to else 1)),
+                int(rng.poisson(0.6)),
+                followers,
+            ),
+            strict=True,
+        ):
+            posts[column].append(value)
         return post_id
 
     def add_ticket(
@@ -300,18 +319,18 @@ def draw_outsider_posts(d: Draft) -> None:
         )
         said("social_posts", said_id, intent)
         author_truth.append(
-            {"platform": posts[-1]["platform"], "author_handle": handle, "customer_id": ""}
+            {"platform": posts["platform"][-1], "author_handle": handle, "customer_id": ""}
         )
         if rng.random() < 0.25:
-            other = posts[int(rng.integers(0, len(posts)))]
+            other = int(rng.integers(0, len(posts["post_id"])))
             add_post(
                 handle,
                 f"{f} {ln}",
                 book.agreement(),
-                float((other["posted_at"] - start).total_seconds() / 86400) + 0.2,
+                float((posts["posted_at"][other] - start).total_seconds() / 86400) + 0.2,
                 followers,
-                reply_to=other["post_id"],
-                platform=other["platform"],
+                reply_to=posts["post_id"][other],
+                platform=posts["platform"][other],
                 location=outsider_location,
             )
 
@@ -346,7 +365,7 @@ def draw_namesakes(d: Draft) -> None:
 
     # Namesakes: outsiders with a customer author's full name, living in another city. A
     # linker that trusts names alone links them; ground truth says they are not customers.
-    posted = {p["author_handle"] for p in posts}
+    posted = set(posts["author_handle"])
     customer_authors_with_handle = [
         a["customer_id"] for a in author_truth if a["customer_id"] and a["author_handle"] in posted
     ]

@@ -27,23 +27,24 @@ def draw_orders(d: Draft) -> None:
     cust_idx, day, dropout = simulate_purchases(rng, birth, horizon_end, lam, p_drop)
     amount = np.round(spend_mean[cust_idx] * rng.gamma(6.0, 1 / 6.0, len(cust_idx)), 2)
     amount = np.maximum(amount, 1.0)
-    order_ts = start + pd.to_timedelta(np.round(day * 86400), unit="s")
-    all_orders = (
-        pd.DataFrame(
-            {
-                "customer_id": ids[cust_idx],
-                "ordered_at": order_ts,
-                "amount": amount,
-                "day": day,
-            }
-        )
-        .sort_values(["ordered_at", "customer_id"], kind="stable")
-        .reset_index(drop=True)
+    # Sorted by time, then customer id, on integer keys: the seconds, and each id's rank among
+    # the ids as text ("C1000000" sorts before "C999999"). Sorting the text took 8 s at a
+    # million customers; the order is the same.
+    seconds = np.round(day * 86400).astype(np.int64)
+    id_rank = np.empty(n, dtype=np.int64)
+    id_rank[np.argsort(ids, kind="stable")] = np.arange(n)
+    order = np.lexsort((id_rank[cust_idx], seconds))
+    all_orders = pd.DataFrame(
+        {
+            "order_id": serial_ids("O", len(order), 8),
+            "customer_id": ids[cust_idx[order]],
+            "ordered_at": start + pd.to_timedelta(seconds[order], unit="s"),
+            "amount": amount[order],
+        }
     )
-    all_orders["order_id"] = serial_ids("O", len(all_orders), 8)
-    before = all_orders["day"] <= cutoff
-    orders = all_orders.loc[before, ["order_id", "customer_id", "ordered_at", "amount"]]
-    holdout = all_orders.loc[~before, ["order_id", "customer_id", "ordered_at", "amount"]]
+    before = day[order] <= cutoff
+    orders = all_orders[before]
+    holdout = all_orders[~before]
 
     # --- ground truth per customer ---------------------------------------------------------
     last_day = pd.Series(day[day <= cutoff]).groupby(cust_idx[day <= cutoff]).max()

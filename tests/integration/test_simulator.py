@@ -57,3 +57,31 @@ def test_the_text_reader_opens_cases_for_the_simulated_texts_that_should_open_on
     # Measured with the seed model: recall 0.78, precision 0.80 (churn threat alone: 0.31 / 0.45).
     assert (predicted & should).sum() / should.sum() >= 0.65
     assert (predicted & should).sum() / predicted.sum() >= 0.7
+
+
+def test_files_written_while_drawing_equal_the_tables_drawn(tmp_path):
+    import pandas as pd
+
+    from patronage.schemas.raw_layout import RAW_LAYOUT
+    from patronage.simulator import write_sample
+
+    spec = SampleSpec(customers=80, seed=9)
+    counts = write_sample(spec, tmp_path / "out", tmp_path / "truth")
+    tables = generate_sample(spec)
+    for name in ("customers", "orders"):  # written by the child process
+        written = pd.read_csv(tmp_path / "out" / RAW_LAYOUT[name], dtype=str, keep_default_na=False)
+        assert len(written) == counts[name] == len(tables[name])
+        assert written.iloc[:, 0].tolist() == tables[name].iloc[:, 0].tolist()
+    holdout = pd.read_csv(tmp_path / "truth" / "holdout_orders.csv", dtype=str)
+    assert holdout["order_id"].tolist() == tables["truth_holdout_orders"]["order_id"].tolist()
+
+
+def test_a_table_that_cannot_be_written_is_named(tmp_path):
+    import pytest
+
+    from patronage.simulator import write_sample
+
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "crm").write_text("a file where the folder goes")
+    with pytest.raises(RuntimeError, match=r"writing customers\.csv, orders\.csv failed"):
+        write_sample(SampleSpec(customers=40, seed=9), tmp_path / "out", None)

@@ -247,3 +247,44 @@ def test_staged_text_shares_repeated_values_and_keeps_missing_as_none():
     assert customers == ["C1", "C1", None, "C2"] and staged["customer_id"].dtype == object
     assert customers[0] is customers[1]  # one string for the repeated id
     assert staged["order_id"].tolist() == ["O1", "O2", "O3", "O4"]
+
+
+def test_references_are_looked_up_once_per_distinct_id_with_the_same_outcome():
+    raw = pd.DataFrame(
+        {
+            "order_id": ["O1", "O2", "O3", "O4", "O5"],
+            "customer_id": ["C1", "C9", "", "C9 ", "C2"],
+            "ordered_at": ["2026-10-01T10:00:00Z"] * 5,
+            "amount": ["1", "2", "3", "4", "5"],
+        },
+        dtype="str",
+    )
+    staged = stage_dataset(raw, CONTRACTS["orders"])
+    codes, distinct = staged.distinct["customer_id"]
+    assert codes.tolist() == [0, 1, -1, 1, 2] and distinct.tolist() == ["C1", "C9", "C2"]
+    assert "order_id" not in staged.distinct  # a row key repeats nothing
+    result = validate_orders(raw)
+    reasons = dict(zip(result.rejected["row_key"], result.rejected["reasons"], strict=True))
+    assert reasons == {
+        "O2": ["references:customers.customer_id"],
+        "O3": ["expect_column_values_to_not_be_null:customer_id"],
+        "O4": ["references:customers.customer_id"],
+    }
+    # Without staging's codes (a frame typed elsewhere), the same rows are orphans.
+    staged.distinct.clear()
+    again = validate_dataset(staged, CONTRACTS["orders"], AS_OF, {"customers": {"C1", "C2"}}, 0.9)
+    assert again.rejected["row_key"].tolist() == ["O2", "O3", "O4"]
+
+
+def test_a_cell_of_nul_characters_only_is_a_cast_error_and_counted():
+    raw = raw_orders(
+        [
+            ("O1", "C1", "2026-10-01T10:00:00Z", "1"),
+            ("O2", "\x00\x00", "2026-10-01T10:00:00Z", "2"),
+            ("O3", "C\x002", "2026-10-01T10:00:00Z", "3"),
+        ]
+    )
+    staged = stage_dataset(raw, CONTRACTS["orders"])
+    assert staged.normalised_cells == 2
+    assert staged.cast_errors == {1: ["customer_id"]}
+    assert staged.frame["customer_id"].tolist() == ["C1", None, "C2"]

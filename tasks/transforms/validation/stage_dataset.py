@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from patronage.schemas.contract import DatasetContract
-from patronage.tasks.transforms.validation.storable_text import has_unreadable_bytes
+from patronage.tasks.transforms.validation.storable_text import UNREADABLE, has_unreadable_bytes
 
 
 @dataclass
@@ -27,6 +27,9 @@ class StagedDataset:
         unreadable: Per row index, the columns holding a byte that was not UTF-8.
         normalised_cells: Cells from which NUL characters were removed (no database column of
             PostgreSQL can store them).
+        distinct: Per text column whose values repeat, each row's code into the column's
+            distinct values (-1 where missing) and those values: a reference check then looks
+            up each customer id once, not once per order.
     """
 
     frame: pd.DataFrame
@@ -35,23 +38,30 @@ class StagedDataset:
     unknown_columns: list[str]
     unreadable: dict[object, list[str]] = field(default_factory=dict)
     normalised_cells: int = 0
+    distinct: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
+
+# A NUL or an undecodable byte (``storable_text``): what staging must look at more closely.
+_UNUSUAL = "[\x00" + UNREADABLE.pattern[1:]
 
 NS_FIRST = pd.Timestamp("1678-01-01")
 NS_LAST = pd.Timestamp("2261-12-31")
 
 
-def _cast(raw: pd.Series, kind: str, repeats: bool = True) -> pd.Series:
-    text = raw.astype("string").str.strip()
-    text = text.mask(text == "")
+def _cast(
+    text: pd.Series, kind: str, repeats: bool = True
+) -> tuple[pd.Series, tuple[np.ndarray, np.ndarray] | None]:
+    """``text`` (stripped, missing where empty) as ``kind``, and for repeated text the codes
+    and distinct values (``StagedDataset.distinct``)."""
     if kind == "str":
         if not repeats:
-            return text.astype("object").where(text.notna(), None)
+            return text.astype("object").where(text.notna(), None), None
         # Repeated values share one Python string: 7.4 M orders hold a million customer ids,
         # a million posts a handful of platforms; one object per cell took twice the memory.
         codes, distinct = pd.factorize(text)
-        shared = np.append(distinct.to_numpy(dtype=object), None)[codes]  # -1 (missing) → None
-        return pd.Series(shared, index=text.index, dtype=object)
+        values = distinct.to_numpy(dtype=object)
+        shared = np.append(values, None)[codes]  # -1 (missing) → None
+        return pd.Series(shared, index=text.index, dtype=object), (codes, values)
     if kind in ("timestamp", "date"):
         parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
         parsed = parsed.dt.tz_convert(None)
@@ -59,12 +69,18 @@ def _cast(raw: pd.Series, kind: str, repeats: bool = True) -> pd.Series:
         # compares one Python object at a time); a date it cannot hold (before 1678 or after
         # 2261) is no date of an order or a post, and counts as unreadable.
         parsed = parsed.where((parsed >= NS_FIRST) & (parsed <= NS_LAST)).astype("datetime64[ns]")
-        return parsed.dt.normalize() if kind == "date" else parsed
+        return (parsed.dt.normalize() if kind == "date" else parsed), None
     numbers = pd.to_numeric(text, errors="coerce")
     if kind == "int":
         whole = numbers.where(numbers.isna() | (numbers == numbers.round()))
-        return whole.astype("Int64")
-    return numbers.astype("float64")
+        return whole.astype("Int64"), None
+    return numbers.astype("float64"), None
+
+
+def _text_of(raw: pd.Series) -> pd.Series:
+    """A raw column as stripped text, missing where empty."""
+    text = raw.astype("string").str.strip()
+    return text.mask(text == "")
 
 
 def stage_dataset(
@@ -85,22 +101,35 @@ def stage_dataset(
     errors: dict[object, list[str]] = {}
     unreadable: dict[object, list[str]] = {}
     normalised = 0
+    distinct: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for column, kind in contract.columns.items():
         if column not in frame.columns:
             if column in contract.optional:
-                staged[column] = _cast(pd.Series(pd.NA, index=frame.index, dtype="string"), kind)
+                missing_text = pd.Series(pd.NA, index=frame.index, dtype="string")
+                staged[column] = _cast(missing_text, kind)[0]
             continue
-        values = frame[column]
-        for idx in frame.index[has_unreadable_bytes(values).to_numpy()]:
-            unreadable.setdefault(idx, []).append(column)
-        nul = values.astype("string").str.contains("\x00", regex=False).fillna(False)
-        if nul.any():
+        values = frame[column].astype("string")
+        # One pass finds the rare cells that need either look (a pass costs 45 ms a million).
+        suspect = values.str.contains(_UNUSUAL, regex=True).fillna(False).to_numpy()
+        nul = pd.Series(False, index=values.index)
+        if suspect.any():
+            for idx in frame.index[has_unreadable_bytes(values).to_numpy()]:
+                unreadable.setdefault(idx, []).append(column)
+            nul = values.str.contains("\x00", regex=False).fillna(False)
+        text = _text_of(values)
+        raw_present = text.notna()
+        has_nul = bool(nul.any())
+        if has_nul:
             normalised += int(nul.sum())
-            values = values.where(~nul.to_numpy(), values.astype("string").str.replace("\x00", ""))
+            text = _text_of(values.where(~nul.to_numpy(), values.str.replace("\x00", "")))
         # A row key is unique: nothing to share, so not worth looking for repeats.
-        typed = _cast(values, kind, repeats=tuple(contract.keys) != (column,))
-        raw_present = frame[column].astype("string").str.strip().fillna("") != ""
-        for idx in frame.index[raw_present & typed.isna()]:
-            errors.setdefault(idx, []).append(column)
+        typed, codes = _cast(text, kind, repeats=tuple(contract.keys) != (column,))
+        if codes is not None:
+            distinct[column] = codes
+        # Present in the raw text, missing once typed: the value did not parse (text always
+        # casts to text, unless all it held was NUL characters).
+        if kind != "str" or has_nul:
+            for idx in frame.index[(raw_present & typed.isna()).to_numpy()]:
+                errors.setdefault(idx, []).append(column)
         staged[column] = typed
-    return StagedDataset(staged, errors, missing, unknown, unreadable, normalised)
+    return StagedDataset(staged, errors, missing, unknown, unreadable, normalised, distinct)

@@ -76,6 +76,11 @@ def _gx_context():
         analytics_enabled=False,
     )
     context = gx.get_context(mode="ephemeral", project_config=config)
+    # Great Expectations fingerprints each in-memory batch under 1 GB by hashing every row, a
+    # batch marker Patronage never reads: it was 40 % of validating a million orders.
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    pandas_execution_engine.HASH_THRESHOLD = 0
     return context, context.data_sources.add_pandas("patronage")
 
 
@@ -173,6 +178,19 @@ def _keys_of(frame: pd.DataFrame, contract: DatasetContract, index: list) -> lis
     if not index or not all(k in frame.columns for k in contract.keys):
         return [""] * len(index)
     return contract.row_keys(frame.loc[index]).tolist()
+
+
+def _orphaned(
+    values: pd.Series, distinct: tuple[np.ndarray, np.ndarray] | None, known: set[str]
+) -> np.ndarray:
+    """Per row, whether its value is present and not among ``known``. With the column's codes
+    and distinct values from staging, each distinct value is looked up once (7.4 M orders
+    name a million customers; one lookup per order took 0.6 s a million rows)."""
+    if distinct is None:
+        return (values.notna() & ~values.isin(known)).to_numpy()
+    codes, uniques = distinct
+    unknown = ~pd.Index(uniques, dtype=object).isin(known)
+    return np.append(unknown, False)[codes]  # code -1 (missing) → not an orphan
 
 
 def _check(name: str, column: str | None, success: bool, unexpected: int) -> dict:
@@ -274,7 +292,7 @@ def validate_dataset(
             known = (reference_keys or {}).get(ref_dataset)
             if known is None:
                 continue
-            orphans = frame.index[frame[column].notna() & ~frame[column].isin(known)]
+            orphans = frame.index[_orphaned(frame[column], staged.distinct.get(column), known)]
             for idx in orphans:
                 reasons.setdefault(idx, []).append(f"references:{ref_dataset}.{column}")
             results.append(
