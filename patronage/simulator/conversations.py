@@ -4,6 +4,7 @@ not customers, some outsiders share a customer's name."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import NamedTuple
 
 from patronage.simulator.draft import (
     BRAND_HANDLE,
@@ -14,21 +15,24 @@ from patronage.simulator.draft import (
     email_variant,
     handle_for,
     phone_variant,
+    uniform,
 )
 
-POST_COLUMNS = (
-    "post_id",
-    "platform",
-    "author_handle",
-    "author_display_name",
-    "author_location",
-    "text",
-    "posted_at",
-    "reply_to_id",
-    "likes",
-    "shares",
-    "author_followers",
-)
+
+class Post(NamedTuple):
+    """One social post as drawn; ``posted_at`` in whole seconds after the history's start."""
+
+    post_id: str
+    platform: str
+    author_handle: str
+    author_display_name: str
+    author_location: str
+    text: str
+    posted_at: int
+    reply_to_id: str
+    likes: int
+    shares: int
+    author_followers: int
 
 
 def start_conversations(d: Draft) -> None:
@@ -38,9 +42,9 @@ def start_conversations(d: Draft) -> None:
     names = d.names
 
     # --- conversations ---------------------------------------------------------------------
-    # Column lists, not a dict per post: a million posts become a frame without a million
-    # dicts to take apart.
-    posts: dict[str, list] = {column: [] for column in POST_COLUMNS}
+    # A tuple per post, times in seconds: a million posts become a frame without a million
+    # dicts and datetimes to take apart.
+    posts: list[Post] = []
     tickets: list[dict] = []
     comments: list[dict] = []
     author_truth: list[dict] = []
@@ -55,25 +59,22 @@ def start_conversations(d: Draft) -> None:
         platform: str = "twitter",
         location: str = "",
     ) -> str:
-        post_id = f"P{len(posts['post_id']) + 1:07d}"
-        for column, value in zip(
-            POST_COLUMNS,
-            (
+        post_id = f"P{len(posts) + 1:07d}"
+        posts.append(
+            Post(
                 post_id,
                 platform,
                 handle,
                 display,
                 location,
                 text,
-                ts(day_offset),
+                int(day_offset * 86400),  # what ``ts`` would add to the start
                 reply_to,
                 int(rng.poisson(3 if not reply_to else 1)),
                 int(rng.poisson(0.6)),
                 followers,
-            ),
-            strict=True,
-        ):
-            posts[column].append(value)
+            )
+        )
         return post_id
 
     def add_ticket(
@@ -195,7 +196,7 @@ def draw_customer_conversations(d: Draft) -> None:
                 {"platform": "twitter", "author_handle": handles[i], "customer_id": ids[i]}
             )
         if drifter[i]:
-            when = min(max(dropout[i] - rng.uniform(0, 40), birth[i]), cutoff - 0.5)
+            when = min(max(dropout[i] - uniform(rng, 0, 40), birth[i]), cutoff - 0.5)
             if has_handle[i] and rng.random() < 0.6:
                 rng.integers(5)  # the draw that once picked a template, kept for the stream
                 text, intent = book.churn_post()
@@ -244,7 +245,7 @@ def draw_customer_conversations(d: Draft) -> None:
                 handles[i],
                 display,
                 text,
-                rng.uniform(birth[i], cutoff),
+                uniform(rng, birth[i], cutoff),
                 int(followers_of[i]),
                 location=location,
             )
@@ -252,7 +253,7 @@ def draw_customer_conversations(d: Draft) -> None:
         if not drifter[i] and rng.random() < 0.12:
             rng.integers(4)  # the draw that once picked a template, kept for the stream
             subject, body, intent = book.routine_ticket()
-            created = rng.uniform(birth[i], cutoff)
+            created = uniform(rng, birth[i], cutoff)
             status = "open" if created > cutoff - 5 else draw_one(rng, ("solved", "closed"))
             said("tickets", add_ticket(i, subject, body, created, status, "normal"), intent)
 
@@ -271,7 +272,6 @@ def draw_outsider_posts(d: Draft) -> None:
         cutoff,
         said,
         posts,
-        start,
     ) = (
         d.author_truth,
         d.rng,
@@ -284,7 +284,6 @@ def draw_outsider_posts(d: Draft) -> None:
         d.cutoff,
         d.said,
         d.posts,
-        d.start,
     )
 
     # Non-customers: prospects, fans and critics, at least as many authors as customers.
@@ -312,25 +311,25 @@ def draw_outsider_posts(d: Draft) -> None:
             handle,
             f"{f} {ln}",
             text,
-            rng.uniform(0, cutoff),
+            uniform(rng, 0, cutoff),
             followers,
             platform=draw_one(rng, PLATFORMS, platform_cdf),
             location=outsider_location,
         )
         said("social_posts", said_id, intent)
         author_truth.append(
-            {"platform": posts["platform"][-1], "author_handle": handle, "customer_id": ""}
+            {"platform": posts[-1].platform, "author_handle": handle, "customer_id": ""}
         )
         if rng.random() < 0.25:
-            other = int(rng.integers(0, len(posts["post_id"])))
+            other = posts[int(rng.integers(0, len(posts)))]
             add_post(
                 handle,
                 f"{f} {ln}",
                 book.agreement(),
-                float((posts["posted_at"][other] - start).total_seconds() / 86400) + 0.2,
+                other.posted_at / 86400 + 0.2,
                 followers,
-                reply_to=posts["post_id"][other],
-                platform=posts["platform"][other],
+                reply_to=other.post_id,
+                platform=other.platform,
                 location=outsider_location,
             )
 
@@ -365,7 +364,7 @@ def draw_namesakes(d: Draft) -> None:
 
     # Namesakes: outsiders with a customer author's full name, living in another city. A
     # linker that trusts names alone links them; ground truth says they are not customers.
-    posted = set(posts["author_handle"])
+    posted = {p.author_handle for p in posts}
     customer_authors_with_handle = [
         a["customer_id"] for a in author_truth if a["customer_id"] and a["author_handle"] in posted
     ]
@@ -383,7 +382,7 @@ def draw_namesakes(d: Draft) -> None:
             handle,
             names[i],
             book.question_post()[0],
-            float(profile_rng.uniform(0, cutoff)),
+            float(uniform(profile_rng, 0, cutoff)),
             int(profile_rng.lognormal(5, 1.5)),
             location=elsewhere,
         )

@@ -10,6 +10,7 @@ from datetime import date
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 
 BRAND_HANDLE = "acme_support"
 PLATFORMS = ("twitter", "instagram", "forum")
@@ -144,6 +145,24 @@ def serial_ids(prefix: str, n: int, width: int) -> np.ndarray:
     return np.strings.add(prefix, numbers)
 
 
+def serial_id_column(prefix: str, n: int, width: int) -> pd.Series:
+    """``serial_ids`` as an Arrow-backed text column, built by Arrow (8 M order ids in 0.5 s;
+    numpy's string functions took 5 s)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    digits = pc.utf8_lpad(pc.cast(pa.array(np.arange(1, n + 1)), pa.string()), width, "0")
+    return pc.binary_join_element_wise(prefix, digits, "").to_pandas()
+
+
+def take_text(values: np.ndarray, positions: np.ndarray) -> pd.Series:
+    """``values[positions]`` as an Arrow-backed text column, taken by Arrow (a million
+    customer ids onto 8 M orders: numpy's strings then pandas' conversion took 4 s)."""
+    import pyarrow as pa
+
+    return pa.array(values).take(pa.array(positions)).to_pandas()
+
+
 def cumulative(p: Sequence[float]) -> np.ndarray:
     """``p`` as the cumulative table ``draw_one`` takes (normalised as ``Generator.choice`` does)."""
     cdf = np.asarray(p, dtype=float).cumsum()
@@ -158,6 +177,13 @@ def draw_one(rng: np.random.Generator, options: Sequence, cdf: np.ndarray | None
     if cdf is None:
         return options[int(rng.integers(0, len(options)))]
     return options[int(cdf.searchsorted(rng.random(), side="right"))]
+
+
+def uniform(rng: np.random.Generator, low: float, high: float) -> float:
+    """``rng.uniform(low, high)``'s very number (numpy computes ``low + (high - low) * u`` from
+    the next double ``u``), without its argument checks on every call (2.3 µs a call)."""
+    low = float(low)
+    return low + (float(high) - low) * rng.random()
 
 
 def handle_for(first: str, last: str, rng: np.random.Generator) -> str:

@@ -11,6 +11,7 @@ from patronage.simulator.draft import (
     draw_one,
     email_variant,
     handle_for,
+    uniform,
 )
 
 
@@ -54,7 +55,7 @@ def draw_ideas(d: Draft) -> None:
                 "title": title,
                 "body": book.idea_body(title),
                 "votes": int(rng.negative_binomial(1, 0.08)),
-                "created_at": ts(rng.uniform(cutoff - 365, cutoff)),
+                "created_at": ts(uniform(rng, cutoff - 365, cutoff)),
             }
         )
         truth_ideas.append({"source": "ideas", "source_id": idea_id, "concept": concept})
@@ -67,7 +68,7 @@ def draw_ideas(d: Draft) -> None:
             handle,
             f"{f} {ln}",
             book.idea_post(phrase),
-            rng.uniform(cutoff - 200, cutoff),
+            uniform(rng, cutoff - 200, cutoff),
             int(rng.lognormal(5, 1.5)),
         )
         author_truth.append({"platform": "twitter", "author_handle": handle, "customer_id": ""})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from patronage.simulator.draft import Draft, serial_ids, simulate_purchases
+from patronage.simulator.draft import Draft, serial_id_column, simulate_purchases, take_text
 
 
 def draw_orders(d: Draft) -> None:
@@ -33,11 +33,11 @@ def draw_orders(d: Draft) -> None:
     seconds = np.round(day * 86400).astype(np.int64)
     id_rank = np.empty(n, dtype=np.int64)
     id_rank[np.argsort(ids, kind="stable")] = np.arange(n)
-    order = np.lexsort((id_rank[cust_idx], seconds))
+    order = np.argsort(seconds * n + id_rank[cust_idx], kind="stable")  # one key, not lexsort
     all_orders = pd.DataFrame(
         {
-            "order_id": serial_ids("O", len(order), 8),
-            "customer_id": ids[cust_idx[order]],
+            "order_id": serial_id_column("O", len(order), 8),
+            "customer_id": take_text(ids, cust_idx[order]),
             "ordered_at": start + pd.to_timedelta(seconds[order], unit="s"),
             "amount": amount[order],
         }

@@ -85,3 +85,27 @@ def test_a_table_that_cannot_be_written_is_named(tmp_path):
     (tmp_path / "out" / "crm").write_text("a file where the folder goes")
     with pytest.raises(RuntimeError, match=r"writing customers\.csv, orders\.csv failed"):
         write_sample(SampleSpec(customers=40, seed=9), tmp_path / "out", None)
+
+
+def test_texts_composed_in_a_child_process_are_the_texts_composed_in_place():
+    in_child = generate_sample(SampleSpec(customers=300, seed=8), wording_in_child=True)
+    in_place = generate_sample(SampleSpec(customers=300, seed=8), wording_in_child=False)
+    for name in in_place:
+        assert in_child[name].equals(in_place[name]), name
+    assert in_place["social_posts"]["text"].str.len().gt(0).all()
+
+
+def test_a_failed_drawing_leaves_no_wording_process_behind(monkeypatch):
+    import multiprocessing
+
+    import pytest
+
+    import patronage.simulator.company as company
+
+    def broken(d):
+        raise ValueError("drawing failed")
+
+    monkeypatch.setattr(company, "draw_ideas", broken)
+    with pytest.raises(ValueError, match="drawing failed"):
+        generate_sample(SampleSpec(customers=50, seed=8))
+    assert not [p for p in multiprocessing.active_children() if "wording" in p.name]
