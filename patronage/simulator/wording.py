@@ -76,39 +76,6 @@ class DeferredWording:
             return base, base + 1, base + 2
         return base + PART_TEXT
 
-    def churn_post(self):
-        return self._call("churn_post", (), 2)
-
-    def happy_post(self):
-        return self._call("happy_post", (), 2)
-
-    def question_post(self):
-        return self._call("question_post", (), 2)
-
-    def critic_post(self):
-        return self._call("critic_post", (), 2)
-
-    def churn_ticket(self):
-        return self._call("churn_ticket", (), 3)
-
-    def routine_ticket(self):
-        return self._call("routine_ticket", (), 3)
-
-    def nudge(self):
-        return self._call("nudge", (), 1)
-
-    def agreement(self):
-        return self._call("agreement", (), 1)
-
-    def brand_reply(self, kind: str):
-        return self._call("brand_reply", (kind,), 1)
-
-    def idea_body(self, title: str):
-        return self._call("idea_body", (title,), 1)
-
-    def idea_post(self, phrase: str):
-        return self._call("idea_post", (phrase,), 1)
-
     def _flush(self) -> None:
         self._conn.send(self._pending)
         self._pending = []
@@ -149,6 +116,26 @@ class DeferredWording:
     def resolve_all(self, values: list) -> list:
         """``resolve`` of each of ``values``."""
         return [self.resolve(v) for v in values]
+
+
+def _deferred(method: str, parts: int):
+    def call(self: DeferredWording, *args):
+        return self._call(method, args, parts)
+
+    call.__name__ = method
+    call.__doc__ = f"Placeholders for ``Phrasebook.{method}``'s result."
+    return call
+
+
+# How many parts each phrasebook call returns: (text, intent), (subject, body, intent) or the
+# text alone (1).
+_PARTS = {
+    "churn_post": 2, "happy_post": 2, "question_post": 2, "critic_post": 2,
+    "churn_ticket": 3, "routine_ticket": 3,
+    "nudge": 1, "agreement": 1, "brand_reply": 1, "idea_body": 1, "idea_post": 1,
+}  # fmt: skip
+for _method, _parts in _PARTS.items():
+    setattr(DeferredWording, _method, _deferred(_method, _parts))
 
 
 def wording(book: Phrasebook, in_child: bool = True) -> Phrasebook | DeferredWording:
