@@ -138,6 +138,9 @@ class IdentityConfig(BaseModel):
         gt=0,
         description="Memory DuckDB may use for record linkage's candidate pairs (GB); beyond it, it spills to the temporary directory instead of growing.",
     )
+    # m and u probabilities describe how names and places are spread, which moves slowly;
+    # training costs minutes at a million customers and makes every unknown author be
+    # compared with every customer again: so a schedule, and a drift trigger on growth.
     retrain_after_days: int = Field(
         28,
         ge=1,

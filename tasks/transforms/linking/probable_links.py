@@ -18,6 +18,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from patronage.config import IdentityConfig
 from patronage.tasks.transforms.linking.identity import (
     is_brand_handle,
     map_distinct,
@@ -57,12 +58,10 @@ PROFILE_PRIOR = [["full_name", "city"]]
 PROFILE_PRIOR_RECALL = 0.85
 LINK_COLUMNS = ["identity_key", "customer_id", "method", "match_probability"]
 CANDIDATE_COLUMNS = ["identity_key", "customer_id", "match_probability"]
-# The model is trained again after this many days, or when the profiles it would learn from
-# grew or shrank by this share since it was: m and u probabilities describe how names and
-# places are spread, which moves slowly; training costs minutes at a million customers and
-# makes every unknown author be compared with every customer again.
-RETRAIN_AFTER_DAYS = 28
-RETRAIN_ON_GROWTH = 0.2
+# The model is trained again after so many days, or when the profiles it would learn from
+# grew or shrank by a share since it was (``IdentityConfig``, which says why; its defaults).
+RETRAIN_AFTER_DAYS: int = IdentityConfig.model_fields["retrain_after_days"].default
+RETRAIN_ON_GROWTH: float = IdentityConfig.model_fields["retrain_on_growth"].default
 
 
 def _training_spec() -> str:
