@@ -36,7 +36,13 @@ def _column(values: pd.Series) -> list:
         return values.tolist()
     if kind == "f":
         return [None if v != v else v for v in values.tolist()]  # NaN is not equal to itself
-    return [_plain(v) for v in values]
+    # Text and timestamps a column at a time: one ``_plain`` call per cell took 1.3 s (text)
+    # and 3.5 s (timestamps) a million rows, a tenth of publishing a million scores.
+    if isinstance(values.dtype, pd.StringDtype):
+        return values.astype(object).where(values.notna(), None).tolist()
+    if kind == "M":
+        return [None if v is pd.NaT else v for v in values.dt.to_pydatetime()]
+    return [v if type(v) is str else _plain(v) for v in values]
 
 
 def records(frame: pd.DataFrame) -> list[dict]:
@@ -44,6 +50,12 @@ def records(frame: pd.DataFrame) -> list[dict]:
     columns = [_column(frame[c]) for c in frame.columns]
     names = list(frame.columns)
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def frame_of(result: Iterable, columns: list[str], dtype: object = None) -> pd.DataFrame:
+    """A query's rows as a frame. pandas reads SQLAlchemy's ``Row`` objects one attribute at a
+    time (3.9 s for 500,000 rows here); as plain tuples it takes 0.4 s."""
+    return pd.DataFrame([tuple(row) for row in result], columns=columns, dtype=dtype)
 
 
 def _insert(conn: Connection, table: Table):

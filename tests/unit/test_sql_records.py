@@ -30,3 +30,30 @@ def test_every_kind_of_column_becomes_plain_values():
     ]  # fmt: skip
     assert [type(v) for v in rows[0].values()] == [int, float, str, datetime, bool, str, int, int]
     assert records(pd.DataFrame()) == []
+
+
+def test_default_text_and_timestamps_of_whole_columns_and_query_rows_as_frames():
+    import sqlalchemy as sa
+
+    from patronage.tasks.io.sql_upsert import frame_of
+
+    frame = pd.DataFrame(
+        {
+            "t": pd.array(["a", None, "c"], dtype="str"),
+            "at": pd.to_datetime(["2026-01-01 00:00:00", None, "2026-01-03 04:05:06"]),
+            "o": pd.Series(["x", pd.Timestamp("2026-02-01"), np.nan], dtype=object),
+        }
+    )
+    assert records(frame) == [
+        {"t": "a", "at": datetime(2026, 1, 1), "o": "x"},
+        {"t": None, "at": None, "o": datetime(2026, 2, 1)},
+        {"t": "c", "at": datetime(2026, 1, 3, 4, 5, 6), "o": None},
+    ]
+    assert type(records(frame)[1]["o"]) is datetime
+    engine = sa.create_engine("sqlite://")
+    with engine.connect() as conn:
+        result = conn.execute(sa.text("SELECT 'C1' AS c, 2.5 AS v UNION ALL SELECT 'C2', NULL"))
+        got = frame_of(result, ["customer_id", "value"])
+    assert got["customer_id"].tolist() == ["C1", "C2"]
+    assert got["value"].iloc[0] == 2.5 and pd.isna(got["value"].iloc[1])
+    assert frame_of([], ["a"]).columns.tolist() == ["a"] and frame_of([], ["a"]).empty
