@@ -38,7 +38,7 @@ from patronage.simulator.draft import BRAND_HANDLE, Draft, SampleSpec, name_pool
 from patronage.simulator.ideas import draw_ideas
 from patronage.simulator.orders import draw_orders
 from patronage.simulator.text import Phrasebook
-from patronage.simulator.wording import DeferredWording, wording
+from patronage.simulator.wording import DeferredWording, fork_context, wording
 
 
 def generate_sample(
@@ -252,24 +252,25 @@ def write_sample(spec: SampleSpec, out_dir: Path, truth_dir: Path | None) -> dic
         return exports.get(name)
 
     counts: dict[str, int] = {}
+    written: set[str] = set()
     writers: list[tuple[multiprocessing.process.BaseProcess, list[str]]] = []
 
     def write(tables: dict[str, pd.DataFrame], in_child: bool) -> None:
-        jobs = [(f, destination(n)) for n, f in tables.items() if destination(n) is not None]
-        counts.update({n: len(f) for n, f in tables.items() if destination(n) is not None})
-        if in_child and "fork" in multiprocessing.get_all_start_methods():
-            import duckdb  # noqa: F401  (imported before the fork, not in the child)
-
-            writer = multiprocessing.get_context("fork").Process(
-                target=_write_tables, args=(jobs,), name="patronage-sample-writer"
-            )
-            writer.start()
-            writers.append((writer, [p.name for _, p in jobs]))
-        else:
+        jobs = [(frame, path) for name, frame in tables.items() if (path := destination(name))]
+        counts.update({name: len(frame) for name, frame in tables.items() if destination(name)})
+        written.update(tables)
+        context = fork_context() if in_child else None
+        if context is None:
             _write_tables(jobs)
+            return
+        import duckdb  # noqa: F401  (imported before the fork, not in the child)
+
+        writer = context.Process(target=_write_tables, args=(jobs,), name="patronage-sample-writer")
+        writer.start()
+        writers.append((writer, [path.name for _, path in jobs]))
 
     tables = generate_sample(spec, ready=lambda final: write(final, in_child=True))
-    write({n: f for n, f in tables.items() if n not in counts}, in_child=False)
+    write({name: f for name, f in tables.items() if name not in written}, in_child=False)
     for writer, files in writers:
         writer.join()
         if writer.exitcode:

@@ -18,6 +18,9 @@ from multiprocessing.connection import Connection
 from patronage.simulator.text import Phrasebook
 
 _BATCH = 20_000
+# Parts 0–2 are the items of a (text, intent) or (subject, body, intent) result.
+PART_TEXT, PART_LANGUAGE = 3, 4
+_PART_SLOTS = 5
 
 
 def _placeholder(call: int, part: int) -> int:
@@ -27,8 +30,12 @@ def _placeholder(call: int, part: int) -> int:
     return call * _PART_SLOTS + part
 
 
-PART_TEXT, PART_LANGUAGE = 3, 4
-_PART_SLOTS = 5
+def fork_context() -> multiprocessing.context.BaseContext | None:
+    """The ``fork`` start method where the platform has it: a child that starts with the
+    parent's memory (the tables drawn so far), without pickling it."""
+    if "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return None
 
 
 def _compose(book: Phrasebook, conn: Connection) -> None:
@@ -46,10 +53,10 @@ def _compose(book: Phrasebook, conn: Connection) -> None:
 class DeferredWording:
     """A ``Phrasebook`` whose texts are composed by a child process (see the module)."""
 
-    def __init__(self, book: Phrasebook):
-        parent, child = multiprocessing.Pipe()
+    def __init__(self, book: Phrasebook, context: multiprocessing.context.BaseContext):
+        parent, child = context.Pipe()
         self._conn = parent
-        self._child = multiprocessing.get_context("fork").Process(
+        self._child = context.Process(
             target=_compose, args=(book, child), name="patronage-sample-wording", daemon=True
         )
         self._child.start()
@@ -69,7 +76,7 @@ class DeferredWording:
         self._pending.append((method, args))
         if len(self._pending) >= _BATCH:
             self._flush()
-        base = k * _PART_SLOTS
+        base = _placeholder(k, 0)
         if parts == 2:
             return base, base + 1
         if parts == 3:
@@ -140,6 +147,5 @@ for _method, _parts in _PARTS.items():
 
 def wording(book: Phrasebook, in_child: bool = True) -> Phrasebook | DeferredWording:
     """``book`` itself, or a ``DeferredWording`` of it where a child process can be forked."""
-    if in_child and "fork" in multiprocessing.get_all_start_methods():
-        return DeferredWording(book)
-    return book
+    context = fork_context() if in_child else None
+    return book if context is None else DeferredWording(book, context)

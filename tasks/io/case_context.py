@@ -14,7 +14,7 @@ from patronage.schemas.tables import (
     identity_candidates,
     score_history,
 )
-from patronage.tasks.io.sql_upsert import CHUNK, frame_of, records, upsert
+from patronage.tasks.io.sql_upsert import CHUNK, records, upsert
 from patronage.tasks.transforms.value.score_changes import HISTORY_COLUMNS, changed_scores
 
 
@@ -24,9 +24,8 @@ def save_score_history(
     """Add a history row for each customer whose scores changed since the stored ones (call
     before the latest scores are overwritten); drop rows older than ``keep_days``. Returns
     the rows added."""
-    previous = frame_of(
-        conn.execute(select(*(customer_scores.c[c] for c in HISTORY_COLUMNS))), HISTORY_COLUMNS
-    )
+    # pandas' reader: a frame built from SQLAlchemy's Row objects took 3× as long.
+    previous = pd.read_sql(select(*(customer_scores.c[c] for c in HISTORY_COLUMNS)), conn)
     changed = changed_scores(scores, previous)
     rows = records(changed.assign(as_of=as_of, run_id=run_id))
     upsert(

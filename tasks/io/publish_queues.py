@@ -36,7 +36,7 @@ from patronage.tasks.io.identity_links import save_identity_links, save_profile_
 from patronage.tasks.io.outbox import upsert_contact_points
 from patronage.tasks.io.source_progress import save_source_progress
 from patronage.tasks.io.sources import Extraction
-from patronage.tasks.io.sql_upsert import CHUNK, _plain, frame_of, records, upsert
+from patronage.tasks.io.sql_upsert import CHUNK, _plain, records, upsert
 from patronage.tasks.transforms.linking.probable_links import ProfileLinking
 from patronage.tasks.transforms.queues.case_episodes import (
     EXISTING_COLUMNS,
@@ -242,7 +242,7 @@ IDEATION_PIPELINE_COLUMNS = [
 def existing_cases(conn: Connection) -> pd.DataFrame:
     """Every published retention case's key, customer and people's resolution."""
     query = select(*(retention_cases.c[c] for c in EXISTING_COLUMNS))
-    return frame_of(conn.execute(query), EXISTING_COLUMNS)
+    return pd.read_sql(query, conn)
 
 
 def replace_supporters(conn: Connection, supporters: pd.DataFrame, idea_keys: set[str]) -> int:

@@ -32,11 +32,7 @@ def test_every_kind_of_column_becomes_plain_values():
     assert records(pd.DataFrame()) == []
 
 
-def test_default_text_and_timestamps_of_whole_columns_and_query_rows_as_frames():
-    import sqlalchemy as sa
-
-    from patronage.tasks.io.sql_upsert import frame_of
-
+def test_default_text_and_timestamps_become_plain_values_a_column_at_a_time():
     frame = pd.DataFrame(
         {
             "t": pd.array(["a", None, "c"], dtype="str"),
@@ -50,10 +46,3 @@ def test_default_text_and_timestamps_of_whole_columns_and_query_rows_as_frames()
         {"t": "c", "at": datetime(2026, 1, 3, 4, 5, 6), "o": None},
     ]
     assert type(records(frame)[1]["o"]) is datetime
-    engine = sa.create_engine("sqlite://")
-    with engine.connect() as conn:
-        result = conn.execute(sa.text("SELECT 'C1' AS c, 2.5 AS v UNION ALL SELECT 'C2', NULL"))
-        got = frame_of(result, ["customer_id", "value"])
-    assert got["customer_id"].tolist() == ["C1", "C2"]
-    assert got["value"].iloc[0] == 2.5 and pd.isna(got["value"].iloc[1])
-    assert frame_of([], ["a"]).columns.tolist() == ["a"] and frame_of([], ["a"]).empty

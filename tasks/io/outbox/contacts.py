@@ -7,7 +7,7 @@ from sqlalchemy import Connection, select
 
 from patronage.schemas.tables import contact_points
 from patronage.tasks.io.outbox.common import _now
-from patronage.tasks.io.sql_upsert import frame_of, upsert
+from patronage.tasks.io.sql_upsert import upsert
 from patronage.tasks.transforms.linking.identity import phone_key
 
 # What a row holds besides its key and time stamp: a row is written only when one changed.
@@ -53,9 +53,9 @@ def upsert_contact_points(conn: Connection, customers: pd.DataFrame, phone_regio
         Rows written (inserted or changed).
     """
     tonight = contact_rows(customers, phone_region)
-    stored = frame_of(
-        conn.execute(select(contact_points.c.customer_id, *(contact_points.c[c] for c in _HELD))),
-        ["customer_id", *_HELD],
+    stored = pd.read_sql(
+        select(contact_points.c.customer_id, *(contact_points.c[c] for c in _HELD)),
+        conn,
         dtype=object,
     )
     stale = sorted(set(stored["customer_id"]) - set(tonight["customer_id"]))

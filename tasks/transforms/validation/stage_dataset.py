@@ -109,19 +109,18 @@ def stage_dataset(
                 staged[column] = _cast(missing_text, kind)[0]
             continue
         values = frame[column].astype("string")
+        text = _text_of(values)
+        raw_present = text.notna()
+        has_nul = False
         # One pass finds the rare cells that need either look (a pass costs 45 ms a million).
-        suspect = values.str.contains(_UNUSUAL, regex=True).fillna(False).to_numpy()
-        nul = pd.Series(False, index=values.index)
-        if suspect.any():
+        if values.str.contains(_UNUSUAL, regex=True).fillna(False).any():
             for idx in frame.index[has_unreadable_bytes(values).to_numpy()]:
                 unreadable.setdefault(idx, []).append(column)
             nul = values.str.contains("\x00", regex=False).fillna(False)
-        text = _text_of(values)
-        raw_present = text.notna()
-        has_nul = bool(nul.any())
-        if has_nul:
-            normalised += int(nul.sum())
-            text = _text_of(values.where(~nul.to_numpy(), values.str.replace("\x00", "")))
+            has_nul = bool(nul.any())
+            if has_nul:
+                normalised += int(nul.sum())
+                text = _text_of(values.where(~nul.to_numpy(), values.str.replace("\x00", "")))
         # A row key is unique: nothing to share, so not worth looking for repeats.
         typed, codes = _cast(text, kind, repeats=tuple(contract.keys) != (column,))
         if codes is not None:
