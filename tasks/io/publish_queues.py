@@ -38,6 +38,7 @@ from patronage.tasks.io.source_progress import save_source_progress
 from patronage.tasks.io.sources import Extraction
 from patronage.tasks.io.sql_upsert import CHUNK, _plain, records, upsert
 from patronage.tasks.transforms.linking.probable_links import ProfileLinking
+from patronage.tasks.transforms.membership import is_in
 from patronage.tasks.transforms.queues.case_episodes import (
     EXISTING_COLUMNS,
     assign_case_episodes,
@@ -319,10 +320,10 @@ def publish_to_engine(
             ).scalars()
         )
         # Frames from before momentum and excerpts existed publish with those left empty.
-        ideation = ideation[~ideation["idea_key"].isin(merged)].reindex(
+        ideation = ideation[~is_in(ideation["idea_key"], merged)].reindex(
             columns=list(dict.fromkeys([*ideation.columns, "momentum"]))
         )
-        supporters = supporters[~supporters["idea_key"].isin(merged)].reindex(
+        supporters = supporters[~is_in(supporters["idea_key"], merged)].reindex(
             columns=list(dict.fromkeys([*supporters.columns, "excerpt"]))
         )
         published_cases = existing_cases(conn)

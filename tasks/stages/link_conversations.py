@@ -31,6 +31,7 @@ from patronage.tasks.transforms.linking.probable_links import (
     ProfileLinking,
     probable_customer_links,
 )
+from patronage.tasks.transforms.membership import is_in
 from patronage.tasks.transforms.text.text_encoder import load_encoder
 
 
@@ -63,12 +64,11 @@ def resolve_identity_keys(
     exact = customer_identity_keys(customers, tickets, identity.phone_region).assign(
         match_probability=1.0
     )
-    known_customers = set(customers["customer_id"])
     kept = kept_links if kept_links is not None else pd.DataFrame(columns=LINK_COLUMNS)
     # A kept link yields to exact keys and to a customer who has left the CRM export.
     kept = kept[
-        ~kept["identity_key"].isin(set(exact["identity_key"]))
-        & kept["customer_id"].isin(known_customers)
+        ~is_in(kept["identity_key"], exact["identity_key"])
+        & is_in(kept["customer_id"], customers["customer_id"])
     ]
     keys = pd.concat([exact, kept[LINK_COLUMNS]], ignore_index=True)
     if overrides is not None and len(overrides):

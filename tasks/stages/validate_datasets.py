@@ -18,6 +18,7 @@ from patronage.tasks.io.sources.base import settled_watermark, stuck_source
 from patronage.tasks.io.validated_rows import read_validated_rows
 from patronage.tasks.stages.extract_datasets import Extracted
 from patronage.tasks.stages.validate_export import ExportValidation, validate_export
+from patronage.tasks.transforms.membership import is_in
 from patronage.tasks.transforms.validation.row_fingerprint import hash_version
 from patronage.tasks.transforms.validation.validate_dataset import validation_version
 
@@ -198,4 +199,4 @@ def settle_watermarks(extracted: Extracted, validated: Validated) -> None:
         if extraction.incremental and "watermark" in extraction.state:
             rejected = set(validated.outcomes[extraction.dataset].validation.rejected["row_key"])
             keys = CONTRACTS[extraction.dataset].row_keys(extraction.frame)
-            extraction.state["watermark"] = settled_watermark(extraction, keys.isin(rejected))
+            extraction.state["watermark"] = settled_watermark(extraction, is_in(keys, rejected))

@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed, State
 
 from patronage.schemas.contracts import CONTRACTS
+from patronage.tasks.transforms.membership import is_in
 from patronage.tasks.transforms.validation.row_fingerprint import (
     hash_set,
     row_fingerprint,
@@ -79,7 +80,7 @@ def apply_fixes(
     fix_keys = set(
         contract.row_keys(pd.DataFrame(list(fixes["row"])).reindex(columns=list(contract.keys)))
     )
-    candidates = raw.index[contract.row_keys(raw).isin(fix_keys)]
+    candidates = raw.index[is_in(contract.row_keys(raw), fix_keys)]
     frame = raw.copy()
     fixed_at: dict[object, int] = {}
     for idx in candidates:

@@ -18,6 +18,7 @@ from datetime import date
 import pandas as pd
 
 from patronage.schemas.contracts import CONTRACTS
+from patronage.tasks.transforms.membership import is_in
 
 CLOSED_STATUSES = ("solved", "closed")
 
@@ -43,7 +44,7 @@ def as_of_cut(valid: dict[str, pd.DataFrame], as_of: date) -> dict[str, pd.DataF
         # A CRM row for someone who had not signed up or bought yet did not exist then.
         buyers = set(out["orders"]["customer_id"])
         customers = out["customers"]
-        keep = customers["customer_id"].isin(buyers)
+        keep = is_in(customers["customer_id"], buyers)
         if "signup_date" in customers:
             signed = pd.to_datetime(customers["signup_date"], errors="coerce")
             keep |= signed.notna() & (signed < end)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from patronage.tasks.transforms.membership import is_in
+
 LEVELS = ["observing", "following", "endorsing", "contributing", "owning", "leading"]
 
 
@@ -43,7 +45,7 @@ def engagement_levels(
     negative = people["intent"].isin(["complaint", "churn_threat"])
     people["endorses"] = (people["intent"] == "praise") | (~people["starts"] & ~negative)
     people["contributes"] = (people["intent"] == "suggestion") | ~people["starts"]
-    people["owns"] = people["conversation_id"].isin(backed) | (
+    people["owns"] = is_in(people["conversation_id"], backed) | (
         people["starts"] & people["thread_degree"].isin(["objective", "community"])
     )
     people["leads"] = people["starts"] & (people["thread_degree"] == "community")

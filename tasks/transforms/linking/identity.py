@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 import phonenumbers
 
+from patronage.tasks.transforms.membership import is_in
+
 # Providers that ignore dots in the local part of an address.
 DOTLESS_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 
@@ -225,7 +227,7 @@ def apply_identity_overrides(keys: pd.DataFrame, overrides: pd.DataFrame) -> pd.
     )
     if "match_probability" in keys:
         pinned["match_probability"] = 1.0
-    kept = kept[~kept["identity_key"].isin(set(pinned["identity_key"]))]
+    kept = kept[~is_in(kept["identity_key"], pinned["identity_key"])]
     return pd.concat([kept, pinned], ignore_index=True).reset_index(drop=True)
 
 

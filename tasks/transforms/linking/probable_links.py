@@ -32,6 +32,7 @@ from patronage.tasks.transforms.linking.record_linkage import (
     predict_links,
     train_link_model,
 )
+from patronage.tasks.transforms.membership import is_in
 from patronage.tasks.transforms.validation.row_fingerprint import (
     hash_set,
     hash_version,
@@ -287,9 +288,7 @@ def probable_customer_links(
     authors = authors[authors["full_name"].notna()].reset_index(drop=True)
     people = customer_profiles(customers)
     people = people[people["full_name"].notna()].reset_index(drop=True)
-    # As objects: pandas' isin on a pyarrow string column converts every value one by one
-    # (14 s for 790 k authors against a million keys; 0.4 s this way).
-    known = authors["unique_id"].astype(object).isin(known_keys["identity_key"].astype(object))
+    known = is_in(authors["unique_id"], known_keys["identity_key"])
     unknown = authors[~known.to_numpy()]
     unknown = unknown.reset_index(drop=True)
     if unknown.empty or people.empty:
@@ -339,7 +338,7 @@ def probable_customer_links(
     decided = set(overrides["identity_key"]) if overrides is not None and len(overrides) else set()
     lost = set() if previous is None else set(previous["identity_key"])
     lost -= set(_kept_candidates(previous, people, unknown)["identity_key"])
-    again = unknown["unique_id"].isin(decided | lost) & (unknown["link_scope"] == 1)
+    again = is_in(unknown["unique_id"], decided | lost) & (unknown["link_scope"] == 1)
     unknown.loc[again, "link_scope"] = 2
     kept = _kept_candidates(previous, people, unknown)
     scored = predict_links(
@@ -378,7 +377,7 @@ def probable_customer_links(
     if review_floor is not None:
         found["compared"] = _compared(found, unknown, people)
     linked = set(found.loc[found["method"] == "probabilistic", "identity_key"])
-    still_unknown = ~unknown["unique_id"].isin(linked).to_numpy()
+    still_unknown = ~is_in(unknown["unique_id"], linked).to_numpy()
     memory = ProfileLinking(
         memory.model, memory.spec, memory.trained_as_of, memory.trained_profiles, version,
         hash_set(people_hashes), hash_set(author_hashes[still_unknown]),
@@ -413,8 +412,8 @@ def _kept_candidates(
         return pd.DataFrame(columns=CANDIDATE_COLUMNS)
     unchanged_people = set(people.loc[people["link_scope"] == 0, "unique_id"])
     unchanged_authors = set(unknown.loc[unknown["link_scope"] == 1, "unique_id"])
-    keep = candidates["customer_id"].isin(unchanged_people) & candidates["identity_key"].isin(
-        unchanged_authors
+    keep = is_in(candidates["customer_id"], unchanged_people) & is_in(
+        candidates["identity_key"], unchanged_authors
     )
     return candidates.loc[keep, CANDIDATE_COLUMNS].reset_index(drop=True)
 

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from patronage.tasks.transforms.membership import is_in
+
 PURCHASE_COLUMNS = ["customer_id", "order_id", "ordered_at", "amount"]
 
 
@@ -22,7 +24,7 @@ def latest_purchases(
     Returns:
         ``PURCHASE_COLUMNS``, by customer then time.
     """
-    wanted = orders[orders["customer_id"].isin(set(customer_ids))]
+    wanted = orders[is_in(orders["customer_id"], set(customer_ids))]
     latest = (
         wanted.sort_values(["customer_id", "ordered_at", "order_id"], kind="stable")
         .groupby("customer_id", sort=True)

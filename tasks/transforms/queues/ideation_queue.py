@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from patronage.config import IdeationConfig
+from patronage.tasks.transforms.membership import is_in
 from patronage.tasks.transforms.queues.idea_grouping import group_vectors
 from patronage.tasks.transforms.text.text_encoder import SentenceEncoder, load_encoder
 from patronage.tasks.transforms.text.text_signals import embed_texts
@@ -165,7 +166,7 @@ def build_ideation_queue(
     idea_of = members.set_index("conversation_id")["idea_key"]
     replies = conversations[short_reply & ~conversations["is_brand"]]
     if len(replies):
-        endorsing = replies[replies["reply_to_id"].isin(idea_of.index)]
+        endorsing = replies[is_in(replies["reply_to_id"], idea_of.index)]
         members = pd.concat(
             [
                 members,
@@ -239,7 +240,7 @@ def build_ideation_queue(
     items["priority_rank"] = np.arange(1, len(items) + 1)
     for col in ("n_supporters", "customer_supporters", "stakeholder_supporters"):
         items[col] = items[col].astype(int)
-    supporters = supporters[supporters["idea_key"].isin(items["idea_key"])]
+    supporters = supporters[is_in(supporters["idea_key"], items["idea_key"])]
     supporters = supporters.assign(
         weight=supporters["weight"].round(4),
         excerpt=supporters["text"].astype("string").str.slice(0, EXCERPT_CHARS).astype(object),
