@@ -32,6 +32,7 @@ from patronage.tasks.transforms.text.text_signals import (
     load_stored_vectors,
     model_version,
     new_vectors,
+    seed_texts,
     text_hash,
 )
 
@@ -68,10 +69,10 @@ class Linked:
 
     @cached_property
     def fresh_vectors(self) -> dict[bytes, np.ndarray]:
-        """Vectors of text first read tonight, to store for the next nights."""
-        return new_vectors(
-            self.encoder_id, self.conversations["text"].tolist(), self.stored_vectors
-        )
+        """Vectors of text first read tonight (the seed set's too), to store for the next
+        nights."""
+        texts = self.conversations["text"].tolist() + seed_texts()
+        return new_vectors(self.encoder_id, texts, self.stored_vectors)
 
     @cached_property
     def fresh_languages(self) -> dict[bytes, str]:

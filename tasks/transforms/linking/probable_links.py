@@ -410,8 +410,8 @@ def _kept_candidates(
     customer scope 0)."""
     if candidates is None or candidates.empty:
         return pd.DataFrame(columns=CANDIDATE_COLUMNS)
-    unchanged_people = set(people.loc[people["link_scope"] == 0, "unique_id"])
-    unchanged_authors = set(unknown.loc[unknown["link_scope"] == 1, "unique_id"])
+    unchanged_people = people.loc[people["link_scope"] == 0, "unique_id"]
+    unchanged_authors = unknown.loc[unknown["link_scope"] == 1, "unique_id"]
     keep = is_in(candidates["customer_id"], unchanged_people) & is_in(
         candidates["identity_key"], unchanged_authors
     )

@@ -91,13 +91,20 @@ def embed_texts(encoder: SentenceEncoder, texts: Sequence[str]) -> np.ndarray:
 
 
 def seed_model(encoder: SentenceEncoder) -> TextModel:
-    """The seed-set model for ``encoder``, fitted once per process (about a second)."""
+    """The seed-set model for ``encoder``, fitted once per process (about a second), from
+    vectors a night stored when it has them (``seed_texts``: encoding the seed set took 1–3 s
+    of every night)."""
     if encoder.model_id not in _SEED_MODELS:
         seed = read_seed()
         _SEED_MODELS[encoder.model_id] = fit_text_model(
-            encoder.encode(seed["text"].tolist()), seed, encoder.model_id, seed_version()
+            embed_texts(encoder, seed["text"].tolist()), seed, encoder.model_id, seed_version()
         )
     return _SEED_MODELS[encoder.model_id]
+
+
+def seed_texts() -> list[str]:
+    """The seed set's texts, whose vectors a night stores with its own new text."""
+    return read_seed()["text"].tolist()
 
 
 def text_model(
