@@ -68,6 +68,8 @@ def _nightly(params: NightlyParameters, policy: Policy) -> dict:
         params.max_quiet_runs, params.data_docs_dir, not params.full_refresh,
     )  # fmt: skip
     stop_on_breach(validated, database, run_id, params.dry_run)
+    settle_watermarks(extracted, validated)
+    extracted.release_snapshots()
     valid = validated.valid
     scored = clock.run(
         "score_customers", value_customers, valid, as_of, database, params.value_model,
@@ -81,7 +83,6 @@ def _nightly(params: NightlyParameters, policy: Policy) -> dict:
         "build_queues", build_work_queues, valid["tickets"], scored, linked, as_of, database,
         policy, params.ideation, params.queue_sizes, params.text,
     )  # fmt: skip
-    settle_watermarks(extracted, validated)
 
     published = None
     if not params.dry_run:

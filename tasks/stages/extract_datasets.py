@@ -23,16 +23,39 @@ class Extracted:
         raw: One raw frame per dataset (incremental rows merged into the stored ones).
         erased_rows_dropped: Rows dropped per dataset because their person was erased.
         learned_suppressions: Erasure HMACs learnt tonight, stored after publishing.
+        released: Rows read per source whose raw frame was let go (``release_snapshots``).
     """
 
     extractions: list[Extraction]
     raw: dict[str, pd.DataFrame]
     erased_rows_dropped: dict[str, int] = field(default_factory=dict)
     learned_suppressions: set[str] = field(default_factory=set)
+    released: dict[str, int] = field(default_factory=dict)
+    _dataset_rows: dict[str, int] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
-        return sum(len(e.frame) for e in self.extractions)
+        return sum(self.rows_of(e) for e in self.extractions)
+
+    def rows_of(self, extraction: Extraction) -> int:
+        """Rows ``extraction`` brought tonight, after its raw frame was let go too."""
+        return self.released.get(extraction.source, len(extraction.frame))
+
+    def dataset_rows(self) -> dict[str, int]:
+        """Raw rows per dataset (incremental rows merged into the stored ones)."""
+        return {name: self._dataset_rows.get(name, len(frame)) for name, frame in self.raw.items()}
+
+    def release_snapshots(self) -> None:
+        """Let go of the raw text once it is validated: the typed valid rows carry on, and
+        holding the raw 9.9 M rows of a million customers beside them through linking pushed
+        a night past 8 GiB. Incremental sources keep tonight's rows, which publishing stores;
+        row counts are kept for the run's summary."""
+        self._dataset_rows = self.dataset_rows()
+        self.raw = {name: _emptied(frame) for name, frame in self.raw.items()}
+        for extraction in self.extractions:
+            if not extraction.incremental:
+                self.released[extraction.source] = len(extraction.frame)
+                extraction.frame = _emptied(extraction.frame)
 
     def sources_of(self, dataset: str) -> str:
         """The names of the sources feeding ``dataset``, comma-separated."""
@@ -40,6 +63,12 @@ class Extracted:
 
     def __repr__(self) -> str:
         return f"Extracted({len(self.extractions)} sources, {self.rows} rows)"
+
+
+def _emptied(frame: pd.DataFrame) -> pd.DataFrame:
+    """No rows, the same columns and dtypes, and nothing shared with ``frame`` (an empty slice
+    of an Arrow column still holds the column's buffers)."""
+    return pd.DataFrame(columns=frame.columns).astype(frame.dtypes.to_dict())
 
 
 def assemble_datasets(

@@ -31,13 +31,13 @@ def summarise_run(
         "run_id": run_id,
         "as_of": as_of.isoformat(),
         "published": published is not None,
-        "datasets": validated.counts(extracted.raw),
+        "datasets": validated.counts(extracted.dataset_rows()),
         "stages": stages,
         "model": scored.model,
         "sources": {
             e.source: {
                 "dataset": e.dataset,
-                "rows": len(e.frame),
+                "rows": extracted.rows_of(e),
                 "incremental": e.incremental,
                 "unknown_fields": sum(e.unknown_fields.values()),
                 "warnings": len(e.warnings),

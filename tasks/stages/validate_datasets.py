@@ -68,11 +68,12 @@ class Validated:
     def breach_lines(self) -> list[str]:
         return [line for lines in self.breaches.values() for line in lines]
 
-    def counts(self, raw: dict[str, pd.DataFrame]) -> dict[str, dict[str, int]]:
-        """Rows read, valid, quarantined, released and normalised per dataset (ids-free)."""
+    def counts(self, read: dict[str, int]) -> dict[str, dict[str, int]]:
+        """Rows read (``read``, per dataset), valid, quarantined, released and normalised per
+        dataset (ids-free)."""
         return {
             name: {
-                "read": len(raw[name]),
+                "read": read[name],
                 "valid": len(o.validation.valid),
                 "quarantined": len(o.quarantined),
                 "released": len(o.released_ids),
