@@ -7,7 +7,7 @@ import pytest
 
 from patronage.schemas.contracts import CONTRACTS
 from patronage.tasks.io.read_exports import ExportReadError, read_export
-from patronage.tasks.transforms.validation.stage_dataset import stage_dataset
+from patronage.tasks.transforms.validation.stage_dataset import _cast, stage_dataset
 from patronage.tasks.transforms.validation.validate_dataset import validate_dataset
 
 AS_OF = date(2026, 10, 31)
@@ -288,3 +288,46 @@ def test_a_cell_of_nul_characters_only_is_a_cast_error_and_counted():
     assert staged.normalised_cells == 2
     assert staged.cast_errors == {1: ["customer_id"]}
     assert staged.frame["customer_id"].tolist() == ["C1", None, "C2"]
+
+
+@pytest.mark.parametrize(
+    ("cells", "kind", "expected"),
+    [
+        # Plain columns (Arrow reads them) and columns with one irregular cell (pandas does)
+        # give the same values.
+        (["12.50", "-3", None], "float", [12.5, -3.0, None]),
+        (["12.50", "1,5", None], "float", [12.5, None, None]),
+        (["3", "4.0", "3.5"], "int", [3, 4, None]),
+        (
+            ["2026-10-31T09:00:00Z", "2026-10-31T09:00:00+02:00", None],
+            "timestamp",
+            [pd.Timestamp("2026-10-31 09:00"), pd.Timestamp("2026-10-31 07:00"), None],
+        ),
+        (
+            ["2026-10-31T09:00:00Z", "2026-10-31", "2026-13-01T00:00:00Z"],
+            "timestamp",
+            [pd.Timestamp("2026-10-31 09:00"), pd.Timestamp("2026-10-31"), None],
+        ),
+        (
+            ["1500-01-01T00:00:00Z", "2026-10-31T09:00Z"],
+            "timestamp",
+            [None, pd.Timestamp("2026-10-31 09:00")],
+        ),  # fmt: skip
+        (["2026-10-31T23:30:00-05:00"], "date", [pd.Timestamp("2026-11-01")]),
+    ],
+    ids=[
+        "plain-float",
+        "float-with-comma",
+        "int",
+        "plain-times",
+        "irregular-times",
+        "time-out-of-range",
+        "date",
+    ],  # fmt: skip
+)
+def test_cast_reads_plain_and_irregular_columns_alike(cells, kind, expected):
+    text = pd.Series(cells, index=[4, 5, 6][: len(cells)], dtype="string")
+    typed, _ = _cast(text, kind)
+    assert typed.index.tolist() == text.index.tolist()
+    assert [None if pd.isna(v) else v for v in typed] == expected
+    assert str(typed.dtype) == {"float": "float64", "int": "Int64"}.get(kind, "datetime64[ns]")
