@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from patronage.tasks.transforms.sorting import sort_stable
+
 DEGREES = ["monologue", "venting", "skewed", "social_pressure", "objective", "community"]
 NEGATIVE_INTENTS = ("complaint", "churn_threat")
 
@@ -60,32 +62,31 @@ def interaction_degrees(conversations: pd.DataFrame) -> pd.DataFrame:
         if "thread_id" in conversations
         else conversations.assign(thread_id=thread_ids(conversations))
     )
-    frame = frame.sort_values(["thread_id", "occurred_at", "conversation_id"], kind="stable")
-    starters = frame.groupby("thread_id").head(1).set_index("thread_id")
-    frame = frame.join(
-        starters[["author_key", "intent"]].rename(
-            columns={"author_key": "starter", "intent": "starter_intent"}
-        ),
-        on="thread_id",
-    )
+    frame = sort_stable(frame, ["thread_id", "occurred_at", "conversation_id"])
+    # Threads as numbers, in sorted order (grouping on the text ids hashed them at every step).
+    codes, thread_values = pd.factorize(frame["thread_id"])
+    thread = pd.Series(codes, index=frame.index)
+    starters = frame[np.r_[True, codes[1:] != codes[:-1]]]
+    frame = frame.assign(starter=starters["author_key"].to_numpy()[codes])
     by_starter = (frame["author_key"] == frame["starter"]) & ~frame["is_brand"]
     brand = frame["is_brand"].astype(bool)
     # The starter speaking after the company: a reply to it. Before any company reply: an ask.
-    first_brand = frame["occurred_at"].where(brand).groupby(frame["thread_id"]).transform("min")
+    first_brand = frame["occurred_at"].where(brand).groupby(thread).transform("min")
     after_brand = by_starter & first_brand.notna() & (frame["occurred_at"] > first_brand)
     unanswered_ask = by_starter & (first_brand.isna() | (frame["occurred_at"] < first_brand))
     others = ~by_starter & ~brand
     threads = pd.DataFrame(
         {
-            "n_items": frame.groupby("thread_id").size(),
-            "participants": frame[~brand].groupby("thread_id")["author_key"].nunique(),
-            "company_replied": brand.groupby(frame["thread_id"]).any(),
-            "starter_answered": after_brand.groupby(frame["thread_id"]).any(),
-            "starter_follow_ups": unanswered_ask.groupby(frame["thread_id"]).sum() - 1,
-            "others": others.groupby(frame["thread_id"]).sum(),
-            "negative_start": starters["intent"].isin(NEGATIVE_INTENTS),
+            "n_items": thread.groupby(thread).size(),
+            "participants": frame.loc[~brand, "author_key"].groupby(thread[~brand]).nunique(),
+            "company_replied": brand.groupby(thread).any(),
+            "starter_answered": after_brand.groupby(thread).any(),
+            "starter_follow_ups": unanswered_ask.groupby(thread).sum() - 1,
+            "others": others.groupby(thread).sum(),
+            "negative_start": starters["intent"].isin(NEGATIVE_INTENTS).to_numpy(),
         }
     ).fillna({"participants": 0})
+    threads.index = pd.Index(thread_values, name="thread_id")
     t = threads
     degree = np.select(
         [
