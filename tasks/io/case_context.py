@@ -14,7 +14,7 @@ from patronage.schemas.tables import (
     identity_candidates,
     score_history,
 )
-from patronage.tasks.io.sql_upsert import CHUNK, records, upsert
+from patronage.tasks.io.sql_upsert import CHUNK, records, upsert_frame
 from patronage.tasks.transforms.value.score_changes import HISTORY_COLUMNS, changed_scores
 
 
@@ -27,16 +27,15 @@ def save_score_history(
     # pandas' reader: a frame built from SQLAlchemy's Row objects took 3× as long.
     previous = pd.read_sql(select(*(customer_scores.c[c] for c in HISTORY_COLUMNS)), conn)
     changed = changed_scores(scores, previous)
-    rows = records(changed.assign(as_of=as_of, run_id=run_id))
-    upsert(
+    upsert_frame(
         conn,
         score_history,
-        rows,
+        changed.assign(as_of=as_of, run_id=run_id),
         ["customer_id", "as_of"],
         [c for c in HISTORY_COLUMNS if c != "customer_id"] + ["run_id"],
     )
     conn.execute(delete(score_history).where(score_history.c.as_of < as_of - timedelta(keep_days)))
-    return len(rows)
+    return len(changed)
 
 
 def replace_case_purchases(conn: Connection, purchases: pd.DataFrame) -> int:

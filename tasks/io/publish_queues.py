@@ -36,7 +36,7 @@ from patronage.tasks.io.identity_links import save_identity_links, save_profile_
 from patronage.tasks.io.outbox import upsert_contact_points
 from patronage.tasks.io.source_progress import save_source_progress
 from patronage.tasks.io.sources import Extraction
-from patronage.tasks.io.sql_upsert import CHUNK, _plain, records, upsert
+from patronage.tasks.io.sql_upsert import CHUNK, _plain, records, upsert, upsert_frame
 from patronage.tasks.transforms.linking.probable_links import ProfileLinking
 from patronage.tasks.transforms.membership import is_in
 from patronage.tasks.transforms.queues.case_episodes import (
@@ -193,15 +193,14 @@ def save_scores(
             created_at=now,
         )
     )
-    rows = records(scores[SCORE_COLUMNS].assign(as_of=as_of, run_id=run_id))
-    for row in rows:
-        for col in ("latency_since", "alive_drop_since"):
-            if isinstance(row[col], datetime):
-                row[col] = row[col].date()
-    upsert(
+    frame = scores[SCORE_COLUMNS].assign(as_of=as_of, run_id=run_id)
+    for column in ("latency_since", "alive_drop_since"):  # dates, not time stamps
+        if frame[column].dtype.kind == "M":
+            frame[column] = frame[column].dt.date
+    upsert_frame(
         conn,
         customer_scores,
-        rows,
+        frame,
         ["customer_id"],
         [c for c in SCORE_COLUMNS if c != "customer_id"] + ["as_of", "run_id"],
     )

@@ -57,6 +57,17 @@ def _insert(conn: Connection, table: Table):
     return dialect.insert(table)
 
 
+def _upsert_statement(
+    conn: Connection, table: Table, keys: Iterable[str], update_columns: Iterable[str] | None
+):
+    stmt = _insert(conn, table)
+    if update_columns is None:
+        return stmt.on_conflict_do_nothing(index_elements=list(keys))
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={c: stmt.excluded[c] for c in update_columns}
+    )
+
+
 def upsert(
     conn: Connection,
     table: Table,
@@ -71,12 +82,35 @@ def upsert(
     """
     if not rows:
         return
-    keys = list(keys)
-    stmt = _insert(conn, table)
-    if update_columns is None:
-        stmt = stmt.on_conflict_do_nothing(index_elements=keys)
-    else:
-        stmt = stmt.on_conflict_do_update(
-            index_elements=keys, set_={c: stmt.excluded[c] for c in update_columns}
-        )
-    conn.execute(stmt, rows)
+    conn.execute(_upsert_statement(conn, table, keys, update_columns), rows)
+
+
+def upsert_frame(
+    conn: Connection,
+    table: Table,
+    frame: pd.DataFrame,
+    keys: Iterable[str],
+    update_columns: Iterable[str] | None,
+) -> None:
+    """``upsert`` of a frame's rows (columns named as the table's).
+
+    On SQLite the rows go to the driver as tuples, each column converted once by the
+    column type's own bind processor (what SQLAlchemy stores, without its per-row work):
+    a million scores took 16 s through ``upsert`` and 6–9 s this way. Other databases take
+    ``upsert``'s path.
+    """
+    if frame.empty:
+        return
+    if conn.dialect.name != "sqlite":
+        upsert(conn, table, records(frame), keys, update_columns)
+        return
+    stmt = _upsert_statement(conn, table, keys, update_columns)
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=list(frame.columns))
+    columns = []
+    for name in compiled.positiontup:
+        values = _column(frame[name])
+        process = table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        if process is not None:
+            values = [None if v is None else process(v) for v in values]
+        columns.append(values)
+    conn.exec_driver_sql(compiled.string, list(zip(*columns, strict=True)))

@@ -46,3 +46,59 @@ def test_default_text_and_timestamps_become_plain_values_a_column_at_a_time():
         {"t": "c", "at": datetime(2026, 1, 3, 4, 5, 6), "o": None},
     ]
     assert type(records(frame)[1]["o"]) is datetime
+
+
+def _table(name: str):
+    from sqlalchemy import Boolean, Column, Date, DateTime, Float, Integer, MetaData, String, Table
+
+    return Table(
+        name,
+        MetaData(),
+        Column("k", String(8), primary_key=True),
+        Column("day", Date),
+        Column("at", DateTime),
+        Column("x", Float),
+        Column("n", Integer),
+        Column("flag", Boolean),
+        Column("t", String(8)),
+    )
+
+
+def test_upsert_frame_stores_what_upsert_stores_and_updates_on_conflict(tmp_path):
+    from datetime import date
+
+    from sqlalchemy import create_engine, text
+
+    from patronage.tasks.io.sql_upsert import upsert, upsert_frame
+
+    first = pd.DataFrame(
+        {
+            "k": ["a", "b", "c"],
+            "day": [date(2026, 1, 2), None, date(2026, 3, 4)],
+            "at": [pd.Timestamp("2026-01-01 10:00:00.5"), pd.NaT, pd.Timestamp("2026-02-01")],
+            "x": [1.5, np.nan, -2.0],
+            "n": [1, 2, 3],
+            "flag": [True, False, True],
+            "t": ["é", None, "z"],
+        }
+    )
+    again = first.iloc[[2]].assign(x=9.0, t="new")
+    engine = create_engine(f"sqlite:///{tmp_path / 'rows.db'}")
+    by_rows, by_frame = _table("by_rows"), _table("by_frame")
+    stored = {}
+    with engine.begin() as conn:
+        for table in (by_rows, by_frame):
+            table.create(conn)
+            for frame in (first, again):
+                if table is by_rows:
+                    upsert(conn, table, records(frame), ["k"], ["x", "t"])
+                else:
+                    upsert_frame(conn, table, frame, ["k"], ["x", "t"])
+            stored[table.name] = conn.execute(text(f"SELECT * FROM {table.name} ORDER BY k")).all()
+    # Byte for byte what SQLAlchemy's own path stores, the conflicting row updated.
+    assert stored["by_frame"] == stored["by_rows"]
+    assert stored["by_frame"] == [
+        ("a", "2026-01-02", "2026-01-01 10:00:00.500000", 1.5, 1, 1, "é"),
+        ("b", None, None, None, 2, 0, None),
+        ("c", "2026-03-04", "2026-02-01 00:00:00.000000", 9.0, 3, 1, "new"),
+    ]

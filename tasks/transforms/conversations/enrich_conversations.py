@@ -36,7 +36,7 @@ def enrich_conversations(
     signals = classify_texts(
         conversations["text"].tolist(), model_dir, encoder, ruled_out=ruled_out
     )
-    out = conversations.copy()
+    out = conversations.copy(deep=False)  # copy-on-write: the caller's frame stays as it was
     for column in signals.columns:
         out[column] = signals[column].to_numpy()
     out["language"] = detect_languages(conversations["text"].tolist())

@@ -339,7 +339,7 @@ def link_conversations_to_customers(
     with ``match_probability``, as ``resolve_identity_keys`` gives them); other speakers get a
     stakeholder id."""
     keyed = identity_keys.set_index("identity_key")
-    linked = conversations.copy()
+    linked = conversations.copy(deep=False)  # copy-on-write: columns set below are its own
     # One lookup of each author's key, then three takes (not three maps of a million keys).
     found = keyed.index.get_indexer(linked["author_key"].to_numpy(dtype=object))
     for column, source in (
