@@ -57,6 +57,16 @@ def test_others_joining_an_unanswered_complaint_is_social_pressure():
     assert interaction_degrees(frame)["interaction_degree"].tolist() == ["social_pressure"]
 
 
+def test_no_conversations_no_threads():
+    empty = thread([]).astype({"is_brand": bool, "occurred_at": "datetime64[ns]"})
+    threads = interaction_degrees(empty)
+    assert threads.empty
+    assert list(threads.columns) == [
+        "thread_id", "n_items", "participants", "company_replied", "starter_follow_ups",
+        "interaction_degree",
+    ]  # fmt: skip
+
+
 def test_thread_ids_follow_replies_to_the_root():
     frame = thread(CASES["community"])
     assert thread_ids(frame).tolist() == ["f1", "f1", "f1", "f1"]

@@ -66,7 +66,9 @@ def interaction_degrees(conversations: pd.DataFrame) -> pd.DataFrame:
     # Threads as numbers, in sorted order (grouping on the text ids hashed them at every step).
     codes, thread_values = pd.factorize(frame["thread_id"])
     thread = pd.Series(codes, index=frame.index)
-    starters = frame[np.r_[True, codes[1:] != codes[:-1]]]
+    first = np.ones(len(codes), dtype=bool)
+    first[1:] = codes[1:] != codes[:-1]
+    starters = frame[first]
     frame = frame.assign(starter=starters["author_key"].to_numpy()[codes])
     by_starter = (frame["author_key"] == frame["starter"]) & ~frame["is_brand"]
     brand = frame["is_brand"].astype(bool)
