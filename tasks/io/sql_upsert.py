@@ -96,7 +96,7 @@ def upsert_frame(
 
     On SQLite the rows go to the driver as tuples, each column converted once by the
     column type's own bind processor (what SQLAlchemy stores, without its per-row work):
-    a million scores took 16 s through ``upsert`` and 6–9 s this way. Other databases take
+    a million scores took 16–19 s through ``upsert`` and 8–10 s this way. Other databases take
     ``upsert``'s path.
     """
     if frame.empty:

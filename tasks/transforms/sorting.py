@@ -19,15 +19,15 @@ import pyarrow.compute as pc
 def sort_stable(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """``frame.sort_values(columns, kind="stable")``: ascending, missing values last.
 
-    Falls back to pandas for a column Arrow cannot hold (mixed types in one column).
+    Falls back to pandas for a column Arrow cannot hold or sort (mixed types, lists).
     """
     try:
         keys = pa.table(
             {f"k{i}": pa.array(frame[c], from_pandas=True) for i, c in enumerate(columns)}
         )
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        order = pc.sort_indices(
+            keys, sort_keys=[(f"k{i}", "ascending", "at_end") for i in range(len(columns))]
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
         return frame.sort_values(list(columns), kind="stable")
-    order = pc.sort_indices(
-        keys, sort_keys=[(f"k{i}", "ascending", "at_end") for i in range(len(columns))]
-    )
     return frame.take(np.asarray(order))

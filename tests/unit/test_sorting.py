@@ -31,3 +31,8 @@ def test_same_order_as_pandas_with_ties_missing_values_and_accents():
     )
     # Equal keys keep their order (stable).
     assert sort_stable(frame, ["occurred_at"]).index.tolist() == [12, 14, 16, 10, 11, 15, 13]
+
+
+def test_a_column_arrow_cannot_sort_is_sorted_by_pandas():
+    frame = pd.DataFrame({"k": [[2, 1], [1, 9], [2, 0]]}, index=[7, 8, 9])  # Arrow: list type
+    assert sort_stable(frame, ["k"]).index.tolist() == [8, 9, 7]
