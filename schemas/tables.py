@@ -287,6 +287,9 @@ model_runs = Table(
     # which text models read the night's conversations (``text_signals.model_version``)
     Column("text_model_version", String(96)),
     Column("text_encoder", String(96)),
+    # the night the parameters above were fitted (earlier than as_of when a stored fit was
+    # reused, ``ValueModelConfig.refit_after_days``); null on rows from before 0011
+    Column("fitted_as_of", Date),
 )
 
 customer_scores = Table(

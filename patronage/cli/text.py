@@ -231,7 +231,7 @@ def group(
     ] = None,
 ) -> None:
     """Group mentions of the same idea by meaning; each group is keyed by its first mention's id."""
-    from patronage.tasks.transforms.queues.idea_grouping import DEFAULT_THRESHOLD, group_vectors
+    from patronage.tasks.transforms.queues.idea_grouping import DEFAULT_THRESHOLD, group_texts
 
     frame = _read(file, ["id", "text"])
     duplicated = frame["id"].duplicated()
@@ -242,8 +242,9 @@ def group(
         )
     encoder, _ = _models(None)
     readable = frame["text"].str.strip() != ""
-    groups = group_vectors(
-        encoder.encode(frame.loc[readable, "text"].tolist()),
+    groups = group_texts(
+        frame.loc[readable, "text"].tolist(),
+        encoder.encode,
         DEFAULT_THRESHOLD if threshold is None else threshold,
     )
     keys = _idea_key_table(frame, readable, groups)

@@ -44,6 +44,18 @@ class ValueModelConfig(BaseModel):
         le=730,
         description="Horizon of the retention priority: value expected to be lost if the customer buys nothing in these days.",
     )
+    refit_after_days: int = Field(
+        7,
+        ge=0,
+        le=365,
+        description="Fit BG/NBD and Gamma-Gamma again when the fit in use is this many days old (0: every night); between fits every customer is still scored every night with the stored parameters.",
+    )
+    refit_on_growth: float = Field(
+        0.05,
+        ge=0,
+        le=10,
+        description="Also fit again when the customers with orders changed in number by more than this share since the fit in use.",
+    )
 
 
 class TriggerConfig(BaseModel):

@@ -293,6 +293,8 @@ class PatronageDatabase(Block):
         import pandas as pd
         from sqlalchemy import inspect
 
+        from patronage.resources.sql_read import read_frame
+
         if not self.exists():
             return pd.DataFrame(columns=columns)
         with self.engine() as engine:
@@ -300,4 +302,4 @@ class PatronageDatabase(Block):
                 return pd.DataFrame(columns=columns)
             ensure_schema(engine)
             with engine.connect() as conn:
-                return pd.read_sql(query, conn)
+                return read_frame(conn, query)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, func, insert, select
 
+from patronage.resources.sql_read import read_frame
 from patronage.schemas.tables import (
     case_purchases,
-    customer_scores,
     identity_candidates,
     score_history,
 )
@@ -21,12 +21,9 @@ from patronage.tasks.transforms.value.score_changes import HISTORY_COLUMNS, chan
 def save_score_history(
     conn: Connection, scores: pd.DataFrame, run_id: str, as_of: date, keep_days: int
 ) -> int:
-    """Add a history row for each customer whose scores changed since the stored ones (call
-    before the latest scores are overwritten); drop rows older than ``keep_days``. Returns
-    the rows added."""
-    # pandas' reader: a frame built from SQLAlchemy's Row objects took 3× as long.
-    previous = pd.read_sql(select(*(customer_scores.c[c] for c in HISTORY_COLUMNS)), conn)
-    changed = changed_scores(scores, previous)
+    """Add a history row for each customer whose scores moved since the history's last point
+    (``changed_scores``); drop rows older than ``keep_days``. Returns the rows added."""
+    changed = changed_scores(scores, last_history_points(conn))
     upsert_frame(
         conn,
         score_history,
@@ -36,6 +33,21 @@ def save_score_history(
     )
     conn.execute(delete(score_history).where(score_history.c.as_of < as_of - timedelta(keep_days)))
     return len(changed)
+
+
+def last_history_points(conn: Connection) -> pd.DataFrame:
+    """Each customer's latest score history row (``HISTORY_COLUMNS``)."""
+    latest = (
+        select(score_history.c.customer_id, func.max(score_history.c.as_of).label("as_of"))
+        .group_by(score_history.c.customer_id)
+        .subquery()
+    )
+    query = select(*(score_history.c[c] for c in HISTORY_COLUMNS)).join(
+        latest,
+        (score_history.c.customer_id == latest.c.customer_id)
+        & (score_history.c.as_of == latest.c.as_of),
+    )
+    return read_frame(conn, query)
 
 
 def replace_case_purchases(conn: Connection, purchases: pd.DataFrame) -> int:

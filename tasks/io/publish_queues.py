@@ -190,6 +190,7 @@ def save_scores(
             n_repeat_customers=model["n_repeat_customers"],
             text_model_version=model.get("text_model_version"),
             text_encoder=model.get("text_encoder"),
+            fitted_as_of=model.get("fitted_as_of", as_of),
             created_at=now,
         )
     )

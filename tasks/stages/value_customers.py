@@ -10,6 +10,7 @@ import pandas as pd
 from patronage.config import TriggerConfig, ValueModelConfig
 from patronage.resources.database import PatronageDatabase
 from patronage.tasks.io.previous_scores import read_previous_scores
+from patronage.tasks.io.value_fit import read_value_fit
 from patronage.tasks.stages.score_customers import score_customers
 
 
@@ -35,7 +36,8 @@ def value_customers(
     value_model: ValueModelConfig,
     triggers: TriggerConfig,
 ) -> Scored:
-    """Fit the value models and score every customer; alive-drops compare with the last run."""
+    """Fit the value models (or reuse the stored fit while it is not due) and score every
+    customer; alive-drops compare with the last run."""
     scores, model = score_customers(
         valid["customers"],
         valid["orders"],
@@ -43,5 +45,6 @@ def value_customers(
         value_model,
         triggers,
         read_previous_scores(database),
+        read_value_fit(database),
     )
     return Scored(scores, model)

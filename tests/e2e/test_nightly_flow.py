@@ -218,6 +218,11 @@ def test_each_run_stores_its_fit_and_triggers_do_not_fire_twice(published):
     assert runs[0].n_customers == first["model"]["n_customers"] == scored
     assert first["model"]["triggers_fired"] > 0
     assert second["model"]["triggers_fired"] == 0  # same drift, same as-of: nothing fires again
+    # The first night fits; the second scores with that fit (not due: 0 of 7 days old).
+    assert first["model"]["refit"] == "no fit stored" and second["model"]["refit"] == ""
+    assert [r.fitted_as_of for r in runs] == [AS_OF, AS_OF]
+    fits = [(r.bgnbd_r, r.bgnbd_alpha, r.bgnbd_a, r.bgnbd_b, r.gamma_gamma_p) for r in runs]
+    assert fits[1] == fits[0]
 
 
 def test_manual_identity_decisions_are_stored_and_read_by_the_next_run(sample_company, tmp_path):

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from patronage.config import IdeationConfig, Policy, RetentionPolicy, TriggerConfig
-from patronage.tasks.transforms.queues.idea_grouping import group_vectors
+from patronage.tasks.transforms.queues.idea_grouping import group_texts, group_vectors
 from patronage.tasks.transforms.queues.ideation_queue import build_ideation_queue
 from patronage.tasks.transforms.queues.retention_queue import (
     build_retention_queue,
@@ -120,6 +120,25 @@ def test_ideas_are_grouped_by_meaning_at_the_configured_threshold():
     ]
     vectors = embed_texts(load_encoder(), texts)
     assert group_vectors(vectors, IdeationConfig().merge_threshold).tolist() == [0, 0, 1, 1]
+
+
+def test_a_wording_said_often_is_grouped_once_and_pulls_no_other_idea_in():
+    # On a circle: "b" at 55°, "a" at 0° and "c" at 100°. b and c are one idea (45° apart);
+    # a is as far from b as 55°, and nowhere near c.
+    angles = {"a": 0.0, "b": 55.0, "c": 100.0}
+    unit = {t: np.array([np.cos(np.radians(d)), np.sin(np.radians(d))]) for t, d in angles.items()}
+    asked: list[list[str]] = []
+
+    def encode(texts: list[str]) -> np.ndarray:
+        asked.append(texts)
+        return np.array([unit[t] for t in texts], dtype=np.float32)
+
+    texts = ["b", "b", "a", "b", "c", "b", "b"]
+    assert group_texts(texts, encode, threshold=0.40).tolist() == [0, 0, 1, 0, 0, 0, 0]
+    assert asked == [["b", "a", "c"]]  # each wording once, in order of first mention
+    # Each copy as a mention of its own: five "b"s pull "a" into their idea on average.
+    assert group_vectors(encode(texts), threshold=0.40).tolist() == [0, 0, 0, 0, 0, 0, 0]
+    assert group_texts([], encode).tolist() == []
 
 
 def test_ideation_queue_keeps_supporters_and_weighs_customers_by_clv():

@@ -4,6 +4,7 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from patronage.tasks.io.sql_upsert import records
 
@@ -64,14 +65,11 @@ def _table(name: str):
     )
 
 
-def test_upsert_frame_stores_what_upsert_stores_and_updates_on_conflict(tmp_path):
+def _rows() -> pd.DataFrame:
+    """Three rows with every kind of column, one of them missing everything it can."""
     from datetime import date
 
-    from sqlalchemy import create_engine, text
-
-    from patronage.tasks.io.sql_upsert import upsert, upsert_frame
-
-    first = pd.DataFrame(
+    return pd.DataFrame(
         {
             "k": ["a", "b", "c"],
             "day": [date(2026, 1, 2), None, date(2026, 3, 4)],
@@ -82,6 +80,15 @@ def test_upsert_frame_stores_what_upsert_stores_and_updates_on_conflict(tmp_path
             "t": ["é", None, "z"],
         }
     )
+
+
+def test_upsert_frame_stores_what_upsert_stores_and_updates_on_conflict(tmp_path):
+
+    from sqlalchemy import create_engine, text
+
+    from patronage.tasks.io.sql_upsert import upsert, upsert_frame
+
+    first = _rows()
     again = first.iloc[[2]].assign(x=9.0, t="new")
     engine = create_engine(f"sqlite:///{tmp_path / 'rows.db'}")
     by_rows, by_frame = _table("by_rows"), _table("by_frame")
@@ -102,3 +109,40 @@ def test_upsert_frame_stores_what_upsert_stores_and_updates_on_conflict(tmp_path
         ("b", None, None, None, 2, 0, None),
         ("c", "2026-03-04", "2026-02-01 00:00:00.000000", 9.0, 3, 1, "new"),
     ]
+
+
+@pytest.mark.parametrize(
+    "database_url",
+    ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+    indirect=True,
+)
+def test_read_frame_reads_what_read_sql_reads(database_url):
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from patronage.resources.database import make_engine
+    from patronage.resources.sql_read import read_frame
+    from patronage.tasks.io.sql_upsert import upsert_frame
+
+    table = _table("read_back")
+    rows = _rows()
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        table.create(conn)
+        upsert_frame(conn, table, rows, ["k"], None)
+        query = select(*table.c, (table.c.n * 2).label("twice")).order_by(table.c.k)
+        got = read_frame(conn, query)
+        pd.testing.assert_frame_equal(got, pd.read_sql(query, conn))
+        assert got["day"].tolist()[0] == date(2026, 1, 2)
+        assert got["twice"].tolist() == [2, 4, 6]
+        as_objects = read_frame(conn, query, dtype=object)  # the values as Python has them
+        assert as_objects.iloc[1].tolist() == ["b", None, None, None, 2, False, None, 4]
+        assert as_objects.iloc[0].tolist()[:3] == [
+            "a",
+            date(2026, 1, 2),
+            datetime(2026, 1, 1, 10, 0, 0, 500000),
+        ]
+        empty = read_frame(conn, query.where(table.c.k == "none"))
+        assert list(empty.columns) == [*table.c.keys(), "twice"] and empty.empty
+    engine.dispose()

@@ -30,34 +30,37 @@ def test_sla_state(due, expected):
     assert sla_state(due, date(2026, 12, 2)) == expected
 
 
-def test_changed_scores_keeps_new_customers_and_visible_changes_only():
-    previous = pd.DataFrame(
+def test_changed_scores_keeps_new_customers_and_moves_from_the_last_point():
+    last_points = pd.DataFrame(
         {
-            "customer_id": ["A", "B", "C"],
-            "p_alive": [0.5, 0.8, 0.9],
-            "expected_clv": [100.0, 200.0, 300.0],
-            "value_at_risk": [10.0, 20.0, 30.0],
-            "value_tier": ["gold", "gold", "silver"],
+            "customer_id": ["A", "B", "C", "E", "F"],
+            "p_alive": [0.5, 0.8, 0.9, 0.6, 0.7],
+            "expected_clv": [100.0, 200.0, 300.0, 400.0, 0.0],
+            "value_at_risk": [10.0, 20.0, 30.0, 40.0, 0.0],
+            "value_tier": ["gold", "gold", "silver", "gold", "bronze"],
         }
     )
     tonight = pd.DataFrame(
         {
-            "customer_id": ["D", "C", "B", "A"],
-            "p_alive": [0.3, 0.9, 0.8001, 0.4],  # B moved by less than the rounding
-            "expected_clv": [50.0, 300.0, 200.0, 100.0],
-            "value_at_risk": [5.0, 30.0, 20.0, 10.0],
-            "value_tier": ["bronze", "gold", "gold", "gold"],  # C changed tier
-            "rfm_segment": ["x", "x", "x", "x"],
+            "customer_id": ["D", "C", "B", "A", "E", "F"],
+            # B drifted 0.009 since its last point (not yet a step), A one point exactly.
+            "p_alive": [0.3, 0.9, 0.8091, 0.51, 0.6, 0.7],
+            # E's value moved 5 % (a step); B's 4.99 % (not); F's from nothing by a cent.
+            "expected_clv": [50.0, 300.0, 209.98, 100.0, 420.0, 0.01],
+            "value_at_risk": [5.0, 30.0, 20.0, 10.0, 40.0, 0.0],
+            "value_tier": ["bronze", "gold", "gold", "gold", "gold", "bronze"],  # C changed tier
+            "rfm_segment": ["x", "x", "x", "x", "x", "x"],
         }
     )
-    got = changed_scores(tonight, previous)
-    assert got["customer_id"].tolist() == ["A", "C", "D"]
-    assert got["p_alive"].tolist() == [0.4, 0.9, 0.3]
+    got = changed_scores(tonight, last_points)
+    assert got["customer_id"].tolist() == ["A", "C", "D", "E", "F"]
+    assert got["p_alive"].tolist() == [0.51, 0.9, 0.3, 0.6, 0.7]
+    assert got["expected_clv"].tolist() == [100.0, 300.0, 50.0, 420.0, 0.01]
     assert list(got.columns) == [
         "customer_id", "p_alive", "expected_clv", "value_at_risk", "value_tier",
     ]  # fmt: skip
-    empty = previous.iloc[0:0]
-    assert changed_scores(tonight, empty)["customer_id"].tolist() == ["A", "B", "C", "D"]
+    empty = last_points.iloc[0:0]
+    assert changed_scores(tonight, empty)["customer_id"].tolist() == ["A", "B", "C", "D", "E", "F"]
 
 
 def test_latest_purchases_keeps_each_case_customers_last_orders_oldest_first():

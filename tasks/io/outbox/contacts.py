@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, select
 
+from patronage.resources.sql_read import read_frame
 from patronage.schemas.tables import contact_points
 from patronage.tasks.io.outbox.common import _now
 from patronage.tasks.io.sql_upsert import upsert
@@ -14,21 +16,27 @@ from patronage.tasks.transforms.linking.identity import phone_key
 _HELD = ["email", "language", "opted_out", "phone", "phone_region", "phone_key"]
 
 
+def _present(values: pd.Series) -> np.ndarray:
+    """The column as objects, ``None`` where a value is missing or empty."""
+    cells = values.to_numpy(dtype=object, na_value=None)
+    return np.where(pd.notna(cells) & (cells != ""), cells, None)
+
+
 def contact_rows(customers: pd.DataFrame, phone_region: str) -> pd.DataFrame:
     """One row per customer as ``contact_points`` holds it (``None`` for what is missing)."""
     frame = customers.rename(columns={"email_opt_out": "opted_out"}).reindex(
         columns=["customer_id", "email", "language", "opted_out", "phone"]
     )
-
-    def text(column: str) -> list[str | None]:
-        return [v if isinstance(v, str) and v else None for v in frame[column]]
-
-    phones = text("phone")
+    phones = _present(frame["phone"])
+    has_phone = pd.notna(phones)
+    # Each distinct number once: worked out while linking (phone_key keeps them), so no number
+    # is parsed twice.
+    keys = {p: phone_key(p, phone_region) for p in pd.unique(phones[has_phone])}
     return pd.DataFrame(
         {
             "customer_id": frame["customer_id"].to_numpy(),
-            "email": text("email"),
-            "language": text("language"),
+            "email": _present(frame["email"]),
+            "language": _present(frame["language"]),
             "opted_out": frame["opted_out"]
             .astype(str)
             .str.lower()
@@ -36,9 +44,8 @@ def contact_rows(customers: pd.DataFrame, phone_region: str) -> pd.DataFrame:
             .astype(int)
             .to_numpy(),
             "phone": phones,
-            "phone_region": [phone_region if p else None for p in phones],
-            # Worked out while linking (phone_key keeps them), so no number is parsed twice.
-            "phone_key": [phone_key(p, phone_region) for p in phones],
+            "phone_region": np.where(has_phone, phone_region, None),
+            "phone_key": np.array([keys.get(p) for p in phones], dtype=object),
         },
         dtype=object,
     )
@@ -53,24 +60,29 @@ def upsert_contact_points(conn: Connection, customers: pd.DataFrame, phone_regio
         Rows written (inserted or changed).
     """
     tonight = contact_rows(customers, phone_region)
-    stored = pd.read_sql(
-        select(contact_points.c.customer_id, *(contact_points.c[c] for c in _HELD)),
-        conn,
-        dtype=object,
+    stored = read_frame(
+        conn, select(contact_points.c.customer_id, *(contact_points.c[c] for c in _HELD)), object
     )
-    stale = sorted(set(stored["customer_id"]) - set(tonight["customer_id"]))
-    if stale:
-        conn.execute(contact_points.delete().where(contact_points.c.customer_id.in_(stale)))
-    both = tonight.merge(stored, on="customer_id", how="left", suffixes=("", "_stored"),
-                         indicator=True)  # fmt: skip
-    changed = both["_merge"] == "left_only"
+    # Where each stored customer is tonight (-1: no longer in the export); ids are unique.
+    position = pd.Index(tonight["customer_id"]).get_indexer(stored["customer_id"])
+    kept = position >= 0
+    stale = stored.loc[~kept, "customer_id"]
+    if len(stale):
+        conn.execute(contact_points.delete().where(contact_points.c.customer_id.in_(sorted(stale))))
+    changed = np.ones(len(tonight), dtype=bool)  # new customers
+    changed[position[kept]] = False
     for column in _HELD:
-        now, before = both[column], both[f"{column}_stored"]
-        same = (now == before) | (now.isna() & before.isna())
+        now = tonight[column].to_numpy()
+        was = np.full(len(tonight), None, dtype=object)
+        was[position[kept]] = stored[column].to_numpy()[kept]
         if column == "opted_out":
-            same = now.astype(int) == pd.to_numeric(before, errors="coerce").fillna(-1)
+            same = now.astype(int) == np.nan_to_num(
+                pd.to_numeric(was, errors="coerce").astype(float), nan=-1
+            )
+        else:
+            same = (now == was) | (pd.isna(now) & pd.isna(was))
         changed |= ~same
-    rows = tonight[changed.to_numpy()].assign(updated_at=_now()).to_dict("records")
+    rows = tonight[changed].assign(updated_at=_now()).to_dict("records")
     if rows:
         upsert(conn, contact_points, rows, ["customer_id"], [*_HELD, "updated_at"])
     return len(rows)

@@ -9,6 +9,8 @@ average*, so one ambiguous mention cannot bridge two ideas.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -106,6 +108,35 @@ def group_vectors(
             next_label = int(labels[part].max()) + 1
     # Numbered by first appearance, so the same input always gives the same numbers.
     return pd.factorize(labels)[0].astype(np.int64)
+
+
+def group_texts(
+    texts: Sequence[str],
+    encode: Callable[[list[str]], np.ndarray],
+    threshold: float = DEFAULT_THRESHOLD,
+    k: int = NEIGHBOURS,
+) -> np.ndarray:
+    """``group_vectors`` of the texts' vectors, each distinct wording grouped once.
+
+    The same words always belong to the same idea; grouped once, a wording repeated a
+    hundred times no longer fills a mention's ``k`` nearest neighbours with copies of itself
+    (which kept it from its paraphrases) nor weighs on the average linkage as a hundred
+    mentions. Who backs an idea, and how often, counts in the queue's weighting, not here.
+
+    Args:
+        texts: One text per mention.
+        encode: Unit vectors of a list of texts (the encoder, or stored vectors).
+        threshold: As in ``group_vectors``.
+        k: As in ``group_vectors``.
+
+    Returns:
+        One group number per text (0, 1, …, in order of each group's first text).
+    """
+    codes, distinct = pd.factorize(pd.Series(list(texts), dtype=object))
+    if not len(distinct):
+        return np.zeros(len(codes), dtype=np.int64)
+    groups = group_vectors(encode(list(distinct)), threshold, k)
+    return pd.factorize(groups[codes])[0].astype(np.int64)
 
 
 def idea_keys(ids: pd.Series, groups: np.ndarray, prefix: str = "IDEA-") -> pd.Series:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from patronage.config import IdeationConfig
 from patronage.tasks.transforms.membership import is_in
-from patronage.tasks.transforms.queues.idea_grouping import group_vectors
+from patronage.tasks.transforms.queues.idea_grouping import group_texts
 from patronage.tasks.transforms.text.text_encoder import SentenceEncoder, load_encoder
 from patronage.tasks.transforms.text.text_signals import embed_texts
 
@@ -83,7 +83,7 @@ def apply_idea_overrides(
 
     Args:
         conversation_ids: Mentions, oldest first.
-        labels: Group number per mention (``idea_grouping.group_vectors``).
+        labels: Group number per mention (``idea_grouping.group_texts``).
         overrides: ``subject``, ``decision``, ``target``: a ``split`` takes mention ``subject``
             out of its cluster; a ``merge`` folds idea ``subject`` into idea ``target``
             (chains are followed: B → A and A → C put B's mentions in C).
@@ -157,7 +157,9 @@ def build_ideation_queue(
     # Grouped by meaning (``idea_grouping``), the same code as ``patronage text group``.
     encoder = encoder or load_encoder()
     texts = [t if isinstance(t, str) else "" for t in members["text"]]
-    labels = group_vectors(embed_texts(encoder, texts), config.merge_threshold)
+    labels = group_texts(
+        texts, lambda distinct: embed_texts(encoder, distinct), config.merge_threshold
+    )
     # The key is the earliest member's id: new members join without renaming the idea.
     members["idea_key"] = apply_idea_overrides(
         members["conversation_id"].tolist(), labels, overrides
