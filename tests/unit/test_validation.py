@@ -179,6 +179,34 @@ def test_json_lines_keep_unicode_line_separators_inside_values(tmp_path):
     assert read_export(path)["text"].tolist() == ["one\u2028two"]
 
 
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        # Text, whole numbers, true/false, null and missing keys (Arrow's reader).
+        (
+            '{"id": "P1", "likes": 3, "ok": true, "at": "2026-01-02T03:04:05Z"}\n\n'
+            '{"id": "P2", "likes": -1, "ok": false, "at": null, "new": "x"}\n',
+            {"id": ["P1", "P2"], "likes": ["3", "-1"], "ok": ["True", "False"],
+             "at": ["2026-01-02T03:04:05Z", ""], "new": ["", "x"]},
+        ),
+        # What Python spells its own way (decimals, nested values, NaN, a number in a text
+        # column, 21 digits) is read line by line, as before.
+        ('{"id": "P1", "x": 1.0}\n{"id": "P2", "x": 2}\n', {"id": ["P1", "P2"], "x": ["1.0", "2"]}),
+        ('{"id": "P1", "x": {"a": 1}}\n', {"id": ["P1"], "x": ["{'a': 1}"]}),
+        ('{"id": "P1", "x": NaN}\n', {"id": ["P1"], "x": ["nan"]}),
+        ('{"id": "P1"}\n{"id": 2}\n', {"id": ["P1", "2"]}),
+        ('{"id": 123456789012345678901}\n', {"id": ["123456789012345678901"]}),
+        ('{"id": "2026-01-02"}\n{"id": "P2"}\n', {"id": ["2026-01-02", "P2"]}),
+    ],
+)  # fmt: skip
+def test_json_lines_read_every_value_as_python_spells_it(tmp_path, lines, expected):
+    path = tmp_path / "posts.jsonl"
+    path.write_text(lines, encoding="utf-8")
+    got = read_export(path)
+    assert {c: got[c].tolist() for c in got.columns} == expected
+    assert list(got.columns) == list(expected)
+
+
 def test_rows_validated_before_skip_the_expectations_with_the_same_outcome():
     """Rows known valid skip Great Expectations; what passes and fails is as for all rows:
     a new row repeating a known row's key rejects both, a known row whose customer left is
