@@ -406,6 +406,13 @@ def test_contact_points_follow_the_crm_export(engine):
         assert upsert_contact_points(conn, tonight, "US") == 0
         assert upsert_contact_points(conn, tonight.assign(phone=["", "12"]), "US") == 1
         assert conn.execute(select(contact_points.c.phone_key)).scalars().all() == [None, None]
+        # A customer twice in an export: the last row is the one kept.
+        twice = pd.concat([tonight, tonight.tail(1).assign(email="later@example.test")])
+        assert upsert_contact_points(conn, twice, "US") == 2
+        emails = dict(
+            conn.execute(select(contact_points.c.customer_id, contact_points.c.email)).all()
+        )
+        assert emails == {"C1": "new@example.test", "C9": "later@example.test"}
 
 
 def test_the_companys_own_wording_replaces_a_template_and_keeps_the_others(engine, smtp, tmp_path):

@@ -63,8 +63,12 @@ def upsert_contact_points(conn: Connection, customers: pd.DataFrame, phone_regio
     stored = read_frame(
         conn, select(contact_points.c.customer_id, *(contact_points.c[c] for c in _HELD)), object
     )
-    # Where each stored customer is tonight (-1: no longer in the export); ids are unique.
-    position = pd.Index(tonight["customer_id"]).get_indexer(stored["customer_id"])
+    ids = pd.Index(tonight["customer_id"])
+    if not ids.is_unique:  # the contract quarantines repeated ids; the last one would win
+        tonight = tonight.drop_duplicates("customer_id", keep="last").reset_index(drop=True)
+        ids = pd.Index(tonight["customer_id"])
+    # Where each stored customer is tonight (-1: no longer in the export).
+    position = ids.get_indexer(stored["customer_id"])
     kept = position >= 0
     stale = stored.loc[~kept, "customer_id"]
     if len(stale):
