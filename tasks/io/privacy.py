@@ -102,7 +102,7 @@ NOT_PERSONAL_COLUMNS: dict[str, tuple[str, ...]] = {
         "run_id", "as_of", "bgnbd_r", "bgnbd_alpha", "bgnbd_a", "bgnbd_b",
         "bgnbd_log_likelihood", "bgnbd_method", "gamma_gamma_p", "gamma_gamma_q",
         "gamma_gamma_v", "gamma_gamma_log_likelihood", "gamma_gamma_method", "n_customers",
-        "n_repeat_customers", "created_at", "text_model_version", "text_encoder",
+        "n_repeat_customers", "created_at", "text_model_version", "text_encoder", "fitted_as_of",
     ),
     "publish_runs": ("run_id", "flow_run_id", "as_of", "published_at", "counts"),
     "users": ("username", "password_hash", "role", "disabled", "created_at", "updated_at"),

@@ -13,7 +13,7 @@ from patronage.tasks.transforms.linking.identity import normalize_handle
 
 @pytest.fixture(scope="module")
 def company() -> dict[str, pd.DataFrame]:
-    return generate_sample(SampleSpec(customers=2000, seed=5))
+    return generate_sample(SampleSpec(customers=2000, seed=5), wording_in_child=False)
 
 
 def _authors(company: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -13,7 +13,7 @@ QUEUE_SIZE = 50
 
 def test_triggers_catch_customers_leaving_around_the_cutoff_earlier_and_more_precisely():
     spec = SampleSpec(customers=2000, seed=11)
-    tables = generate_sample(spec)
+    tables = generate_sample(spec, wording_in_child=False)  # no fork of the test process
     summary = summarize_transactions(tables["orders"], spec.as_of)
     scores = score_customer_value(
         summary, fit_bgnbd(summary), fit_gamma_gamma(summary), ValueModelConfig()
