@@ -114,7 +114,7 @@ def validate_export(
     raw: pd.DataFrame,
     source: str,
     as_of: date,
-    reference_keys: dict[str, set[str]],
+    reference_keys: dict[str, pd.Index],
     max_reject_share: float,
     fixes: pd.DataFrame | None = None,
     check_freshness: bool = True,

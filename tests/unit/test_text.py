@@ -115,6 +115,15 @@ def test_paraphrases_are_closer_than_unrelated_texts():
     )
 
 
+def test_sessions_side_by_side_give_the_vectors_of_one_in_input_order():
+    # Lengths differ, so sorting by length reorders them; 3 batches of 2 go to 2 sessions.
+    texts = ["short", "a somewhat longer text about delivery", "ok", "refund please", "hi", ""]
+    alone = SentenceEncoder(threads=1).encode(texts, batch_size=2)
+    side_by_side = SentenceEncoder(threads=2).encode(texts, batch_size=2)
+    assert np.array_equal(alone, side_by_side)
+    assert np.array_equal(alone[1], SentenceEncoder(threads=1).encode([texts[1]])[0])
+
+
 def test_the_seed_model_reads_texts_it_never_saw():
     from patronage.tasks.transforms.text.text_signals import classify_texts
 

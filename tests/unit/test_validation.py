@@ -8,6 +8,7 @@ import pytest
 from patronage.schemas.contracts import CONTRACTS
 from patronage.tasks.io.read_exports import ExportReadError, read_export
 from patronage.tasks.transforms.validation.stage_dataset import _cast, stage_dataset
+from patronage.tasks.transforms.validation.storable_text import BYTE_BASE, may_be_unstorable
 from patronage.tasks.transforms.validation.validate_dataset import validate_dataset
 
 AS_OF = date(2026, 10, 31)
@@ -260,7 +261,7 @@ def test_with_every_row_validated_before_the_expectations_are_reported_met():
     assert all(checks.values())
 
 
-def test_staged_text_shares_repeated_values_and_keeps_missing_as_none():
+def test_staged_text_stays_arrow_text_with_codes_into_its_distinct_values():
     raw = pd.DataFrame(
         {
             "order_id": ["O1", "O2", "O3", "O4"],
@@ -270,10 +271,14 @@ def test_staged_text_shares_repeated_values_and_keeps_missing_as_none():
         },
         dtype="str",
     )
-    staged = stage_dataset(raw, CONTRACTS["orders"]).frame
-    customers = staged["customer_id"].tolist()
-    assert customers == ["C1", "C1", None, "C2"] and staged["customer_id"].dtype == object
-    assert customers[0] is customers[1]  # one string for the repeated id
+    result = stage_dataset(raw, CONTRACTS["orders"])
+    staged = result.frame
+    customers = [None if pd.isna(v) else v for v in staged["customer_id"]]
+    assert customers == ["C1", "C1", None, "C2"]
+    assert staged["customer_id"].dtype == "str" and staged["order_id"].dtype == "str"
+    codes, distinct = result.distinct["customer_id"]
+    assert codes.tolist() == [0, 0, -1, 1] and distinct.tolist() == ["C1", "C2"]
+    assert "order_id" not in result.distinct  # codes only where a reference reads them
     assert staged["order_id"].tolist() == ["O1", "O2", "O3", "O4"]
 
 
@@ -290,7 +295,7 @@ def test_references_are_looked_up_once_per_distinct_id_with_the_same_outcome():
     staged = stage_dataset(raw, CONTRACTS["orders"])
     codes, distinct = staged.distinct["customer_id"]
     assert codes.tolist() == [0, 1, -1, 1, 2] and distinct.tolist() == ["C1", "C9", "C2"]
-    assert "order_id" not in staged.distinct  # a row key repeats nothing
+    assert "order_id" not in staged.distinct  # codes only where a reference reads them
     result = validate_orders(raw)
     reasons = dict(zip(result.rejected["row_key"], result.rejected["reasons"], strict=True))
     assert reasons == {
@@ -315,7 +320,7 @@ def test_a_cell_of_nul_characters_only_is_a_cast_error_and_counted():
     staged = stage_dataset(raw, CONTRACTS["orders"])
     assert staged.normalised_cells == 2
     assert staged.cast_errors == {1: ["customer_id"]}
-    assert staged.frame["customer_id"].tolist() == ["C1", None, "C2"]
+    assert staged.frame["customer_id"].fillna("(missing)").tolist() == ["C1", "(missing)", "C2"]
 
 
 @pytest.mark.parametrize(
@@ -325,6 +330,7 @@ def test_a_cell_of_nul_characters_only_is_a_cast_error_and_counted():
         # give the same values.
         (["12.50", "-3", None], "float", [12.5, -3.0, None]),
         (["12.50", "1,5", None], "float", [12.5, None, None]),
+        (["12.50", "n/a", "1e3", None], "float", [12.5, None, 1000.0, None]),
         (["3", "4.0", "3.5"], "int", [3, 4, None]),
         (
             ["2026-10-31T09:00:00Z", "2026-10-31T09:00:00+02:00", None],
@@ -337,6 +343,11 @@ def test_a_cell_of_nul_characters_only_is_a_cast_error_and_counted():
             [pd.Timestamp("2026-10-31 09:00"), pd.Timestamp("2026-10-31"), None],
         ),
         (
+            ["2026-10-31T09:00:00Z", "31 Oct 2026", "2026-10-30", None],
+            "timestamp",
+            [pd.Timestamp("2026-10-31 09:00"), None, pd.Timestamp("2026-10-30"), None],
+        ),
+        (
             ["1500-01-01T00:00:00Z", "2026-10-31T09:00Z"],
             "timestamp",
             [None, pd.Timestamp("2026-10-31 09:00")],
@@ -346,16 +357,32 @@ def test_a_cell_of_nul_characters_only_is_a_cast_error_and_counted():
     ids=[
         "plain-float",
         "float-with-comma",
+        "float-mostly-plain",
         "int",
         "plain-times",
         "irregular-times",
+        "times-mostly-plain",
         "time-out-of-range",
         "date",
     ],  # fmt: skip
 )
 def test_cast_reads_plain_and_irregular_columns_alike(cells, kind, expected):
-    text = pd.Series(cells, index=[4, 5, 6][: len(cells)], dtype="string")
+    text = pd.Series(cells, index=[4, 5, 6, 7][: len(cells)], dtype="string")
     typed, _ = _cast(text, kind)
     assert typed.index.tolist() == text.index.tolist()
     assert [None if pd.isna(v) else v for v in typed] == expected
     assert str(typed.dtype) == {"float": "float64", "int": "Int64"}.get(kind, "datetime64[ns]")
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        (["C1", None, "C2"], False),
+        (["café", "naïve"], False),  # not ASCII, yet nothing a database refuses
+        (["C1", "C" + chr(0)], True),
+        (["é", "x" + chr(BYTE_BASE + 0x90)], True),  # byte 0x90 kept by patronage-bytes
+    ],
+    ids=["ascii", "unicode", "nul", "undecodable-byte"],
+)
+def test_unstorable_cells_are_found_in_any_column(cells, expected):
+    assert may_be_unstorable(pd.Series(cells, dtype="str")) is expected

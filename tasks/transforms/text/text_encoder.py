@@ -11,7 +11,9 @@ with the same inputs (``input_ids``, ``attention_mask``, ``token_type_ids``) and
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
@@ -59,7 +61,9 @@ class SentenceEncoder:
         tokenizer_path: ``tokenizer.json`` matching the model; default the bundled one.
         sha256: Expected checksum of the model file. Default: the bundled model's for the
             bundled model, no check for a model of your own.
-        threads: onnxruntime intra-op threads (default: all cores).
+        threads: Cores to encode on (default: all). Each core runs its own single-threaded
+            onnxruntime session over every n-th batch: on two cores that read 321 texts/s
+            where one session spreading each batch over both read 275.
     """
 
     def __init__(
@@ -93,10 +97,14 @@ class SentenceEncoder:
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(MAX_TOKENS)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self.dimension = int(self._session.get_outputs()[0].shape[-1])
+        self._sessions = [
+            ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            for _ in range(max(1, threads or os.cpu_count() or 1))
+        ]
+        self.dimension = int(self._sessions[0].get_outputs()[0].shape[-1])
 
     # 32 measured fastest on 2 cores (Banking77, cold: 338 texts/s at 16, 418 at 32, 380 at 64).
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
@@ -108,22 +116,38 @@ class SentenceEncoder:
         encodings = self._tokenizer.encode_batch([str(t)[:MAX_CHARS] for t in texts])
         lengths = np.array([len(e.ids) for e in encodings])
         order = np.argsort(lengths, kind="stable")
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            width = int(lengths[rows].max())
-            ids = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros_like(ids)
-            for r, i in enumerate(rows):
-                ids[r, : lengths[i]] = encodings[i].ids
-                mask[r, : lengths[i]] = 1
-            hidden = self._session.run(
-                None,
-                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
-            )[0]
-            weights = mask[..., None].astype(np.float32)
-            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-            out[rows] = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+        workers = min(len(self._sessions), len(batches))
+
+        def encode_share(worker: int) -> None:
+            # Every n-th batch, so each session gets short and long texts alike; onnxruntime
+            # lets go of the GIL while it runs, and each batch fills its own rows of ``out``.
+            session = self._sessions[worker]
+            for rows in batches[worker::workers]:
+                out[rows] = self._embed(session, [encodings[i].ids for i in rows])
+
+        if workers == 1:
+            encode_share(0)
+        else:
+            with ThreadPoolExecutor(workers, thread_name_prefix="encode") as pool:
+                list(pool.map(encode_share, range(workers)))
         return out
+
+    @staticmethod
+    def _embed(session: object, token_ids: list[list[int]]) -> np.ndarray:
+        """Unit-length mean-pooled vectors of one batch of tokenised texts."""
+        lengths = [len(ids) for ids in token_ids]
+        ids = np.zeros((len(token_ids), max(lengths)), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for r, row in enumerate(token_ids):
+            ids[r, : lengths[r]] = row
+            mask[r, : lengths[r]] = 1
+        hidden = session.run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        )[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
 
 
 @lru_cache(maxsize=4)

@@ -15,7 +15,10 @@ import pyarrow.compute as pc
 from pandas.arrays import ArrowStringArray
 
 from patronage.schemas.contract import DatasetContract
-from patronage.tasks.transforms.validation.storable_text import UNREADABLE, has_unreadable_bytes
+from patronage.tasks.transforms.validation.storable_text import (
+    has_unreadable_bytes,
+    may_be_unstorable,
+)
 
 
 @dataclass
@@ -30,9 +33,9 @@ class StagedDataset:
         unreadable: Per row index, the columns holding a byte that was not UTF-8.
         normalised_cells: Cells from which NUL characters were removed (no database column of
             PostgreSQL can store them).
-        distinct: Per text column whose values repeat, each row's code into the column's
-            distinct values (-1 where missing) and those values: a reference check then looks
-            up each customer id once, not once per order.
+        distinct: Per text column that references another dataset, each row's code into the
+            column's distinct values (-1 where missing) and those values: a reference check
+            then looks up each customer id once, not once per order.
     """
 
     frame: pd.DataFrame
@@ -41,53 +44,45 @@ class StagedDataset:
     unknown_columns: list[str]
     unreadable: dict[object, list[str]] = field(default_factory=dict)
     normalised_cells: int = 0
-    distinct: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    distinct: dict[str, tuple[np.ndarray, pd.Index]] = field(default_factory=dict)
 
-
-# A NUL or an undecodable byte (``storable_text``): what staging must look at more closely.
-_UNUSUAL = "[\x00" + UNREADABLE.pattern[1:]
 
 NS_FIRST = pd.Timestamp("1678-01-01")
 NS_LAST = pd.Timestamp("2261-12-31")
 
 
 def _cast(
-    text: pd.Series, kind: str, repeats: bool = True
-) -> tuple[pd.Series, tuple[np.ndarray, np.ndarray] | None]:
-    """``text`` (stripped, missing where empty) as ``kind``, and for repeated text the codes
-    and distinct values (``StagedDataset.distinct``)."""
+    text: pd.Series, kind: str, codes: bool = False
+) -> tuple[pd.Series, tuple[np.ndarray, pd.Index] | None]:
+    """``text`` (stripped, missing where empty) as ``kind``; with ``codes``, for text, also each
+    cell's code into the column's distinct values (``StagedDataset.distinct``)."""
     if kind == "str":
-        if not repeats:
-            return text.astype("object").where(text.notna(), None), None
-        # Repeated values share one Python string: 7.4 M orders hold a million customer ids,
-        # a million posts a handful of platforms; one object per cell took twice the memory.
-        codes, distinct = pd.factorize(text)
-        values = distinct.to_numpy(dtype=object)
-        shared = np.append(values, None)[codes]  # -1 (missing) → None
-        return pd.Series(shared, index=text.index, dtype=object), (codes, values)
+        # Text stays in Arrow (pandas' own ``str``: missing is NaN, like the raw export): no
+        # Python object per cell, and Great Expectations finds missing cells in a bitmap.
+        typed = text.astype("str")
+        if not codes:
+            return typed, None
+        found, distinct = pd.factorize(text)
+        return typed, (found, pd.Index(distinct, dtype="str"))
     if kind in ("timestamp", "date"):
         parsed = _plain_timestamps(text)
-        if parsed is None:
-            parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
-            parsed = parsed.dt.tz_convert(None)
         # Nanoseconds, the resolution Great Expectations compares vectorised (anything else it
         # compares one Python object at a time); a date it cannot hold (before 1678 or after
         # 2261) is no date of an order or a post, and counts as unreadable.
         parsed = parsed.where((parsed >= NS_FIRST) & (parsed <= NS_LAST)).astype("datetime64[ns]")
         return (parsed.dt.normalize() if kind == "date" else parsed), None
     numbers = _plain_numbers(text)
-    if numbers is None:
-        numbers = pd.to_numeric(text, errors="coerce")
     if kind == "int":
         whole = numbers.where(numbers.isna() | (numbers == numbers.round()))
         return whole.astype("Int64"), None
     return numbers.astype("float64"), None
 
 
-# Text Arrow's own parsers read exactly as pandas does, checked cell by cell before they are
-# trusted with a column: plain decimals, and ISO 8601 times with a "T" and a zone. Arrow casts a
-# column faster (7.4 M clean order amounts 2.1 s → 0.5 s, their times 1.8 s → 0.9 s); a column
-# with any other cell (a comma, a date alone, a year Arrow cannot hold) is read by pandas.
+# Text Arrow's own parsers read exactly as pandas does: plain decimals, and ISO 8601 times with a
+# "T" and a zone. Arrow casts those cells (7.4 M clean order amounts 2.1 s → 0.5 s, their times
+# 1.8 s → 0.9 s); pandas reads only the other cells (a comma, a date alone, "n/a"), so one odd
+# cell no longer sends a whole column down the slow path. If Arrow refuses a cell it matched
+# (a 13th month, a year it cannot hold), pandas reads the whole column.
 _PLAIN_NUMBER = r"^-?[0-9]{1,15}(\.[0-9]{1,15})?$"
 _PLAIN_TIMESTAMP = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
@@ -95,32 +90,47 @@ _PLAIN_TIMESTAMP = (
 )
 
 
-def _arrow_cast(text: pd.Series, pattern: str, kind: pa.DataType) -> pa.ChunkedArray | None:
-    """``text`` cast by Arrow when every present cell matches ``pattern`` and parses; else None."""
+def _arrow_cast(
+    text: pd.Series, pattern: str, kind: pa.DataType
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Arrow's cast of the cells of ``text`` that match ``pattern`` (missing elsewhere), and
+    per cell whether it is present but unmatched (left for pandas); None when Arrow cannot
+    read the column."""
     if not isinstance(text.array, ArrowStringArray):
         return None
     column = pa.array(text.array)
-    if pc.all(pc.match_substring_regex(column, pattern)).as_py() not in (True, None):
-        return None
+    plain = pc.fill_null(pc.match_substring_regex(column, pattern), True)
     try:
-        return pc.cast(column, kind)
+        cast = pc.cast(pc.if_else(plain, column, None), kind)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
+    if kind == pa.timestamp("ns", tz="UTC"):
+        cast = cast.cast(pa.timestamp("ns"))
+    values = cast.to_numpy(zero_copy_only=False)
+    return values, ~plain.to_numpy(zero_copy_only=False)
 
 
-def _plain_numbers(text: pd.Series) -> pd.Series | None:
+def _plain_numbers(text: pd.Series) -> pd.Series:
     cast = _arrow_cast(text, _PLAIN_NUMBER, pa.float64())
     if cast is None:
-        return None
-    return pd.Series(cast.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
+        return pd.to_numeric(text, errors="coerce")
+    values, other = cast
+    if other.any():
+        values[other] = pd.to_numeric(text[other], errors="coerce").to_numpy(dtype="float64")
+    return pd.Series(values, index=text.index, dtype="float64")
 
 
-def _plain_timestamps(text: pd.Series) -> pd.Series | None:
+def _plain_timestamps(text: pd.Series) -> pd.Series:
     cast = _arrow_cast(text, _PLAIN_TIMESTAMP, pa.timestamp("ns", tz="UTC"))
     if cast is None:
-        return None
-    naive = cast.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False)
-    return pd.Series(naive, index=text.index, dtype="datetime64[ns]")
+        parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
+        return parsed.dt.tz_convert(None)
+    values, other = cast
+    frame = pd.Series(values, index=text.index, dtype="datetime64[ns]")
+    if other.any():
+        parsed = pd.to_datetime(text[other], errors="coerce", utc=True, format="ISO8601")
+        frame[other] = parsed.dt.tz_convert(None).astype("datetime64[ns]")
+    return frame
 
 
 def _text_of(raw: pd.Series) -> pd.Series:
@@ -147,7 +157,7 @@ def stage_dataset(
     errors: dict[object, list[str]] = {}
     unreadable: dict[object, list[str]] = {}
     normalised = 0
-    distinct: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    distinct: dict[str, tuple[np.ndarray, pd.Index]] = {}
     for column, kind in contract.columns.items():
         if column not in frame.columns:
             if column in contract.optional:
@@ -159,7 +169,7 @@ def stage_dataset(
         raw_present = text.notna()
         has_nul = False
         # One pass finds the rare cells that need either look (a pass costs 45 ms a million).
-        if values.str.contains(_UNUSUAL, regex=True).fillna(False).any():
+        if may_be_unstorable(values):
             for idx in frame.index[has_unreadable_bytes(values).to_numpy()]:
                 unreadable.setdefault(idx, []).append(column)
             nul = values.str.contains("\x00", regex=False).fillna(False)
@@ -167,8 +177,9 @@ def stage_dataset(
             if has_nul:
                 normalised += int(nul.sum())
                 text = _text_of(values.where(~nul.to_numpy(), values.str.replace("\x00", "")))
-        # A row key is unique: nothing to share, so not worth looking for repeats.
-        typed, codes = _cast(text, kind, repeats=tuple(contract.keys) != (column,))
+        # Only a reference check reads the codes; other text needs none (4.7 s of a million
+        # customers' night went to factorizing post texts, handles and ids no one looked up).
+        typed, codes = _cast(text, kind, codes=column in contract.references)
         if codes is not None:
             distinct[column] = codes
         # Present in the raw text, missing once typed: the value did not parse (text always

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -104,8 +105,12 @@ def _run_suite(name: str, frame: pd.DataFrame, suite):
             name=definition_name, data=asset.get_batch_definition("whole"), suite=suite
         )
     )
+    # COMPLETE lists every failing row's index (what quarantine needs); the pandas query
+    # string that would select them again is left out: it filtered the whole frame once more
+    # per expectation (a third of the suite's time on a million orders).
     return definition.run(
-        batch_parameters={"dataframe": frame}, result_format={"result_format": "COMPLETE"}
+        batch_parameters={"dataframe": frame},
+        result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False},
     )
 
 
@@ -182,7 +187,7 @@ def _keys_of(frame: pd.DataFrame, contract: DatasetContract, index: list) -> lis
 
 
 def _orphaned(
-    values: pd.Series, distinct: tuple[np.ndarray, np.ndarray] | None, known: set[str]
+    values: pd.Series, distinct: tuple[np.ndarray, pd.Index] | None, known: Collection[str]
 ) -> np.ndarray:
     """Per row, whether its value is present and not among ``known``. With the column's codes
     and distinct values from staging, each distinct value is looked up once (7.4 M orders
@@ -190,7 +195,7 @@ def _orphaned(
     if distinct is None:
         return (values.notna() & ~is_in(values, known)).to_numpy()
     codes, uniques = distinct
-    unknown = ~pd.Index(uniques, dtype=object).isin(known)
+    unknown = ~np.asarray(is_in(pd.Index(uniques, dtype="str"), known), dtype=bool)
     return np.append(unknown, False)[codes]  # code -1 (missing) → not an orphan
 
 
@@ -207,7 +212,7 @@ def validate_dataset(
     staged: StagedDataset,
     contract: DatasetContract,
     as_of: date,
-    reference_keys: dict[str, set[str]] | None = None,
+    reference_keys: dict[str, Collection[str]] | None = None,
     max_reject_share: float | None = None,
     check_freshness: bool = True,
     known_valid: np.ndarray | None = None,
@@ -219,7 +224,8 @@ def validate_dataset(
         contract: The dataset's contract.
         as_of: Run date: timestamps after it (beyond a day's tolerance) are rejected, and
             freshness is measured to it.
-        reference_keys: Valid keys of referenced datasets, e.g. ``{"customers": {...}}``.
+        reference_keys: Valid keys of referenced datasets, e.g. ``{"customers": Index([...])}``
+            (any collection of text; an Arrow-backed Index is looked up fastest).
         max_reject_share: Overrides the contract's reject threshold.
         check_freshness: Whether stale data is a breach (not for a backtest of the past).
         known_valid: Per row, whether it passed unchanged on an earlier night under the same
@@ -304,7 +310,8 @@ def validate_dataset(
                     "unexpected_count": len(orphans),
                 }
             )
-    rejected_idx = frame.index[frame.index.isin(list(reasons))].tolist()
+    is_rejected = frame.index.isin(list(reasons))
+    rejected_idx = frame.index[is_rejected].tolist()
     rejected = pd.DataFrame(
         {
             "row_index": rejected_idx,
@@ -312,7 +319,7 @@ def validate_dataset(
             "reasons": [sorted(set(reasons[idx])) for idx in rejected_idx],
         }
     )
-    valid = frame.drop(index=rejected_idx)
+    valid = frame[~is_rejected]
     if len(frame) and not breaches:
         share = len(rejected_idx) / len(frame)
         results.append(
