@@ -386,3 +386,11 @@ def test_cast_reads_plain_and_irregular_columns_alike(cells, kind, expected):
 )
 def test_unstorable_cells_are_found_in_any_column(cells, expected):
     assert may_be_unstorable(pd.Series(cells, dtype="str")) is expected
+
+
+def test_bytes_outside_a_sliced_column_do_not_make_it_unstorable():
+    # A slice shares its Arrow buffer with the whole column: the NUL is in the buffer, not in
+    # any cell of the slice, so the cell-by-cell look decides.
+    column = pd.Series(["C" + chr(0), "C2", "C3"], dtype="str")
+    assert may_be_unstorable(column) is True
+    assert may_be_unstorable(column.iloc[1:]) is False

@@ -12,7 +12,10 @@ from __future__ import annotations
 import codecs
 import re
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 BYTE_BASE = 0xF700
 UNREADABLE = re.compile("[\uf780-\uf7ff]")
@@ -34,25 +37,41 @@ def has_unreadable_bytes(values: pd.Series) -> pd.Series:
 
 def may_be_unstorable(values: pd.Series) -> bool:
     """Whether any cell holds a NUL or a byte that was not UTF-8: what staging must look at
-    cell by cell. Arrow finds NULs by plain search and runs the pattern only over cells that
-    are not ASCII (none, in most id, number and time columns): 4 columns of a million orders
-    in 0.14 s where one pattern over every cell took 0.33 s.
+    cell by cell. A column whose bytes are all ASCII and none NUL (most id, number and time
+    columns) is cleared by one look at its Arrow data buffer; otherwise Arrow searches the
+    cells. 4 columns of a million orders: 0.33 s with one pattern over every cell, 0.01 s.
 
     >>> may_be_unstorable(pd.Series(["a", None, "b" + chr(0)]))
     True
     >>> may_be_unstorable(pd.Series(["a", "é", None]))
     False
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    column = pa.array(values.astype("string").array)
+    arrow = pa.array(values.astype("string").array)
+    column = arrow if isinstance(arrow, pa.ChunkedArray) else pa.chunked_array([arrow])
+    if _plain_ascii(column):
+        return False
     if pc.any(pc.match_substring(column, "\x00")).as_py():
         return True
     other = pc.filter(column, pc.invert(pc.string_is_ascii(column)))
     return bool(len(other)) and bool(
         pc.any(pc.match_substring_regex(other, UNREADABLE.pattern)).as_py()
     )
+
+
+def _plain_ascii(column: pa.ChunkedArray) -> bool:
+    """True when every byte behind the text of ``column`` (an Arrow chunked string array) is
+    ASCII and none is NUL. Looks at whole data buffers, which may hold bytes outside the cells:
+    those can only make the answer False, and the caller then looks cell by cell."""
+    for chunk in column.chunks:
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            return False
+        data = chunk.buffers()[2]
+        if data is None:
+            continue
+        raw = np.frombuffer(data, dtype=np.uint8)
+        if (raw == 0).any() or (raw >= 0x80).any():
+            return False
+    return True
 
 
 def escape_unstorable(text: str) -> str:
