@@ -32,7 +32,9 @@ def enrich_conversations(
     ruled_out = None
     if corrections is not None and len(corrections) and "conversation_id" in conversations:
         by_conversation = corrections.groupby("conversation_id")["not_intent"].agg(frozenset)
-        ruled_out = [by_conversation.get(c, frozenset()) for c in conversations["conversation_id"]]
+        ruled_out = [
+            by_conversation.get(c, frozenset()) for c in conversations["conversation_id"].tolist()
+        ]
     signals = classify_texts(
         conversations["text"].tolist(), model_dir, encoder, ruled_out=ruled_out
     )

@@ -59,7 +59,7 @@ def unencoded_partitions(model_id: str, texts: Sequence[object], size: int) -> l
     """The distinct readable texts this process holds no vector for, in partitions of at most
     ``size`` (ordered by hash, so every run cuts the same partitions from the same texts)."""
     missing: dict[bytes, str] = {}
-    for text in texts:
+    for text in dict.fromkeys(texts):  # each distinct text hashed once
         if isinstance(text, str) and text.strip():
             digest = text_hash(text)
             if (model_id, digest) not in _VECTORS:
