@@ -92,7 +92,7 @@ _PLAIN_TIMESTAMP = (
 
 def _arrow_cast(
     text: pd.Series, pattern: str, kind: pa.DataType
-) -> tuple[np.ndarray, np.ndarray] | None:
+) -> tuple[pa.ChunkedArray, np.ndarray] | None:
     """Arrow's cast of the cells of ``text`` that match ``pattern`` (missing elsewhere), and
     per cell whether it is present but unmatched (left for pandas); None when Arrow cannot
     read the column."""
@@ -104,33 +104,33 @@ def _arrow_cast(
         cast = pc.cast(pc.if_else(plain, column, None), kind)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    if kind == pa.timestamp("ns", tz="UTC"):
-        cast = cast.cast(pa.timestamp("ns"))
-    values = cast.to_numpy(zero_copy_only=False)
-    return values, ~plain.to_numpy(zero_copy_only=False)
+    return cast, ~plain.to_numpy(zero_copy_only=False)
 
 
 def _plain_numbers(text: pd.Series) -> pd.Series:
     cast = _arrow_cast(text, _PLAIN_NUMBER, pa.float64())
     if cast is None:
         return pd.to_numeric(text, errors="coerce")
-    values, other = cast
+    numbers, other = cast[0].to_numpy(zero_copy_only=False), cast[1]
     if other.any():
-        values[other] = pd.to_numeric(text[other], errors="coerce").to_numpy(dtype="float64")
-    return pd.Series(values, index=text.index, dtype="float64")
+        numbers[other] = pd.to_numeric(text[other], errors="coerce").to_numpy(dtype="float64")
+    return pd.Series(numbers, index=text.index, dtype="float64")
+
+
+def _iso_timestamps(text: pd.Series) -> pd.Series:
+    """pandas' reading of ISO 8601 text, as naive UTC."""
+    return pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601").dt.tz_convert(None)
 
 
 def _plain_timestamps(text: pd.Series) -> pd.Series:
     cast = _arrow_cast(text, _PLAIN_TIMESTAMP, pa.timestamp("ns", tz="UTC"))
     if cast is None:
-        parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
-        return parsed.dt.tz_convert(None)
-    values, other = cast
-    frame = pd.Series(values, index=text.index, dtype="datetime64[ns]")
+        return _iso_timestamps(text)
+    naive = cast[0].cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False)
+    times, other = pd.Series(naive, index=text.index, dtype="datetime64[ns]"), cast[1]
     if other.any():
-        parsed = pd.to_datetime(text[other], errors="coerce", utc=True, format="ISO8601")
-        frame[other] = parsed.dt.tz_convert(None).astype("datetime64[ns]")
-    return frame
+        times[other] = _iso_timestamps(text[other]).astype("datetime64[ns]")
+    return times
 
 
 def _text_of(raw: pd.Series) -> pd.Series:
@@ -168,7 +168,7 @@ def stage_dataset(
         text = _text_of(values)
         raw_present = text.notna()
         has_nul = False
-        # One pass finds the rare cells that need either look (a pass costs 45 ms a million).
+        # One look finds the rare columns whose cells need either closer look.
         if may_be_unstorable(values):
             for idx in frame.index[has_unreadable_bytes(values).to_numpy()]:
                 unreadable.setdefault(idx, []).append(column)

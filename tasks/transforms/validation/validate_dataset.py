@@ -195,7 +195,7 @@ def _orphaned(
     if distinct is None:
         return (values.notna() & ~is_in(values, known)).to_numpy()
     codes, uniques = distinct
-    unknown = ~np.asarray(is_in(pd.Index(uniques, dtype="str"), known), dtype=bool)
+    unknown = ~np.asarray(is_in(uniques, known), dtype=bool)
     return np.append(unknown, False)[codes]  # code -1 (missing) → not an orphan
 
 
