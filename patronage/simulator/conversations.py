@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import NamedTuple
 
+import numpy as np
+
 from patronage.simulator.draft import (
     BRAND_HANDLE,
     PLATFORMS,
@@ -14,6 +16,7 @@ from patronage.simulator.draft import (
     draw_one,
     email_variant,
     handle_for,
+    handles_for,
     phone_variant,
     uniform,
 )
@@ -58,8 +61,11 @@ def start_conversations(d: Draft) -> None:
         reply_to: str = "",
         platform: str = "twitter",
         location: str = "",
+        reach: tuple[int, int] | None = None,
     ) -> str:
+        """Append a post; ``reach`` is its (likes, shares) where the caller drew them."""
         post_id = f"P{len(posts) + 1:07d}"
+        likes, shares = reach or (int(rng.poisson(3 if not reply_to else 1)), int(rng.poisson(0.6)))
         posts.append(
             Post(
                 post_id,
@@ -70,8 +76,8 @@ def start_conversations(d: Draft) -> None:
                 text,
                 int(day_offset * 86400),  # what ``ts`` would add to the start
                 reply_to,
-                int(rng.poisson(3 if not reply_to else 1)),
-                int(rng.poisson(0.6)),
+                likes,
+                shares,
                 followers,
             )
         )
@@ -198,7 +204,6 @@ def draw_customer_conversations(d: Draft) -> None:
         if drifter[i]:
             when = min(max(dropout[i] - uniform(rng, 0, 40), birth[i]), cutoff - 0.5)
             if has_handle[i] and rng.random() < 0.6:
-                rng.integers(5)  # the draw that once picked a template, kept for the stream
                 text, intent = book.churn_post()
                 pid = add_post(
                     handles[i], display, text, when, int(followers_of[i]), location=location
@@ -224,7 +229,6 @@ def draw_customer_conversations(d: Draft) -> None:
                         location=location,
                     )
             if rng.random() < 0.55:
-                rng.integers(4)  # the draw that once picked a template, kept for the stream
                 subject, body, intent = book.churn_ticket()
                 status = draw_one(rng, ("open", "pending", "new"))
                 ticket_id = add_ticket(
@@ -239,7 +243,6 @@ def draw_customer_conversations(d: Draft) -> None:
                 said("tickets", ticket_id, intent)
         elif has_handle[i] and rng.random() < 0.35:
             happy = rng.random() < 0.6
-            rng.integers(4)  # the draw that once picked a template, kept for the stream
             text, intent = book.happy_post() if happy else book.question_post()
             pid = add_post(
                 handles[i],
@@ -251,7 +254,6 @@ def draw_customer_conversations(d: Draft) -> None:
             )
             said("social_posts", pid, intent)
         if not drifter[i] and rng.random() < 0.12:
-            rng.integers(4)  # the draw that once picked a template, kept for the stream
             subject, body, intent = book.routine_ticket()
             created = uniform(rng, birth[i], cutoff)
             status = "open" if created > cutoff - 5 else draw_one(rng, ("solved", "closed"))
@@ -259,78 +261,88 @@ def draw_customer_conversations(d: Draft) -> None:
 
 
 def draw_outsider_posts(d: Draft) -> None:
-    """Prospects, fans and critics: at least as many authors as customers."""
-    (
-        author_truth,
-        rng,
-        first_pool,
-        last_pool,
-        book,
-        profile_rng,
-        city_pool,
-        add_post,
-        cutoff,
-        said,
-        posts,
-    ) = (
+    """Prospects, fans and critics: at least as many authors as customers.
+
+    Their numbers come from a stream of their own, drawn as arrays: one outsider at a time
+    from the main stream took a third of a million customers' ``patronage sample``. Only the
+    wording is asked for one post at a time, in the order of the posts.
+    """
+    author_truth, book, said, posts, add_post = (
         d.author_truth,
-        d.rng,
-        d.first_pool,
-        d.last_pool,
         d.book,
-        d.profile_rng,
-        d.city_pool,
-        d.add_post,
-        d.cutoff,
         d.said,
         d.posts,
+        d.add_post,
     )
+    rng = np.random.default_rng([d.spec.seed, 29])
 
     # Non-customers: prospects, fans and critics, at least as many authors as customers.
-    n_customer_authors = len(author_truth)
-    n_outsiders = max(12, int(1.4 * n_customer_authors))
-    platform_cdf = cumulative([0.6, 0.25, 0.15])
-    for j in range(n_outsiders):
-        f, ln = draw_one(rng, first_pool), draw_one(rng, last_pool)
-        handle = f"{handle_for(f, ln, rng)}x{j}"
-        followers = int(rng.lognormal(5.0, 2.0))
-        roll = rng.random()
-        rng.integers(4 if roll < 0.8 else 2)  # once picked a template, kept for the stream
+    n = max(12, int(1.4 * len(author_truth)))
+    firsts = d.first_pool[rng.integers(0, len(d.first_pool), n)]
+    lasts = d.last_pool[rng.integers(0, len(d.last_pool), n)]
+    handles = handles_for(firsts, lasts, rng)
+    followers = rng.lognormal(5.0, 2.0, n).astype(np.int64)
+    roll = rng.random(n)  # < 0.4 a fan, < 0.8 a prospect's question, else a critic
+    located = rng.random(n) < 0.7
+    locations = np.where(located, d.city_pool[rng.integers(0, len(d.city_pool), n)], "")
+    days = rng.uniform(0, d.cutoff, n)
+    platforms = np.array(PLATFORMS)[
+        cumulative([0.6, 0.25, 0.15]).searchsorted(rng.random(n), side="right")
+    ]
+    # A quarter agree with an earlier post: any post drawn so far, their own included.
+    agrees = rng.random(n) < 0.25
+    picks = rng.random(n)
+    drawn_before = len(posts) + np.arange(1, n + 1) + np.cumsum(agrees) - agrees
+    replied = (picks * drawn_before).astype(np.int64).tolist()
+    likes, shares = rng.poisson(3, n).tolist(), rng.poisson(0.6, n).tolist()
+    reply_likes, reply_shares = rng.poisson(1, n).tolist(), rng.poisson(0.6, n).tolist()
+    # Lists, not arrays: one numpy scalar per cell cost more than the rest of the loop.
+    firsts, lasts, followers, roll = (
+        firsts.tolist(),
+        lasts.tolist(),
+        followers.tolist(),
+        roll.tolist(),
+    )
+    locations, days, platforms = locations.tolist(), days.tolist(), platforms.tolist()
+    for j, agreed in enumerate(agrees.tolist()):
+        handle, display = f"{handles[j]}x{j}", f"{firsts[j]} {lasts[j]}"
         write = (
             book.happy_post
-            if roll < 0.4
+            if roll[j] < 0.4
             else book.question_post
-            if roll < 0.8
+            if roll[j] < 0.8
             else book.critic_post
         )
         text, intent = write()
-        outsider_location = (
-            str(draw_one(profile_rng, city_pool)) if profile_rng.random() < 0.7 else ""
-        )
+        location, platform = locations[j], platforms[j]
         said_id = add_post(
             handle,
-            f"{f} {ln}",
+            display,
             text,
-            uniform(rng, 0, cutoff),
-            followers,
-            platform=draw_one(rng, PLATFORMS, platform_cdf),
-            location=outsider_location,
+            days[j],
+            followers[j],
+            platform=platform,
+            location=location,
+            reach=(likes[j], shares[j]),
         )
         said("social_posts", said_id, intent)
-        author_truth.append(
-            {"platform": posts[-1].platform, "author_handle": handle, "customer_id": ""}
-        )
-        if rng.random() < 0.25:
-            other = posts[int(rng.integers(0, len(posts)))]
+        author_truth.append({"platform": platform, "author_handle": handle, "customer_id": ""})
+        if agreed:
+            other = posts[replied[j]]
             add_post(
                 handle,
-                f"{f} {ln}",
+                display,
                 book.agreement(),
                 other.posted_at / 86400 + 0.2,
-                followers,
+                followers[j],
                 reply_to=other.post_id,
                 platform=other.platform,
-                location=outsider_location,
+                location=location,
+                reach=(reply_likes[j], reply_shares[j]),
+            )
+            # A reply goes where the post is: the same outsider, perhaps on another platform.
+            author_truth.append(
+                {"platform": other.platform, "author_handle": handle, "customer_id": ""}
             )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from patronage.simulator.draft import ACCOUNT_OWNERS, AREA_CODES, Draft, handle_for, serial_ids
+from patronage.simulator.draft import ACCOUNT_OWNERS, AREA_CODES, Draft, handles_for, serial_ids
 
 
 def draw_customers(d: Draft) -> None:
@@ -46,12 +46,17 @@ def draw_customers(d: Draft) -> None:
     owners = np.where(rng.random(n) < 0.6, rng.choice(ACCOUNT_OWNERS, n), "")
     birth = rng.uniform(0, cutoff - 30, n)
     has_handle = rng.random(n) < 0.45
-    handles = np.array(
-        [
-            handle_for(f, ln, rng) + str(i) if h else ""
-            for i, (f, ln, h) in enumerate(zip(firsts, lasts, has_handle, strict=True))
-        ]
-    )
+    with_handle = np.flatnonzero(has_handle)
+    handles = np.full(n, "", dtype=object)
+    handles[with_handle] = [
+        f"{handle}{i}"
+        for handle, i in zip(
+            handles_for(firsts[with_handle], lasts[with_handle], rng),
+            with_handle.tolist(),
+            strict=True,
+        )
+    ]
+    handles = handles.astype(str)
     crm_knows_handle = has_handle & (rng.random(n) < 0.5)
 
     # Profile details draw from their own stream so that purchases and posts stay as they were.

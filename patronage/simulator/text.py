@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from patronage.simulator.draft import BufferedDraws
+
 # Share of social posts and tickets written in a second language (German, Spanish or French).
 FOREIGN_SHARE = 0.06
 
@@ -37,11 +39,11 @@ _EMOJI = ("😡", "🙄", "😤", "👎", "💔", "😞", "❤️", "🔥", "�
 _SLANG = ("tbh", "ngl", "smh", "fr", "imo", "lol", "ugh", "omg")
 
 
-def _pick(rng: np.random.Generator, options: Sequence[str]) -> str:
+def _pick(rng: BufferedDraws, options: Sequence[str]) -> str:
     return options[int(rng.integers(len(options)))]
 
 
-def _typo(word: str, rng: np.random.Generator) -> str:
+def _typo(word: str, rng: BufferedDraws) -> str:
     if len(word) < 4 or not word.isalpha():
         return word
     i = int(rng.integers(1, len(word) - 1))
@@ -53,7 +55,7 @@ def _typo(word: str, rng: np.random.Generator) -> str:
     return word[:i] + word[i] + word[i:]  # doubled letter
 
 
-def roughen(text: str, rng: np.random.Generator, emoji: Sequence[str] = _EMOJI) -> str:
+def roughen(text: str, rng: BufferedDraws, emoji: Sequence[str] = _EMOJI) -> str:
     """``text`` as people type it: sometimes lower-cased, misspelt, shouted, with slang or emoji."""
     words = text.split(" ")
     if rng.random() < 0.35:
@@ -77,7 +79,7 @@ class Phrasebook:
     """Composes one message per call; every choice comes from ``rng`` (same seed, same text)."""
 
     def __init__(self, rng: np.random.Generator, brand: str):
-        self.rng = rng
+        self.rng = BufferedDraws(rng)
         self.brand = brand
         self.language = "en"  # of the last message composed
 
