@@ -57,6 +57,26 @@ def test_normalize_person_name():
     assert normalize_person_name("...") is None
 
 
+def test_a_key_found_twice_for_one_customer_counts_once_and_a_shared_key_links_no_one():
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C2", "C3"],
+            "email": ["ann@shop.io", "family@shop.io", "Family@Shop.io"],
+            "phone": [None, None, None],
+            "social_handles": ["twitter:ann; twitter:@Ann", "twitter:fam", None],
+        }
+    )
+    tickets = pd.DataFrame(
+        {"requester_email": ["ann@shop.io", "ann@shop.io"], "via_handle": ["ann", "anns"]}
+    )
+    keys = customer_identity_keys(customers, tickets)
+    assert keys.to_dict("list") == {
+        "identity_key": ["email:ann@shop.io", "twitter:ann", "twitter:fam", "twitter:anns"],
+        "customer_id": ["C1", "C1", "C2", "C1"],
+        "method": ["email", "crm_handle", "crm_handle", "ticket_handle"],
+    }
+
+
 def test_phone_keys_link_a_call_ticket_to_its_customer():
     customers = pd.DataFrame(
         {

@@ -191,8 +191,14 @@ def customer_identity_keys(
     keys = pd.concat(
         [email_keys, phone_keys, crm_handle_keys, ticket_handle_keys], ignore_index=True
     )
-    keys = keys.drop_duplicates(["identity_key", "customer_id"])
-    return keys.drop_duplicates("identity_key", keep=False).reset_index(drop=True)
+    # The same key for the same customer counts once; a key for several customers is dropped.
+    # On integer codes: dropping duplicates on two text columns of two million keys took 2 s.
+    key_codes = pd.factorize(keys["identity_key"], use_na_sentinel=False)[0].astype(np.int64)
+    customer_codes = pd.factorize(keys["customer_id"], use_na_sentinel=False)[0]
+    pairs = key_codes * (int(customer_codes.max(initial=0)) + 1) + customer_codes
+    first = ~pd.Series(pairs).duplicated().to_numpy()
+    keys, key_codes = keys[first], key_codes[first]
+    return keys[np.bincount(key_codes)[key_codes] == 1].reset_index(drop=True)
 
 
 def apply_identity_overrides(keys: pd.DataFrame, overrides: pd.DataFrame) -> pd.DataFrame:

@@ -24,23 +24,25 @@ from patronage.tasks.transforms.text.text_signals import embed_texts
 SHORT_REPLY_WORDS = 4
 
 
+def _words(text: str) -> int:
+    """Words of ``text`` that are not ``@mentions`` (a word holds a letter or digit)."""
+    return sum(1 for w in text.split() if not w.startswith("@") and _WORD_CHARACTER.search(w))
+
+
+_WORD_CHARACTER = re.compile(r"\w")
+
+
 def is_short_reply(conversations: pd.DataFrame) -> pd.Series:
     """Replies with fewer than ``SHORT_REPLY_WORDS`` words (``@mentions`` not counted)."""
     if "reply_to_id" not in conversations:
         return pd.Series(False, index=conversations.index)
     replies = conversations["reply_to_id"].notna()
-    # Words are counted on replies only: most conversations answer nothing.
-    words = (
-        conversations.loc[replies, "text"]
-        .fillna("")
-        .map(
-            lambda t: sum(
-                1 for w in str(t).split() if not w.startswith("@") and re.search(r"\w", w)
-            )
-        )
-    )
+    # Words are counted on replies only (most conversations answer nothing), once per distinct
+    # text: replies repeat ("+1", "same here"), and counting each took 3 s a night at 1 M.
+    codes, texts = pd.factorize(conversations.loc[replies, "text"].fillna(""))
+    words = np.array([_words(str(t)) for t in texts], dtype=np.int64)[codes]
     short = pd.Series(False, index=conversations.index)
-    short[replies] = (words < SHORT_REPLY_WORDS).to_numpy(dtype=bool)
+    short[replies] = words < SHORT_REPLY_WORDS
     return short
 
 
