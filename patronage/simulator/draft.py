@@ -221,17 +221,13 @@ def uniform(rng: np.random.Generator, low: float, high: float) -> float:
 
 
 def handle_for(first: str, last: str, rng: np.random.Generator) -> str:
-    style = rng.integers(0, 3)
-    if style == 0:
-        return f"{first.lower()}_{last[0].lower()}{rng.integers(10, 99)}"
-    if style == 1:
-        return f"{first[0].lower()}{last.lower()}"
-    return f"{last.lower()}.{first.lower()}{rng.integers(1, 9)}"
+    """A social handle made from a person's name (``handles_for`` of one name)."""
+    return handles_for(np.array([first]), np.array([last]), rng)[0]
 
 
 def handles_for(firsts: np.ndarray, lasts: np.ndarray, rng: np.random.Generator) -> list[str]:
-    """``handle_for`` of each name pair, from arrays of draws (one name at a time took seconds
-    at a million people)."""
+    """A social handle per name pair (``ann_b42``, ``abrown``, ``brown.ann3``), from arrays of
+    draws: one name at a time took seconds at a million people."""
     style = rng.integers(0, 3, len(firsts))
     two_digits = rng.integers(10, 99, len(firsts))
     one_digit = rng.integers(1, 9, len(firsts))

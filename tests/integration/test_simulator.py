@@ -96,6 +96,7 @@ def test_texts_composed_in_a_child_process_are_the_texts_composed_in_place():
 
 
 def test_a_failed_drawing_leaves_no_wording_process_behind(monkeypatch):
+    import gc
     import multiprocessing
 
     import pytest
@@ -109,3 +110,4 @@ def test_a_failed_drawing_leaves_no_wording_process_behind(monkeypatch):
     with pytest.raises(ValueError, match="drawing failed"):
         generate_sample(SampleSpec(customers=50, seed=8))
     assert not [p for p in multiprocessing.active_children() if "wording" in p.name]
+    assert gc.isenabled()  # paused while drawing, back on after a failure too

@@ -24,12 +24,12 @@ from patronage.tasks.transforms.text.text_signals import embed_texts
 SHORT_REPLY_WORDS = 4
 
 
+_WORD_CHARACTER = re.compile(r"\w")
+
+
 def _words(text: str) -> int:
     """Words of ``text`` that are not ``@mentions`` (a word holds a letter or digit)."""
     return sum(1 for w in text.split() if not w.startswith("@") and _WORD_CHARACTER.search(w))
-
-
-_WORD_CHARACTER = re.compile(r"\w")
 
 
 def is_short_reply(conversations: pd.DataFrame) -> pd.Series:

@@ -108,11 +108,11 @@ def conversation_evidence(
     if not items:
         return pd.DataFrame(columns=["customer_id", *CONVERSATION_REASONS, "evidence_items"])
     frame = pd.DataFrame(items).sort_values(["customer_id", "kind"], kind="stable")
-    grouped = frame.groupby("customer_id", sort=True)
     # Lists and flags by group, not a function per customer (3 s a night at a million).
-    out = grouped["evidence"].agg(list).rename("evidence_items").to_frame()
+    by_customer = frame["customer_id"]
+    out = frame["evidence"].groupby(by_customer, sort=True).agg(list).to_frame("evidence_items")
     for reason in CONVERSATION_REASONS:
-        out[reason] = (frame["kind"] == reason).groupby(frame["customer_id"], sort=True).any()
+        out[reason] = (frame["kind"] == reason).groupby(by_customer, sort=True).any()
     return out.reset_index()
 
 
