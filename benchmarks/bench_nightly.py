@@ -189,7 +189,7 @@ def _night(
     print(
         f"rows validated before {reused:,} of {valid:,} valid; texts encoded "
         f"{vectors['encoded']:,} ({vectors['stored_before']:,} stored before); languages "
-        f"identified {vectors['languages_identified']:,}"
+        f"identified {vectors['languages_identified']:,}; texts read {vectors['read']:,}"
     )
     linking = result["record_linkage"]
     print(

@@ -249,6 +249,14 @@ text_embeddings = Table(
     Column("created_at", DateTime, nullable=False),
     # ISO 639-1 (text_language); null for a vector stored before languages were (0009).
     Column("language", String(16)),
+    # The text's reading by the text model ``reading_model`` names (its fingerprint), before
+    # any person's correction: a night reads again only text whose reading is missing or from
+    # another model (0012). Null before a night stored one.
+    Column("reading_model", String(64)),
+    Column("intent", String(32)),
+    Column("intent_confidence", Float),
+    Column("sentiment", Float),
+    Column("sentiment_label", String(16)),
 )
 
 text_corrections = Table(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import numpy as np
+import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import bindparam, select, update
@@ -14,19 +15,21 @@ from patronage.resources.database import PatronageDatabase, ensure_schema
 from patronage.schemas.tables import text_embeddings
 from patronage.tasks.io.sql_upsert import upsert
 
+READING_COLUMNS = ["reading_model", "intent", "intent_confidence", "sentiment", "sentiment_label"]
+
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
 def read_text_embeddings(
     database: PatronageDatabase, model_id: str
-) -> tuple[dict[bytes, np.ndarray], dict[bytes, str]]:
-    """Every stored vector of ``model_id`` and every stored language, by text hash (both empty
-    before the first publish)."""
-    query = select(
-        text_embeddings.c.text_hash, text_embeddings.c.vector, text_embeddings.c.language
-    ).where(text_embeddings.c.model_id == model_id)
-    rows = database.read_if_published(
-        text_embeddings.name, query, ["text_hash", "vector", "language"]
+) -> tuple[dict[bytes, np.ndarray], dict[bytes, str], dict[bytes, tuple]]:
+    """Every stored vector of ``model_id``, every stored language and every stored reading,
+    by text hash (all empty before the first publish). A reading is ``(reading_model,
+    intent, intent_confidence, sentiment, sentiment_label)``: which text model made it first."""
+    columns = ["text_hash", "vector", "language", *READING_COLUMNS]
+    query = select(*(text_embeddings.c[c] for c in columns)).where(
+        text_embeddings.c.model_id == model_id
     )
+    rows = database.read_if_published(text_embeddings.name, query, columns)
     digests = [bytes.fromhex(h) for h in rows["text_hash"]]
     vectors = {
         d: np.frombuffer(v, dtype=np.float32) for d, v in zip(digests, rows["vector"], strict=True)
@@ -36,7 +39,14 @@ def read_text_embeddings(
         for d, language in zip(digests, rows["language"], strict=True)
         if isinstance(language, str)
     }
-    return vectors, languages
+    readings = {
+        d: reading
+        for d, reading in zip(
+            digests, zip(*(rows[c] for c in READING_COLUMNS), strict=True), strict=True
+        )
+        if isinstance(reading[0], str)
+    }
+    return vectors, languages, readings
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
@@ -45,16 +55,28 @@ def store_text_embeddings(
     model_id: str,
     vectors: dict[bytes, np.ndarray],
     languages: dict[bytes, str] | None = None,
+    readings: pd.DataFrame | None = None,
+    reading_model: str | None = None,
 ) -> int:
-    """Insert vectors not stored yet, with their texts' languages, and fill in the language of
-    stored vectors that had none (one transaction; a repeat inserts nothing). A cache, not
-    published state: kept even if the run fails later, so the rerun need not encode again."""
+    """Insert vectors not stored yet, with their texts' languages and readings; fill in the
+    language of stored vectors that had none, and their reading where the text model
+    ``reading_model`` read them tonight (one transaction; a repeat inserts nothing).
+    ``readings``: ``intent``, ``intent_confidence``, ``sentiment``, ``sentiment_label``
+    by text hash (a frame: Prefect walks a dict parameter item by item). A cache,
+    not published state: kept even if the run fails later, so the rerun need not read again."""
     languages = languages or {}
-    if not vectors and not languages:
+    readings = {
+        digest: tuple(reading)
+        for digest, *reading in (readings if readings is not None else pd.DataFrame())
+        .reindex(columns=READING_COLUMNS[1:])
+        .itertuples(name=None)
+    }
+    if not vectors and not languages and not readings:
         return 0
     with database.engine() as engine:
         ensure_schema(engine)
         now = datetime.now(UTC).replace(tzinfo=None)
+        no_reading = (None, None, None, None)
         rows = [
             {
                 "model_id": model_id,
@@ -62,12 +84,22 @@ def store_text_embeddings(
                 "vector": np.asarray(v, dtype=np.float32).tobytes(),
                 "created_at": now,
                 "language": languages.get(digest),
+                "reading_model": reading_model if digest in readings else None,
+                **dict(zip(READING_COLUMNS[1:], readings.get(digest, no_reading), strict=True)),
             }
             for digest, v in vectors.items()
         ]
         filled = [
             {"h": digest.hex(), "language": language}
             for digest, language in languages.items()
+            if digest not in vectors
+        ]
+        read = [
+            {
+                "h": digest.hex(),
+                **{f"r_{c}": v for c, v in zip(READING_COLUMNS[1:], reading, strict=True)},
+            }
+            for digest, reading in readings.items()
             if digest not in vectors
         ]
         with engine.begin() as conn:
@@ -84,5 +116,22 @@ def store_text_embeddings(
                     .values(language=bindparam("language")),
                     filled,
                 )
-    get_run_logger().info("Stored %d new text vector(s) for %s", len(rows), model_id)
+            if read:
+                conn.execute(
+                    update(text_embeddings)
+                    .where(
+                        text_embeddings.c.model_id == model_id,
+                        text_embeddings.c.text_hash == bindparam("h"),
+                    )
+                    .values(
+                        reading_model=reading_model,
+                        # Bound under other names: SQLAlchemy keeps a column's own name
+                        # for the SET clause it writes itself.
+                        **{c: bindparam(f"r_{c}") for c in READING_COLUMNS[1:]},
+                    ),
+                    read,
+                )
+    get_run_logger().info(
+        "Stored %d new text vector(s) for %s, %d reading(s)", len(rows), model_id, len(readings)
+    )
     return len(rows)

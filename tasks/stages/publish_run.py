@@ -42,7 +42,10 @@ def publish_run(
     """Publish ``batch``. New text vectors and tonight's valid rows' hashes are stored first
     (caches: a rerun after a failed publish need not encode or validate again); erasure HMACs
     learnt tonight and quarantine expiry after."""
-    store_text_embeddings(database, linked.encoder_id, linked.fresh_vectors, linked.fresh_languages)
+    store_text_embeddings(
+        database, linked.encoder_id, linked.fresh_vectors, linked.fresh_languages,
+        linked.fresh_readings, linked.reading_model,
+    )  # fmt: skip
     if validated is not None:
         store_validated_rows(
             database, validated.valid_hashes, validated.versions, hash_version(), batch.as_of,

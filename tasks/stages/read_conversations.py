@@ -6,6 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,13 +28,14 @@ from patronage.tasks.stages.value_customers import Scored
 from patronage.tasks.transforms.linking.identity import build_conversations, remember_phone_keys
 from patronage.tasks.transforms.linking.probable_links import ProbableLinks
 from patronage.tasks.transforms.text.text_encoder import load_encoder
-from patronage.tasks.transforms.text.text_language import known_languages, load_stored_languages
+from patronage.tasks.transforms.text.text_language import load_stored_languages, new_languages
 from patronage.tasks.transforms.text.text_signals import (
+    load_stored_readings,
     load_stored_vectors,
     model_version,
+    new_readings,
     new_vectors,
-    seed_texts,
-    text_hash,
+    text_model,
 )
 
 
@@ -50,6 +52,8 @@ class Linked:
         text_model_version: The intent/sentiment model in use.
         stored_vectors: Text vectors earlier nights stored (by text hash).
         stored_languages: Languages earlier nights stored (by text hash).
+        stored_readings: Readings earlier nights stored by tonight's text model (by text hash).
+        reading_model: The fingerprint of tonight's text model (``TextModel.fingerprint``).
         linking: Tonight's record linkage: its memory for the next night, what it compared.
     """
 
@@ -61,6 +65,8 @@ class Linked:
     text_model_version: str
     stored_vectors: dict[bytes, np.ndarray]
     stored_languages: dict[bytes, str]
+    stored_readings: dict[bytes, tuple] = field(default_factory=dict)
+    reading_model: str = ""
     linking: ProbableLinks = field(default_factory=lambda: ProbableLinks(pd.DataFrame()))
 
     @property
@@ -71,20 +77,19 @@ class Linked:
     def fresh_vectors(self) -> dict[bytes, np.ndarray]:
         """Vectors of text first read tonight (the seed set's too), to store for the next
         nights."""
-        texts = self.conversations["text"].tolist() + seed_texts()
-        return new_vectors(self.encoder_id, texts, self.stored_vectors)
+        return new_vectors(self.encoder_id, self.stored_vectors)
 
     @cached_property
     def fresh_languages(self) -> dict[bytes, str]:
         """Languages identified tonight that the store lacks (new text, or a vector stored
         before languages were), by text hash."""
-        texts = set(self.conversations["text"].dropna())
-        digests = {text_hash(t) for t in texts if isinstance(t, str)}
-        return {
-            d: language
-            for d, language in known_languages(digests).items()
-            if d not in self.stored_languages
-        }
+        return new_languages(self.stored_languages)
+
+    @cached_property
+    def fresh_readings(self) -> pd.DataFrame:
+        """Readings made tonight that the store lacks (new text, or text stored with another
+        model's reading), by text hash."""
+        return new_readings(self.reading_model, self.stored_readings)
 
     def __repr__(self) -> str:
         return f"Linked({self.rows} conversations, {len(self.stakeholders)} stakeholders)"
@@ -104,9 +109,14 @@ def read_conversations(
     sentiment with the text models in use; only text not seen before is encoded tonight, only
     profiles not compared before are compared (all of them on a ``full_refresh``)."""
     encoder = load_encoder(text.encoder_path, text.tokenizer_path)
-    stored_vectors, stored_languages = read_text_embeddings(database, encoder.model_id)
+    stored_vectors, stored_languages, readings = read_text_embeddings(database, encoder.model_id)
     load_stored_vectors(encoder.model_id, stored_vectors)
     load_stored_languages(stored_languages)
+    # Stored readings count only if tonight's text model made them.
+    reading_model = text_model(Path(text.model_dir) if text.model_dir else None, encoder)[1]
+    stored_readings = {d: r[1:] for d, r in readings.items() if r[0] == reading_model.fingerprint}
+    del readings
+    load_stored_readings(reading_model.fingerprint, stored_readings)
     remember_phone_keys(identity.phone_region, read_phone_keys(database, identity.phone_region))
     # Tonight's new text is encoded in partitions on the task runner (Dask workers, when the
     # flow runs on Dask) before the conversations are read.
@@ -143,5 +153,7 @@ def read_conversations(
         model_version(text.model_dir),
         stored_vectors,
         stored_languages,
+        stored_readings,
+        reading_model.fingerprint,
         linking,
     )

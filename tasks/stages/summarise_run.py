@@ -60,6 +60,7 @@ def summarise_run(
             "stored_before": len(linked.stored_vectors),
             "encoded": len(linked.fresh_vectors),
             "languages_identified": len(linked.fresh_languages),
+            "read": len(linked.fresh_readings),
         },
         "record_linkage": linked.linking.counts(),
         "queues": {

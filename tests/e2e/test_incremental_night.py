@@ -132,6 +132,7 @@ def test_a_night_of_few_changes_redoes_only_them_and_equals_a_full_run(sample_co
     # …only the new texts were encoded and had their language identified…
     assert incremental["text_vectors"]["encoded"] == 2
     assert incremental["text_vectors"]["languages_identified"] == 2
+    assert incremental["text_vectors"]["read"] == 2 and full["text_vectors"]["read"] > 100
     assert full["text_vectors"]["stored_before"] == 0 and full["text_vectors"]["encoded"] > 100
     # …only the new authors were compared with every customer, the others with the new
     # customer alone, with the model the first night trained…

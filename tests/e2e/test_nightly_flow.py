@@ -111,10 +111,13 @@ def test_each_text_is_encoded_and_its_language_identified_once_and_both_kept(pub
     # The simulator writes from a few dozen sentence templates: few distinct texts to encode.
     assert first["text_vectors"]["stored_before"] == 0 and first["text_vectors"]["encoded"] > 20
     assert first["text_vectors"]["languages_identified"] > 20
+    # Each distinct text read by the text model once (the seed set's texts are not read).
+    assert first["text_vectors"]["read"] > 20
     assert second["text_vectors"] == {
         "stored_before": first["text_vectors"]["encoded"],
         "encoded": 0,
         "languages_identified": 0,
+        "read": 0,
     }
     # Every stored text of three words or more has its language; shorter ones need none.
     assert stored == first["text_vectors"]["encoded"]

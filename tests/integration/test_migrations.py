@@ -27,7 +27,7 @@ def test_the_newest_migration_builds_exactly_the_models(database_url):
         )
         version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     assert diff == []
-    assert version == head_revision() == "0011"
+    assert version == head_revision() == "0012"
     engine.dispose()
 
 
@@ -120,10 +120,11 @@ def test_a_night_reads_a_database_an_earlier_release_published(database_url):
         conn.commit()
     engine.dispose()
     database = PatronageDatabase(url=database_url)
-    vectors, languages = read_text_embeddings.fn(database, "m")
-    assert {h: v.tolist() for h, v in vectors.items()} == {b"\xab": [1.0]} and languages == {}
+    vectors, languages, readings = read_text_embeddings.fn(database, "m")
+    assert {h: v.tolist() for h, v in vectors.items()} == {b"\xab": [1.0]}
+    assert languages == {} and readings == {}
     assert read_phone_keys.fn(database, "US").empty
     engine = make_engine(database_url)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0011"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0012"
     engine.dispose()

@@ -65,8 +65,8 @@ def test_other_languages_are_marked_and_short_texts_are_not_guessed():
 def test_a_stored_language_is_taken_and_only_new_text_is_identified():
     from patronage.tasks.transforms.text.text_language import (
         detect_languages,
-        known_languages,
         load_stored_languages,
+        new_languages,
     )
     from patronage.tasks.transforms.text.text_signals import text_hash
 
@@ -76,10 +76,7 @@ def test_a_stored_language_is_taken_and_only_new_text_is_identified():
     load_stored_languages({text_hash(stored): "xx"})
     try:
         assert detect_languages([stored, new, "ok"]) == ["xx", "de", "en"]
-        assert known_languages([text_hash(stored), text_hash(new), text_hash("ok")]) == {
-            text_hash(stored): "xx",
-            text_hash(new): "de",
-        }
+        assert new_languages({text_hash(stored): "xx"}) == {text_hash(new): "de"}
     finally:
         load_stored_languages({})
 
@@ -101,3 +98,29 @@ def test_texts_read_in_chunks_read_as_in_one_piece(monkeypatch):
     chunked = text_signals.classify_texts(texts, ruled_out=ruled_out)
     pd.testing.assert_frame_equal(chunked, whole)
     assert whole.loc[3, "intent"] != "churn_threat" and whole.loc[4, "intent"] == "other"
+
+
+def test_a_stored_reading_is_taken_unless_someone_corrected_a_text_like_it():
+    from patronage.tasks.transforms.text import text_signals
+
+    stored = "Closing my account this week, moving to your competitor."
+    new = "The parcel arrived smashed and nobody answers my emails"
+    _encoder, model = text_signals.text_model()
+    # A stored reading the model would never give: taking it proves the text was not re-read.
+    fake = ("praise", 0.5, 0.25, "positive")
+    text_signals.load_stored_readings(model.fingerprint, {text_signals.text_hash(stored): fake})
+    try:
+        read = text_signals.classify_texts([stored, new, stored])
+        assert read.loc[0].tolist() == list(fake) and read.loc[2].tolist() == list(fake)
+        assert read.loc[1, "intent"] == "complaint"
+        # Only the new text's reading is new; another model's readings do not count.
+        fresh = text_signals.new_readings(model.fingerprint, {text_signals.text_hash(stored): fake})
+        assert fresh.index.tolist() == [text_signals.text_hash(new)]
+        assert fresh.loc[text_signals.text_hash(new), "intent"] == "complaint"
+        assert text_signals.new_readings("another model", {}).empty
+        # A person ruled out "praise" for the second row: that text is read again.
+        ruled_out = [frozenset(), frozenset(), frozenset({"praise"})]
+        corrected = text_signals.classify_texts([stored, new, stored], ruled_out=ruled_out)
+        assert corrected["intent"].tolist() == ["churn_threat", "complaint", "churn_threat"]
+    finally:
+        text_signals.load_stored_readings("", {})

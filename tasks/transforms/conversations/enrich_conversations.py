@@ -8,7 +8,7 @@ import pandas as pd
 
 from patronage.tasks.transforms.text.text_encoder import SentenceEncoder
 from patronage.tasks.transforms.text.text_language import detect_languages
-from patronage.tasks.transforms.text.text_signals import classify_texts
+from patronage.tasks.transforms.text.text_signals import DistinctTexts, classify_texts
 
 
 def enrich_conversations(
@@ -35,11 +35,11 @@ def enrich_conversations(
         ruled_out = [
             by_conversation.get(c, frozenset()) for c in conversations["conversation_id"].tolist()
         ]
-    signals = classify_texts(
-        conversations["text"].tolist(), model_dir, encoder, ruled_out=ruled_out
-    )
+    # Intent and language both read each distinct text once, hashed once.
+    texts = DistinctTexts.of(conversations["text"].tolist())
+    signals = classify_texts(texts, model_dir, encoder, ruled_out=ruled_out)
     out = conversations.copy(deep=False)  # copy-on-write: the caller's frame stays as it was
     for column in signals.columns:
         out[column] = signals[column].to_numpy()
-    out["language"] = detect_languages(conversations["text"].tolist())
+    out["language"] = detect_languages(texts)
     return out

@@ -8,10 +8,12 @@ has a few words: "ok" or an emoji is no evidence of anything.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 
-from patronage.tasks.transforms.text.text_signals import text_hash
+import numpy as np
+
+from patronage.tasks.transforms.text.text_signals import DistinctTexts
 
 MIN_PROBABILITY = 0.9
 MIN_WORDS = 3
@@ -29,9 +31,9 @@ def load_stored_languages(languages: dict[bytes, str]) -> None:
     _LANGUAGES.update(languages)
 
 
-def known_languages(digests: Iterable[bytes]) -> dict[bytes, str]:
-    """The languages this process identified or read for ``digests`` (text hashes)."""
-    return {d: _LANGUAGES[d] for d in digests if d in _LANGUAGES}
+def new_languages(stored: dict[bytes, str]) -> dict[bytes, str]:
+    """Languages this process identified that ``stored`` lacks, by text hash."""
+    return {d: language for d, language in _LANGUAGES.items() if d not in stored}
 
 
 @lru_cache(maxsize=1)
@@ -41,27 +43,19 @@ def _identifier():
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
-def detect_languages(texts: Sequence[object]) -> list[str]:
+def detect_languages(texts: Sequence[object] | DistinctTexts) -> list[str]:
     """ISO 639-1 code per text; ``en`` when unsure, empty or too short to tell."""
-    identifier = _identifier()
     # Conversations repeat texts ("+1", a template's reply): each distinct text is read once.
-    tonight: dict[str, str] = {}
-    out: list[str] = []
-    for text in texts:
-        if not isinstance(text, str):
-            out.append(DEFAULT_LANGUAGE)
-            continue
-        if text not in tonight:
-            tonight[text] = _language_of(text, identifier)
-        out.append(tonight[text])
-    return out
+    distinct = texts if isinstance(texts, DistinctTexts) else DistinctTexts.of(texts)
+    found = [
+        _language_of(text, digest) if len(text.split()) >= MIN_WORDS else DEFAULT_LANGUAGE
+        for text, digest in zip(distinct.texts, distinct.digests, strict=True)
+    ]
+    return distinct.rows(np.array(found, dtype=object)).tolist()
 
 
-def _language_of(text: str, identifier) -> str:
-    if len(text.split()) < MIN_WORDS:
-        return DEFAULT_LANGUAGE
-    digest = text_hash(text)
+def _language_of(text: str, digest: bytes) -> str:
     if digest not in _LANGUAGES:
-        language, probability = identifier.classify(text[:2_000])
+        language, probability = _identifier().classify(text[:2_000])
         _LANGUAGES[digest] = language if probability >= MIN_PROBABILITY else DEFAULT_LANGUAGE
     return _LANGUAGES[digest]

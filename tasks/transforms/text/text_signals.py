@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -45,14 +47,9 @@ def load_stored_vectors(model_id: str, vectors: dict[bytes, np.ndarray]) -> None
     _VECTORS.update({(model_id, digest): vector for digest, vector in vectors.items()})
 
 
-def new_vectors(
-    model_id: str, texts: Sequence[object], stored: dict[bytes, np.ndarray]
-) -> dict[bytes, np.ndarray]:
-    """Vectors this process computed for ``texts`` that ``stored`` lacks, by text hash."""
-    digests = {text_hash(t) for t in set(texts) if isinstance(t, str) and t.strip()}
-    return {
-        d: _VECTORS[(model_id, d)] for d in digests - stored.keys() if (model_id, d) in _VECTORS
-    }
+def new_vectors(model_id: str, stored: dict[bytes, np.ndarray]) -> dict[bytes, np.ndarray]:
+    """Vectors of ``model_id`` this process computed that ``stored`` lacks, by text hash."""
+    return {d: v for (m, d), v in _VECTORS.items() if m == model_id and d not in stored}
 
 
 def unencoded_partitions(model_id: str, texts: Sequence[object], size: int) -> list[list[str]]:
@@ -92,19 +89,14 @@ def embed_texts(encoder: SentenceEncoder, texts: Sequence[str]) -> np.ndarray:
 
 def seed_model(encoder: SentenceEncoder) -> TextModel:
     """The seed-set model for ``encoder``, fitted once per process (about a second), from
-    vectors a night stored when it has them (``seed_texts``: encoding the seed set took 1–3 s
-    of every night)."""
+    vectors a night stored when it has them (a night stores the seed set's vectors with its
+    own new text: encoding the seed set took 1–3 s of every night)."""
     if encoder.model_id not in _SEED_MODELS:
         seed = read_seed()
         _SEED_MODELS[encoder.model_id] = fit_text_model(
             embed_texts(encoder, seed["text"].tolist()), seed, encoder.model_id, seed_version()
         )
     return _SEED_MODELS[encoder.model_id]
-
-
-def seed_texts() -> list[str]:
-    """The seed set's texts, whose vectors a night stores with its own new text."""
-    return read_seed()["text"].tolist()
 
 
 def text_model(
@@ -166,8 +158,110 @@ def spread_from(
     ]
 
 
+@dataclass(repr=False)
+class DistinctTexts:
+    """Texts as their distinct values and, per input position, the code of its value:
+    conversations repeat texts (a template's reply, "+1"), and everything read from a text
+    depends on the text alone, so each distinct text is read once.
+
+    Attributes:
+        codes: Per input text, the position of its value in ``texts``.
+        texts: The distinct texts; anything that is not a string counts as ``""``.
+    """
+
+    codes: np.ndarray
+    texts: list[str]
+
+    @classmethod
+    def of(cls, texts: Sequence[object]) -> DistinctTexts:
+        cleaned = pd.Series([t if isinstance(t, str) else "" for t in texts], dtype=object)
+        codes, uniques = pd.factorize(cleaned)
+        return cls(np.asarray(codes, dtype=np.intp), uniques.tolist())
+
+    @cached_property
+    def digests(self) -> list[bytes]:
+        """``text_hash`` of each distinct text."""
+        return [text_hash(t) for t in self.texts]
+
+    @cached_property
+    def readable(self) -> np.ndarray:
+        """Per distinct text, whether it has anything to read (not empty or blank)."""
+        return np.array([bool(t.strip()) for t in self.texts], dtype=bool)
+
+    def rows(self, values: Sequence[object] | np.ndarray) -> np.ndarray:
+        """Per-distinct ``values`` spread back to one per input text."""
+        return np.asarray(values)[self.codes] if len(self.codes) else np.asarray(values)[:0]
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
+# Readings this process made or read, by text hash, for the text model ``_READINGS_BY`` names
+# (``TextModel.fingerprint``): a night starts from what its database stores
+# (``load_stored_readings``), so it reads only text first seen tonight or read by another model.
+_READINGS: dict[bytes, tuple[str, float, float, str]] = {}
+_READINGS_BY: list[str] = [""]
+
+
+def load_stored_readings(fingerprint: str, readings: dict[bytes, tuple]) -> None:
+    """Start from the readings one database stores for the model ``fingerprint``."""
+    _READINGS.clear()
+    _READINGS.update(readings)
+    _READINGS_BY[0] = fingerprint
+
+
+def new_readings(fingerprint: str, stored: dict[bytes, tuple]) -> pd.DataFrame:
+    """Readings by the model ``fingerprint`` this process made that ``stored`` lacks (or holds
+    from another model), by text hash: ``SIGNAL_COLUMNS``, indexed by hash."""
+    if _READINGS_BY[0] != fingerprint:
+        return pd.DataFrame(columns=SIGNAL_COLUMNS, index=pd.Index([], dtype=object))
+    fresh = {d: r for d, r in _READINGS.items() if stored.get(d) != r}
+    return pd.DataFrame(
+        list(fresh.values()), columns=SIGNAL_COLUMNS, index=pd.Index(list(fresh), dtype=object)
+    )
+
+
+def _remember_readings(fingerprint: str, digests: list[bytes], read: pd.DataFrame) -> None:
+    if _READINGS_BY[0] != fingerprint:
+        _READINGS.clear()
+        _READINGS_BY[0] = fingerprint
+    columns = [read[c].tolist() for c in SIGNAL_COLUMNS]
+    _READINGS.update(zip(digests, zip(*columns, strict=True), strict=True))
+
+
+def _excluded_intents(
+    distinct: DistinctTexts, encoder: SentenceEncoder, ruled_out: Sequence[frozenset[str]] | None
+) -> dict[int, frozenset[str]]:
+    """Per distinct readable text (by position) with any, the intents ruled out for it: its
+    own (from any row with that text) and those of every corrected text nearly the same
+    (``spread_from``). Texts with none are left out."""
+    if ruled_out is None:
+        return {}
+    own: dict[int, frozenset[str]] = {}
+    for row in (r for r, s in enumerate(ruled_out) if s):
+        code = int(distinct.codes[row])
+        if distinct.readable[code]:
+            own[code] = own.get(code, frozenset()) | frozenset(ruled_out[row])
+    if not own:
+        return {}
+    corrected = list(own)
+    corrected_vectors = embed_texts(encoder, [distinct.texts[i] for i in corrected])
+    readable = np.flatnonzero(distinct.readable)
+    excluded: dict[int, frozenset[str]] = {}
+    # In chunks: a million texts' vectors at once are 1.5 GB.
+    for start in range(0, len(readable), CLASSIFY_CHUNK):
+        chunk = readable[start : start + CLASSIFY_CHUNK]
+        vectors = embed_texts(encoder, [distinct.texts[i] for i in chunk])
+        close = (vectors @ corrected_vectors.T) >= CORRECTION_SIMILARITY
+        for k in np.flatnonzero(close.any(axis=1)):
+            excluded[int(chunk[k])] = frozenset().union(
+                *(own[corrected[j]] for j in np.flatnonzero(close[k]))
+            )
+    return excluded
+
+
 def classify_texts(
-    texts: Sequence[object],
+    texts: Sequence[object] | DistinctTexts,
     model_dir: Path | None = None,
     encoder: SentenceEncoder | None = None,
     ruled_out: Sequence[frozenset[str]] | None = None,
@@ -177,37 +271,43 @@ def classify_texts(
     Empty or missing texts are ``other`` with confidence 0 and neutral sentiment: there is
     nothing to read, and they must not look like anything else. ``ruled_out`` (per text) are
     intents people said a text does not have (``spread_corrections``); the next likeliest
-    intent is taken instead.
+    intent is taken instead. Each distinct text is read once; a text this process already
+    read with the same model (``load_stored_readings``) and nobody corrected is not read again.
     """
     encoder, model = text_model(model_dir, encoder)
-    cleaned = pd.Series([t if isinstance(t, str) else "" for t in texts], dtype=object)
-    readable = cleaned.str.strip() != ""
-    out = pd.DataFrame(
+    distinct = texts if isinstance(texts, DistinctTexts) else DistinctTexts.of(texts)
+    n = len(distinct.texts)
+    intent = np.full(n, "other", dtype=object)
+    confidence = np.zeros(n)
+    sentiment = np.zeros(n)
+    label = np.full(n, "neutral", dtype=object)
+    excluded = _excluded_intents(distinct, encoder, ruled_out)
+    known = _READINGS if _READINGS_BY[0] == model.fingerprint else {}
+    to_read = []
+    for i in np.flatnonzero(distinct.readable):
+        reading = None if i in excluded else known.get(distinct.digests[i])
+        if reading is None:
+            to_read.append(i)
+        else:
+            intent[i], confidence[i], sentiment[i], label[i] = reading
+    # In chunks: a million texts' vectors at once are 1.5 GB.
+    for start in range(0, len(to_read), CLASSIFY_CHUNK):
+        chunk = to_read[start : start + CLASSIFY_CHUNK]
+        vectors = embed_texts(encoder, [distinct.texts[i] for i in chunk])
+        plain = model.predict(vectors)
+        # What is stored is the model's reading before anyone's correction.
+        _remember_readings(model.fingerprint, [distinct.digests[i] for i in chunk], plain)
+        corrections = [excluded.get(i, frozenset()) for i in chunk]
+        read = model.predict(vectors, corrections) if any(corrections) else plain
+        intent[chunk] = read["intent"].to_numpy(dtype=object)
+        confidence[chunk] = read["intent_confidence"].to_numpy()
+        sentiment[chunk] = read["sentiment"].to_numpy()
+        label[chunk] = read["sentiment_label"].to_numpy(dtype=object)
+    return pd.DataFrame(
         {
-            "intent": "other",
-            "intent_confidence": 0.0,
-            "sentiment": 0.0,
-            "sentiment_label": "neutral",
-        },
-        index=range(len(cleaned)),
+            "intent": distinct.rows(intent),
+            "intent_confidence": distinct.rows(confidence).astype("float64"),
+            "sentiment": distinct.rows(sentiment).astype("float64"),
+            "sentiment_label": distinct.rows(label),
+        }
     )
-    if readable.any():
-        texts = cleaned[readable].tolist()
-        sets = None if ruled_out is None else [ruled_out[i] for i in np.flatnonzero(readable)]
-        corrected = [j for j, s in enumerate(sets or []) if s]
-        corrected_vectors = embed_texts(encoder, [texts[j] for j in corrected])
-        parts = []
-        # In chunks: a million texts' vectors at once are 1.5 GB; each text is read alone.
-        for start in range(0, len(texts), CLASSIFY_CHUNK):
-            vectors = embed_texts(encoder, texts[start : start + CLASSIFY_CHUNK])
-            excluded = None
-            if sets is not None:
-                excluded = spread_from(
-                    vectors, sets[start : start + CLASSIFY_CHUNK], corrected_vectors,
-                    [sets[j] for j in corrected],
-                )  # fmt: skip
-            parts.append(model.predict(vectors, excluded))
-        predicted = pd.concat(parts, ignore_index=True)
-        predicted.index = cleaned.index[readable]
-        out.loc[predicted.index, SIGNAL_COLUMNS] = predicted[SIGNAL_COLUMNS]
-    return out.astype({"intent_confidence": "float64", "sentiment": "float64"})
