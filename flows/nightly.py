@@ -20,7 +20,7 @@ from patronage.tasks.io.sources import resolve_sources
 from patronage.tasks.stages.build_work_queues import build_work_queues
 from patronage.tasks.stages.extract_datasets import extract_datasets
 from patronage.tasks.stages.publish_run import publish_run
-from patronage.tasks.stages.read_conversations import read_conversations
+from patronage.tasks.stages.read_conversations import read_conversations, start_reading_texts
 from patronage.tasks.stages.summarise_run import summarise_run
 from patronage.tasks.stages.validate_datasets import (
     ContractBreachError,
@@ -71,13 +71,19 @@ def _nightly(params: NightlyParameters, policy: Policy) -> dict:
     settle_watermarks(extracted, validated)
     extracted.release_snapshots()
     valid = validated.valid
+    # Tonight's new text is encoded from here on, while customers are scored and speakers
+    # linked: the text models need its vectors only when they read the conversations.
+    reading = clock.run(
+        "read_texts", start_reading_texts, valid, database, params.identity, params.text,
+        policy.brand_handles,
+    )  # fmt: skip
     scored = clock.run(
         "score_customers", value_customers, valid, as_of, database, params.value_model,
         policy.triggers,
     )  # fmt: skip
     linked = clock.run(
         "link_conversations", read_conversations, valid, scored, database, params.identity,
-        params.text, policy.brand_handles, as_of, params.full_refresh,
+        params.text, policy.brand_handles, as_of, params.full_refresh, reading,
     )  # fmt: skip
     queues = clock.run(
         "build_queues", build_work_queues, valid["tickets"], scored, linked, as_of, database,

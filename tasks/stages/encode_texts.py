@@ -4,10 +4,13 @@ are stored); the enrichment and idea grouping that follow find every vector alre
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
+from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from patronage.config import TextConfig
@@ -35,10 +38,37 @@ def _partition_size() -> int | None:
     return None if runner is None or isinstance(runner, ThreadPoolTaskRunner) else PARTITION_TEXTS
 
 
-def encode_new_texts(texts: list[object], text: TextConfig, size: int | None = None) -> int:
-    """Encode the texts without a vector yet, one task per partition, all submitted at once;
-    returns how many texts were encoded. ``size`` defaults to ``PARTITION_TEXTS`` on Dask and
-    to one partition on the default thread pool."""
+@dataclass(repr=False)
+class TextEncoding:
+    """Tonight's new text being encoded on the task runner, started before it is needed so
+    that the night's other work runs meanwhile (on one machine the encoder's threads and the
+    night's Python share the cores; on Dask the workers encode apart).
+
+    Attributes:
+        model_id: The encoder's ``model_id``.
+        partitions: The texts of each task.
+        futures: One per partition, its vectors.
+    """
+
+    model_id: str
+    partitions: list[list[str]]
+    futures: list[PrefectFuture]
+
+    @property
+    def texts(self) -> int:
+        return sum(len(p) for p in self.partitions)
+
+    def collect(self) -> int:
+        """Wait for every partition and keep its vectors for this process's text models;
+        returns how many texts were encoded."""
+        for part_texts, future in zip(self.partitions, self.futures, strict=True):
+            remember_vectors(self.model_id, part_texts, future.result())
+        return self.texts
+
+
+def start_encoding(texts: list[object], text: TextConfig, size: int | None = None) -> TextEncoding:
+    """Submit the texts without a vector yet, one task per partition, all at once. ``size``
+    defaults to ``PARTITION_TEXTS`` on Dask and to one partition on the default thread pool."""
     encoder = load_encoder(text.encoder_path, text.tokenizer_path)
     size = size or _partition_size() or max(len(texts), 1)
     partitions = unencoded_partitions(encoder.model_id, texts, size)
@@ -46,6 +76,4 @@ def encode_new_texts(texts: list[object], text: TextConfig, size: int | None = N
         encode_partition.submit(part_texts, text.encoder_path, text.tokenizer_path, part)
         for part, part_texts in enumerate(partitions)
     ]
-    for part_texts, future in zip(partitions, futures, strict=True):
-        remember_vectors(encoder.model_id, part_texts, future.result())
-    return sum(len(p) for p in partitions)
+    return TextEncoding(encoder.model_id, partitions, futures)

@@ -103,6 +103,28 @@ def resolve_identity_keys(
 
 
 @task(cache_policy=NO_CACHE)
+def resolve_identities(
+    customers: pd.DataFrame,
+    social_posts: pd.DataFrame,
+    tickets: pd.DataFrame,
+    overrides: pd.DataFrame | None,
+    kept_links: pd.DataFrame | None,
+    identity: IdentityConfig,
+    brand_handles: Collection[str] = (),
+    memory: ProfileLinking | None = None,
+    candidates: pd.DataFrame | None = None,
+    as_of: date | None = None,
+    compare_all: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame, ProbableLinks]:
+    """``resolve_identity_keys`` as a task of its own: a night links the speakers while its
+    new text is still being encoded."""
+    return resolve_identity_keys(
+        customers, social_posts, tickets, overrides, kept_links, identity, brand_handles,
+        memory, candidates, as_of, compare_all,
+    )  # fmt: skip
+
+
+@task(cache_policy=NO_CACHE)
 def link_conversations(
     customers: pd.DataFrame,
     social_posts: pd.DataFrame,
@@ -121,6 +143,7 @@ def link_conversations(
     identity_candidates: pd.DataFrame | None = None,
     as_of: date | None = None,
     compare_all: bool = False,
+    identities: tuple[pd.DataFrame, pd.DataFrame, ProbableLinks] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, ProbableLinks]:
     """Returns ``(conversations, stakeholders, probabilistic_links, linking)``: one row per conversation
     item (with the customer's value and triggers, or the stakeholder's influence), one per
@@ -132,10 +155,12 @@ def link_conversations(
     models that read them; ``brand_handles`` are the company's own accounts (``Policy``);
     ``conversations`` is ``build_conversations`` of the same frames, when the caller has it;
     ``linking_memory``, ``identity_candidates``, ``as_of`` and ``compare_all``: see
-    ``resolve_identity_keys``; ``linking`` is tonight's record linkage."""
+    ``resolve_identity_keys``; ``linking`` is tonight's record linkage. ``identities``:
+    ``resolve_identity_keys`` of the same frames, when the caller has it (the arguments it
+    needs are then not used)."""
     text = text or TextConfig()
     identity = identity or IdentityConfig()
-    keys, probabilistic, linking = resolve_identity_keys(
+    keys, probabilistic, linking = identities or resolve_identity_keys(
         customers, social_posts, tickets, overrides, kept_links, identity, brand_handles,
         linking_memory, identity_candidates, as_of, compare_all,
     )  # fmt: skip

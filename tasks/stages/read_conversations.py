@@ -22,8 +22,8 @@ from patronage.tasks.io.identity_overrides import read_identity_overrides
 from patronage.tasks.io.phone_keys import read_phone_keys
 from patronage.tasks.io.text_corrections import read_text_corrections
 from patronage.tasks.io.text_embeddings import read_text_embeddings
-from patronage.tasks.stages.encode_texts import encode_new_texts
-from patronage.tasks.stages.link_conversations import link_conversations
+from patronage.tasks.stages.encode_texts import TextEncoding, start_encoding
+from patronage.tasks.stages.link_conversations import link_conversations, resolve_identities
 from patronage.tasks.stages.value_customers import Scored
 from patronage.tasks.transforms.linking.identity import build_conversations, remember_phone_keys
 from patronage.tasks.transforms.linking.probable_links import ProbableLinks
@@ -95,19 +95,48 @@ class Linked:
         return f"Linked({self.rows} conversations, {len(self.stakeholders)} stakeholders)"
 
 
-def read_conversations(
+@dataclass(repr=False)
+class TextReading:
+    """Tonight's conversations before anyone is linked, what earlier nights stored about their
+    text, and the new text's encoding under way (``start_reading_texts``).
+
+    Attributes:
+        speakers: ``build_conversations`` of tonight's valid rows.
+        encoder_id: The sentence encoder that reads the text.
+        reading_model: The fingerprint of tonight's text model (``TextModel.fingerprint``).
+        stored_vectors: Text vectors earlier nights stored (by text hash).
+        stored_languages: Languages earlier nights stored (by text hash).
+        stored_readings: Readings earlier nights stored by tonight's text model.
+        encoding: Tonight's new text, being encoded on the task runner.
+    """
+
+    speakers: pd.DataFrame
+    encoder_id: str
+    reading_model: str
+    stored_vectors: dict[bytes, np.ndarray]
+    stored_languages: dict[bytes, str]
+    stored_readings: dict[bytes, tuple]
+    encoding: TextEncoding
+
+    @property
+    def rows(self) -> int:
+        return len(self.speakers)
+
+    def __repr__(self) -> str:
+        return f"TextReading({self.rows} conversations, {self.encoding.texts} texts to encode)"
+
+
+def start_reading_texts(
     valid: dict[str, pd.DataFrame],
-    scored: Scored,
     database: PatronageDatabase,
     identity: IdentityConfig,
     text: TextConfig,
     brand_handles: Collection[str],
-    as_of: date | None = None,
-    full_refresh: bool = False,
-) -> Linked:
-    """Link speakers to customers (people's overrides and earlier links kept), read intent and
-    sentiment with the text models in use; only text not seen before is encoded tonight, only
-    profiles not compared before are compared (all of them on a ``full_refresh``)."""
+) -> TextReading:
+    """Gather tonight's conversations, take what earlier nights stored about their text, and
+    start encoding the text never seen before in partitions on the task runner (Dask workers,
+    when the flow runs on Dask): it runs while the customers are scored and the speakers
+    linked, and ``read_conversations`` waits for it only before the text is read."""
     encoder = load_encoder(text.encoder_path, text.tokenizer_path)
     stored_vectors, stored_languages, readings = read_text_embeddings(database, encoder.model_id)
     load_stored_vectors(encoder.model_id, stored_vectors)
@@ -118,42 +147,70 @@ def read_conversations(
     del readings
     load_stored_readings(reading_model.fingerprint, stored_readings)
     remember_phone_keys(identity.phone_region, read_phone_keys(database, identity.phone_region))
-    # Tonight's new text is encoded in partitions on the task runner (Dask workers, when the
-    # flow runs on Dask) before the conversations are read.
     speakers = build_conversations(
         valid["social_posts"], valid["tickets"], valid["ticket_comments"], valid["ideas"],
         identity.phone_region, list(brand_handles),
     )  # fmt: skip
-    encode_new_texts(speakers["text"].tolist(), text)
+    return TextReading(
+        speakers,
+        encoder.model_id,
+        reading_model.fingerprint,
+        stored_vectors,
+        stored_languages,
+        stored_readings,
+        start_encoding(speakers["text"].tolist(), text),
+    )
+
+
+def read_conversations(
+    valid: dict[str, pd.DataFrame],
+    scored: Scored,
+    database: PatronageDatabase,
+    identity: IdentityConfig,
+    text: TextConfig,
+    brand_handles: Collection[str],
+    as_of: date | None = None,
+    full_refresh: bool = False,
+    reading: TextReading | None = None,
+) -> Linked:
+    """Link speakers to customers (people's overrides and earlier links kept), read intent and
+    sentiment with the text models in use; only text not seen before is encoded tonight, only
+    profiles not compared before are compared (all of them on a ``full_refresh``).
+    ``reading``: ``start_reading_texts`` of the same night, when the caller started it."""
+    reading = reading or start_reading_texts(valid, database, identity, text, brand_handles)
+    overrides = read_identity_overrides(database)
+    identities = resolve_identities(
+        valid["customers"], valid["social_posts"], valid["tickets"], overrides,
+        read_identity_links(database), identity, list(brand_handles),
+        read_profile_linking(database), read_identity_candidates(database), as_of, full_refresh,
+    )  # fmt: skip
+    # The text is read once every new text has its vector.
+    reading.encoding.collect()
     conversations, stakeholders, links, linking = link_conversations(
         valid["customers"],
         valid["social_posts"],
         valid["tickets"],
         valid["ticket_comments"],
         valid["ideas"],
-        read_identity_overrides(database),
+        overrides,
         scored.scores,
-        read_identity_links(database),
-        identity,
-        read_text_corrections(database),
-        text,
-        list(brand_handles),
-        speakers,
-        read_profile_linking(database),
-        read_identity_candidates(database),
-        as_of,
-        full_refresh,
+        identity=identity,
+        text_corrections=read_text_corrections(database),
+        text=text,
+        brand_handles=list(brand_handles),
+        conversations=reading.speakers,
+        identities=identities,
     )
     return Linked(
         conversations,
         stakeholders,
         links[links["method"] != "candidate"].reset_index(drop=True),
         links[links["method"] == "candidate"].reset_index(drop=True),
-        encoder.model_id,
+        reading.encoder_id,
         model_version(text.model_dir),
-        stored_vectors,
-        stored_languages,
-        stored_readings,
-        reading_model.fingerprint,
+        reading.stored_vectors,
+        reading.stored_languages,
+        reading.stored_readings,
+        reading.reading_model,
         linking,
     )

@@ -130,6 +130,7 @@ def test_run_summary_counts_every_stage(published):
     assert set(first["stages"]) == {
         "extract",
         "validate",
+        "read_texts",
         "score_customers",
         "link_conversations",
         "build_queues",

@@ -208,6 +208,28 @@ def test_json_lines_read_every_value_as_python_spells_it(tmp_path, lines, expect
     assert list(got.columns) == list(expected)
 
 
+def test_json_lines_fields_first_met_after_the_first_lines_read_as_written(tmp_path, monkeypatch):
+    """Arrow's reader learns which fields hold times from the file's first lines; a field
+    that first appears later is still read as its text, in the order fields first appear."""
+    from patronage.tasks.io import read_exports
+
+    monkeypatch.setattr(read_exports, "_PROBE_BYTES", 40)
+    path = tmp_path / "posts.jsonl"
+    path.write_text(
+        '{"id": "P1", "at": "2026-01-02T03:04:05Z"}\n{"id": "P2", "at": "2026-01-03"}\n'
+        '{"id": "P3", "late": "2026-01-04T05:06:07Z", "n": 1}\n',
+        encoding="utf-8",
+    )
+    got = read_export(path)
+    assert {c: got[c].tolist() for c in got.columns} == {
+        "id": ["P1", "P2", "P3"],
+        "at": ["2026-01-02T03:04:05Z", "2026-01-03", ""],
+        "late": ["", "", "2026-01-04T05:06:07Z"],
+        "n": ["", "", "1"],
+    }
+    assert list(got.columns) == ["id", "at", "late", "n"]
+
+
 def test_rows_validated_before_skip_the_expectations_with_the_same_outcome():
     """Rows known valid skip Great Expectations; what passes and fails is as for all rows:
     a new row repeating a known row's key rejects both, a known row whose customer left is
