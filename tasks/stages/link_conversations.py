@@ -102,26 +102,9 @@ def resolve_identity_keys(
     return keys.reset_index(drop=True), probabilistic, night
 
 
-@task(cache_policy=NO_CACHE)
-def resolve_identities(
-    customers: pd.DataFrame,
-    social_posts: pd.DataFrame,
-    tickets: pd.DataFrame,
-    overrides: pd.DataFrame | None,
-    kept_links: pd.DataFrame | None,
-    identity: IdentityConfig,
-    brand_handles: Collection[str] = (),
-    memory: ProfileLinking | None = None,
-    candidates: pd.DataFrame | None = None,
-    as_of: date | None = None,
-    compare_all: bool = False,
-) -> tuple[pd.DataFrame, pd.DataFrame, ProbableLinks]:
-    """``resolve_identity_keys`` as a task of its own: a night links the speakers while its
-    new text is still being encoded."""
-    return resolve_identity_keys(
-        customers, social_posts, tickets, overrides, kept_links, identity, brand_handles,
-        memory, candidates, as_of, compare_all,
-    )  # fmt: skip
+# ``resolve_identity_keys`` as a task of its own: a night links the speakers while its new
+# text is still being encoded, then reads the text.
+resolve_identities = task(resolve_identity_keys, name="resolve_identities", cache_policy=NO_CACHE)
 
 
 @task(cache_policy=NO_CACHE)
