@@ -26,7 +26,8 @@ def summarise_run(
     """Counts per dataset, source and stage; identity, language and interaction mixes; queue
     sizes; whether the published queues changed (``None`` on a dry run)."""
     conversations = linked.conversations
-    people = conversations[conversations["author_key"].notna() & ~conversations["is_brand"]]
+    speaking = conversations["author_key"].notna() & ~conversations["is_brand"]
+    people = conversations.loc[speaking, ["author_key", "link_method"]]
     return {
         "run_id": run_id,
         "as_of": as_of.isoformat(),
@@ -45,10 +46,12 @@ def summarise_run(
             }
             for e in extracted.extractions
         },
-        "interaction_degrees": conversations.drop_duplicates("thread_id")["interaction_degree"]
+        "interaction_degrees": conversations.loc[
+            ~conversations["thread_id"].duplicated(), "interaction_degree"
+        ]
         .value_counts()
         .to_dict(),
-        "identity": people.drop_duplicates("author_key")["link_method"]
+        "identity": people.loc[~people["author_key"].duplicated(), "link_method"]
         .fillna("stakeholder")
         .value_counts()
         .to_dict(),

@@ -57,10 +57,13 @@ def interaction_degrees(conversations: pd.DataFrame) -> pd.DataFrame:
         One row per thread: ``thread_id``, ``n_items``, ``participants`` (not counting the
         company), ``company_replied``, ``starter_follow_ups``, ``interaction_degree``.
     """
-    frame = (
-        conversations
+    # Only the columns read here: sorting every column of a million conversations cost more
+    # than the classifying.
+    used = ["conversation_id", "author_key", "is_brand", "occurred_at", "intent"]
+    frame = conversations[used].assign(
+        thread_id=conversations["thread_id"]
         if "thread_id" in conversations
-        else conversations.assign(thread_id=thread_ids(conversations))
+        else thread_ids(conversations)
     )
     frame = sort_stable(frame, ["thread_id", "occurred_at", "conversation_id"])
     # Threads as numbers, in sorted order (grouping on the text ids hashed them at every step).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -20,6 +22,19 @@ from patronage.tasks.transforms.value.gamma_gamma import (
 PERIOD_DAYS = 30
 
 
+def _per_pair(
+    bgnbd: BgNbdParams, frequency: np.ndarray, T: np.ndarray
+) -> Callable[[float], np.ndarray]:
+    """``t -> expected_purchases_if_alive(bgnbd, t, frequency, T)``, worked out once per
+    distinct (frequency, T) pair: customers share them (a million customers hold a few tens of
+    thousands), and the hypergeometric function per customer was most of scoring's time."""
+    pairs = pd.DataFrame({"x": frequency, "T": T})
+    inverse = pairs.groupby(["x", "T"], sort=False, dropna=False).ngroup().to_numpy()
+    first = ~pairs.duplicated().to_numpy()  # in the order the groups are numbered
+    x, age = frequency[first], T[first]
+    return lambda t: expected_purchases_if_alive(bgnbd, t, x, age)[inverse]
+
+
 def clv_if_retained(
     bgnbd: BgNbdParams,
     expected_aov: np.ndarray,
@@ -32,10 +47,9 @@ def clv_if_retained(
     monthly_rate = (1 + annual_discount_rate) ** (PERIOD_DAYS / 365) - 1
     value = np.zeros(len(frequency))
     previous = np.zeros(len(frequency))
+    if_alive = _per_pair(bgnbd, np.asarray(frequency, float), np.asarray(T, float))
     for period in range(1, int(np.ceil(horizon_days / PERIOD_DAYS)) + 1):
-        cumulative = expected_purchases_if_alive(
-            bgnbd, min(period * PERIOD_DAYS, horizon_days), frequency, T
-        )
+        cumulative = if_alive(min(period * PERIOD_DAYS, horizon_days))
         value += (cumulative - previous) * expected_aov / (1 + monthly_rate) ** period
         previous = cumulative
     return value
@@ -63,19 +77,20 @@ def score_customer_value(
     retained = clv_if_retained(bgnbd, aov, x, T, config.horizon_days, config.annual_discount_rate)
     horizon = config.risk_horizon_days
     p_stop = probability_no_purchase(bgnbd, horizon, x, t_x, T)
-    retained_horizon = expected_purchases_if_alive(bgnbd, horizon, x, T) * aov
+    if_alive = _per_pair(bgnbd, x, T)
+    purchases_horizon = if_alive(horizon)
+    retained_horizon = purchases_horizon * aov
     return pd.DataFrame(
         {
             "customer_id": summary["customer_id"].to_numpy(),
             "p_alive": p_alive,
-            "expected_purchases_90d": p_alive * expected_purchases_if_alive(bgnbd, 90, x, T),
+            "expected_purchases_90d": p_alive * if_alive(90),
             "expected_aov": aov,
             "clv_if_retained": retained,
             "expected_clv": p_alive * retained,
             "value_at_risk": retained * (1 - p_alive),
             "p_stop": p_stop,
-            "expected_purchases_horizon": p_alive
-            * expected_purchases_if_alive(bgnbd, horizon, x, T),
+            "expected_purchases_horizon": p_alive * purchases_horizon,
             "value_if_retained_horizon": retained_horizon,
             "expected_value_lost": retained_horizon * p_stop,
         }
