@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import date
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from patronage.tasks.transforms.linking.probable_links import (
 )
 from patronage.tasks.transforms.membership import is_in
 from patronage.tasks.transforms.text.text_encoder import load_encoder
+from patronage.tasks.transforms.text.text_signals import DistinctTexts
 
 
 def resolve_identity_keys(
@@ -127,6 +128,7 @@ def link_conversations(
     as_of: date | None = None,
     compare_all: bool = False,
     identities: tuple[pd.DataFrame, pd.DataFrame, ProbableLinks] | None = None,
+    wait_for_text: Callable[[], object] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, ProbableLinks]:
     """Returns ``(conversations, stakeholders, probabilistic_links, linking)``: one row per conversation
     item (with the customer's value and triggers, or the stakeholder's influence), one per
@@ -140,7 +142,9 @@ def link_conversations(
     ``linking_memory``, ``identity_candidates``, ``as_of`` and ``compare_all``: see
     ``resolve_identity_keys``; ``linking`` is tonight's record linkage. ``identities``:
     ``resolve_identity_keys`` of the same frames, when the caller has it (the arguments it
-    needs are then not used)."""
+    needs are then not used). ``wait_for_text``: called before the text is read, once the
+    work that needs no text is done (tonight's encoding, still under way on the task runner;
+    a callable, so that Prefect does not wait for it before the task starts)."""
     text = text or TextConfig()
     identity = identity or IdentityConfig()
     keys, probabilistic, linking = identities or resolve_identity_keys(
@@ -151,18 +155,26 @@ def link_conversations(
         conversations = build_conversations(
             social_posts, tickets, ticket_comments, ideas, identity.phone_region, brand_handles
         )
+    linked = link_conversations_to_customers(conversations, keys)
+    # What needs no reading of the text first: it runs while tonight's text is encoded.
+    threads_of = thread_ids(linked)
+    influence = score_stakeholders(linked)
+    texts = DistinctTexts.of(linked["text"].tolist()).hashed()
+    if wait_for_text is not None:
+        wait_for_text()
     linked = enrich_conversations(
-        link_conversations_to_customers(conversations, keys),
+        linked,
         Path(text.model_dir) if text.model_dir else None,
         text_corrections,
         load_encoder(text.encoder_path, text.tokenizer_path),
+        texts,
     )
-    linked["thread_id"] = thread_ids(linked)
+    linked["thread_id"] = threads_of
     threads = interaction_degrees(linked)
     linked = linked.merge(threads[["thread_id", "interaction_degree"]], on="thread_id", how="left")
     linked["person_id"] = linked["customer_id"].fillna(linked["stakeholder_id"])
     levels = engagement_levels(linked, threads)
-    stakeholders = score_stakeholders(linked).merge(
+    stakeholders = influence.merge(
         levels.rename(columns={"person_id": "stakeholder_id"}), on="stakeholder_id", how="left"
     )
     if scores is not None:

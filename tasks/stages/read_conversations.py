@@ -184,8 +184,6 @@ def read_conversations(
         read_identity_links(database), identity, list(brand_handles),
         read_profile_linking(database), read_identity_candidates(database), as_of, full_refresh,
     )  # fmt: skip
-    # The text is read once every new text has its vector.
-    reading.encoding.collect()
     conversations, stakeholders, links, linking = link_conversations(
         valid["customers"],
         valid["social_posts"],
@@ -200,6 +198,8 @@ def read_conversations(
         brand_handles=list(brand_handles),
         conversations=reading.speakers,
         identities=identities,
+        # The text is read once every new text has its vector.
+        wait_for_text=reading.encoding.collect,
     )
     return Linked(
         conversations,

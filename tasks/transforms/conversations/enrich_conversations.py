@@ -16,6 +16,7 @@ def enrich_conversations(
     model_dir: Path | None = None,
     corrections: pd.DataFrame | None = None,
     encoder: SentenceEncoder | None = None,
+    texts: DistinctTexts | None = None,
 ) -> pd.DataFrame:
     """Add ``intent``, ``intent_confidence``, ``sentiment`` (−1..1), ``sentiment_label`` and
     ``language`` (``text_language``: the English models read other languages poorly),
@@ -28,6 +29,7 @@ def enrich_conversations(
             not (a case resolved as ``not_a_churn_threat``); it holds for that conversation and
             for nearly identical texts.
         encoder: Sentence encoder; default the bundled one.
+        texts: ``DistinctTexts.of`` the ``text`` column, when the caller has it.
     """
     ruled_out = None
     if corrections is not None and len(corrections) and "conversation_id" in conversations:
@@ -36,7 +38,8 @@ def enrich_conversations(
             by_conversation.get(c, frozenset()) for c in conversations["conversation_id"].tolist()
         ]
     # Intent and language both read each distinct text once, hashed once.
-    texts = DistinctTexts.of(conversations["text"].tolist())
+    if texts is None:
+        texts = DistinctTexts.of(conversations["text"].tolist())
     signals = classify_texts(texts, model_dir, encoder, ruled_out=ruled_out)
     out = conversations.copy(deep=False)  # copy-on-write: the caller's frame stays as it was
     for column in signals.columns:

@@ -178,6 +178,11 @@ class DistinctTexts:
         codes, uniques = pd.factorize(cleaned)
         return cls(np.asarray(codes, dtype=np.intp), uniques.tolist())
 
+    def hashed(self) -> DistinctTexts:
+        """These texts with their ``digests`` worked out now rather than when first read."""
+        _ = self.digests
+        return self
+
     @cached_property
     def digests(self) -> list[bytes]:
         """``text_hash`` of each distinct text."""
