@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, select, update
 
 from patronage.resources.database import PatronageDatabase, ensure_schema
 from patronage.schemas.tables import text_embeddings
@@ -89,49 +89,48 @@ def store_text_embeddings(
             }
             for digest, v in vectors.items()
         ]
-        filled = [
-            {"h": digest.hex(), "language": language}
-            for digest, language in languages.items()
-            if digest not in vectors
-        ]
-        read = [
-            {
-                "h": digest.hex(),
-                **{f"r_{c}": v for c, v in zip(READING_COLUMNS[1:], reading, strict=True)},
-            }
-            for digest, reading in readings.items()
-            if digest not in vectors
-        ]
+        filled = {d: {"language": language} for d, language in languages.items()}
+        read = {
+            d: {"reading_model": reading_model, **dict(zip(READING_COLUMNS[1:], r, strict=True))}
+            for d, r in readings.items()
+        }
         with engine.begin() as conn:
             if rows:
                 upsert(conn, text_embeddings, rows, ["model_id", "text_hash"], None)
-            if filled:
-                conn.execute(
-                    update(text_embeddings)
-                    .where(
-                        text_embeddings.c.model_id == model_id,
-                        text_embeddings.c.text_hash == bindparam("h"),
-                        text_embeddings.c.language.is_(None),
-                    )
-                    .values(language=bindparam("language")),
-                    filled,
-                )
-            if read:
-                conn.execute(
-                    update(text_embeddings)
-                    .where(
-                        text_embeddings.c.model_id == model_id,
-                        text_embeddings.c.text_hash == bindparam("h"),
-                    )
-                    .values(
-                        reading_model=reading_model,
-                        # Bound under other names: SQLAlchemy keeps a column's own name
-                        # for the SET clause it writes itself.
-                        **{c: bindparam(f"r_{c}") for c in READING_COLUMNS[1:]},
-                    ),
-                    read,
-                )
+            # A stored vector's language only where it had none; its reading in any case.
+            _update_stored(conn, model_id, filled, vectors, text_embeddings.c.language.is_(None))
+            _update_stored(conn, model_id, read, vectors)
     get_run_logger().info(
         "Stored %d new text vector(s) for %s, %d reading(s)", len(rows), model_id, len(readings)
     )
     return len(rows)
+
+
+def _update_stored(
+    conn: Connection,
+    model_id: str,
+    values: dict[bytes, dict[str, object]],
+    inserted: dict[bytes, np.ndarray],
+    *where: ColumnElement[bool],
+) -> None:
+    """Set ``values`` (by text hash, the same columns for each) on stored rows of ``model_id``,
+    leaving out the rows inserted just now with them."""
+    params = [
+        # Bound under other names: SQLAlchemy keeps a column's own name for the SET clause.
+        {"h": digest.hex(), **{f"v_{c}": v for c, v in columns.items()}}
+        for digest, columns in values.items()
+        if digest not in inserted
+    ]
+    if not params:
+        return
+    columns = next(iter(values.values()))
+    conn.execute(
+        update(text_embeddings)
+        .where(
+            text_embeddings.c.model_id == model_id,
+            text_embeddings.c.text_hash == bindparam("h"),
+            *where,
+        )
+        .values(**{c: bindparam(f"v_{c}") for c in columns}),
+        params,
+    )
