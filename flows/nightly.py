@@ -99,7 +99,7 @@ def _nightly(params: NightlyParameters, policy: Policy) -> dict:
             released_ids=validated.released_ids, refailed=validated.refailed,
             scores=scored.scores, identity_links=linked.identity_links,
             model=scored.model | {"text_model_version": linked.text_model_version,
-                                  "text_encoder": linked.encoder_id},
+                                  "text_encoder": linked.texts.encoder_id},
             reopen_after_days=params.cases.reopen_after_days, contacts=valid["customers"],
             purchases=latest_purchases(valid["orders"], queues.retention["customer_id"]),
             identity_candidates=linked.identity_candidates,

@@ -43,8 +43,8 @@ def publish_run(
     (caches: a rerun after a failed publish need not encode or validate again); erasure HMACs
     learnt tonight and quarantine expiry after."""
     store_text_embeddings(
-        database, linked.encoder_id, linked.fresh_vectors, linked.fresh_languages,
-        linked.fresh_readings, linked.reading_model,
+        database, linked.texts.encoder_id, linked.texts.fresh_vectors,
+        linked.texts.fresh_languages, linked.texts.fresh_readings, linked.texts.reading_model,
     )  # fmt: skip
     if validated is not None:
         store_validated_rows(

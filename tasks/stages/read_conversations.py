@@ -40,62 +40,6 @@ from patronage.tasks.transforms.text.text_signals import (
 
 
 @dataclass(repr=False)
-class Linked:
-    """Conversations read and tied to people.
-
-    Attributes:
-        conversations: One row per post, ticket, comment or idea, with speaker and intent.
-        stakeholders: One row per non-customer speaker with influence and engagement.
-        identity_links: Probabilistic author links to keep.
-        identity_candidates: Near misses (just below the linking threshold) for review.
-        encoder_id: The sentence encoder that read the text.
-        text_model_version: The intent/sentiment model in use.
-        stored_vectors: Text vectors earlier nights stored (by text hash).
-        stored_languages: Languages earlier nights stored (by text hash).
-        stored_readings: Readings earlier nights stored by tonight's text model (by text hash).
-        reading_model: The fingerprint of tonight's text model (``TextModel.fingerprint``).
-        linking: Tonight's record linkage: its memory for the next night, what it compared.
-    """
-
-    conversations: pd.DataFrame
-    stakeholders: pd.DataFrame
-    identity_links: pd.DataFrame
-    identity_candidates: pd.DataFrame
-    encoder_id: str
-    text_model_version: str
-    stored_vectors: dict[bytes, np.ndarray]
-    stored_languages: dict[bytes, str]
-    stored_readings: dict[bytes, tuple] = field(default_factory=dict)
-    reading_model: str = ""
-    linking: ProbableLinks = field(default_factory=lambda: ProbableLinks(pd.DataFrame()))
-
-    @property
-    def rows(self) -> int:
-        return len(self.conversations)
-
-    @cached_property
-    def fresh_vectors(self) -> dict[bytes, np.ndarray]:
-        """Vectors of text first read tonight (the seed set's too), to store for the next
-        nights."""
-        return new_vectors(self.encoder_id, self.stored_vectors)
-
-    @cached_property
-    def fresh_languages(self) -> dict[bytes, str]:
-        """Languages identified tonight that the store lacks (new text, or a vector stored
-        before languages were), by text hash."""
-        return new_languages(self.stored_languages)
-
-    @cached_property
-    def fresh_readings(self) -> pd.DataFrame:
-        """Readings made tonight that the store lacks (new text, or text stored with another
-        model's reading), by text hash."""
-        return new_readings(self.reading_model, self.stored_readings)
-
-    def __repr__(self) -> str:
-        return f"Linked({self.rows} conversations, {len(self.stakeholders)} stakeholders)"
-
-
-@dataclass(repr=False)
 class TextReading:
     """Tonight's conversations before anyone is linked, what earlier nights stored about their
     text, and the new text's encoding under way (``start_reading_texts``).
@@ -122,8 +66,57 @@ class TextReading:
     def rows(self) -> int:
         return len(self.speakers)
 
+    @cached_property
+    def fresh_vectors(self) -> dict[bytes, np.ndarray]:
+        """Vectors of text first encoded tonight (the seed set's too), to store for the next
+        nights (read once the night's text was read)."""
+        return new_vectors(self.encoder_id, self.stored_vectors)
+
+    @cached_property
+    def fresh_languages(self) -> dict[bytes, str]:
+        """Languages identified tonight that the store lacks (new text, or a vector stored
+        before languages were), by text hash."""
+        return new_languages(self.stored_languages)
+
+    @cached_property
+    def fresh_readings(self) -> pd.DataFrame:
+        """Readings made tonight that the store lacks (new text, or text stored with another
+        model's reading), by text hash."""
+        return new_readings(self.reading_model, self.stored_readings)
+
     def __repr__(self) -> str:
         return f"TextReading({self.rows} conversations, {self.encoding.texts} texts to encode)"
+
+
+@dataclass(repr=False)
+class Linked:
+    """Conversations read and tied to people.
+
+    Attributes:
+        conversations: One row per post, ticket, comment or idea, with speaker and intent.
+        stakeholders: One row per non-customer speaker with influence and engagement.
+        identity_links: Probabilistic author links to keep.
+        identity_candidates: Near misses (just below the linking threshold) for review.
+        text_model_version: The intent/sentiment model in use.
+        texts: What was stored and what is new about the conversations' text (vectors,
+            languages, readings; the encoder in use).
+        linking: Tonight's record linkage: its memory for the next night, what it compared.
+    """
+
+    conversations: pd.DataFrame
+    stakeholders: pd.DataFrame
+    identity_links: pd.DataFrame
+    identity_candidates: pd.DataFrame
+    text_model_version: str
+    texts: TextReading
+    linking: ProbableLinks = field(default_factory=lambda: ProbableLinks(pd.DataFrame()))
+
+    @property
+    def rows(self) -> int:
+        return len(self.conversations)
+
+    def __repr__(self) -> str:
+        return f"Linked({self.rows} conversations, {len(self.stakeholders)} stakeholders)"
 
 
 def start_reading_texts(
@@ -206,11 +199,7 @@ def read_conversations(
         stakeholders,
         links[links["method"] != "candidate"].reset_index(drop=True),
         links[links["method"] == "candidate"].reset_index(drop=True),
-        reading.encoder_id,
         model_version(text.model_dir),
-        reading.stored_vectors,
-        reading.stored_languages,
-        reading.stored_readings,
-        reading.reading_model,
+        reading,
         linking,
     )

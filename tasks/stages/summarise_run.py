@@ -58,12 +58,12 @@ def summarise_run(
         "languages": conversations["language"].value_counts().to_dict(),
         "erased_rows_dropped": extracted.erased_rows_dropped,
         "privacy": published.privacy if published else None,
-        "text_model": {"version": linked.text_model_version, "encoder": linked.encoder_id},
+        "text_model": {"version": linked.text_model_version, "encoder": linked.texts.encoder_id},
         "text_vectors": {
-            "stored_before": len(linked.stored_vectors),
-            "encoded": len(linked.fresh_vectors),
-            "languages_identified": len(linked.fresh_languages),
-            "read": len(linked.fresh_readings),
+            "stored_before": len(linked.texts.stored_vectors),
+            "encoded": len(linked.texts.fresh_vectors),
+            "languages_identified": len(linked.texts.fresh_languages),
+            "read": len(linked.texts.fresh_readings),
         },
         "record_linkage": linked.linking.counts(),
         "queues": {
