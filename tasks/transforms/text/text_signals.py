@@ -149,13 +149,14 @@ def spread_from(
     """``spread_corrections`` for some texts, with the corrected texts given apart (they may
     be among other texts): per text, its own ruled-out intents and those of every corrected
     text nearly the same."""
+    spread = [frozenset(s) for s in ruled_out]
     if not len(corrected):
-        return [frozenset(s) for s in ruled_out]
+        return spread
     close = (vectors @ corrected_vectors.T) >= CORRECTION_SIMILARITY
-    return [
-        frozenset(ruled_out[i]).union(*(corrected[j] for j in np.flatnonzero(close[i])))
-        for i in range(len(vectors))
-    ]
+    # Most texts are like no corrected one: only those that are take a union.
+    for i in np.flatnonzero(close.any(axis=1)):
+        spread[i] = spread[i].union(*(corrected[j] for j in np.flatnonzero(close[i])))
+    return spread
 
 
 @dataclass(repr=False)
@@ -195,43 +196,29 @@ class DistinctTexts:
 
     def rows(self, values: Sequence[object] | np.ndarray) -> np.ndarray:
         """Per-distinct ``values`` spread back to one per input text."""
-        return np.asarray(values)[self.codes] if len(self.codes) else np.asarray(values)[:0]
-
-    def __len__(self) -> int:
-        return len(self.codes)
+        return np.asarray(values)[self.codes]
 
 
-# Readings this process made or read, by text hash, for the text model ``_READINGS_BY`` names
-# (``TextModel.fingerprint``): a night starts from what its database stores
-# (``load_stored_readings``), so it reads only text first seen tonight or read by another model.
-_READINGS: dict[bytes, tuple[str, float, float, str]] = {}
-_READINGS_BY: list[str] = [""]
+# Readings (``SIGNAL_COLUMNS``) this process made or read, by text model
+# (``TextModel.fingerprint``) and text hash, as ``_VECTORS`` holds vectors: a night starts from
+# what its database stores (``load_stored_readings``), so it reads only text first seen tonight
+# or read by another model.
+_READINGS: dict[tuple[str, bytes], tuple[str, float, float, str]] = {}
 
 
 def load_stored_readings(fingerprint: str, readings: dict[bytes, tuple]) -> None:
     """Start from the readings one database stores for the model ``fingerprint``."""
     _READINGS.clear()
-    _READINGS.update(readings)
-    _READINGS_BY[0] = fingerprint
+    _READINGS.update({(fingerprint, digest): reading for digest, reading in readings.items()})
 
 
 def new_readings(fingerprint: str, stored: dict[bytes, tuple]) -> pd.DataFrame:
     """Readings by the model ``fingerprint`` this process made that ``stored`` lacks (or holds
     from another model), by text hash: ``SIGNAL_COLUMNS``, indexed by hash."""
-    if _READINGS_BY[0] != fingerprint:
-        return pd.DataFrame(columns=SIGNAL_COLUMNS, index=pd.Index([], dtype=object))
-    fresh = {d: r for d, r in _READINGS.items() if stored.get(d) != r}
+    fresh = {d: r for (m, d), r in _READINGS.items() if m == fingerprint and stored.get(d) != r}
     return pd.DataFrame(
         list(fresh.values()), columns=SIGNAL_COLUMNS, index=pd.Index(list(fresh), dtype=object)
     )
-
-
-def _remember_readings(fingerprint: str, digests: list[bytes], read: pd.DataFrame) -> None:
-    if _READINGS_BY[0] != fingerprint:
-        _READINGS.clear()
-        _READINGS_BY[0] = fingerprint
-    columns = [read[c].tolist() for c in SIGNAL_COLUMNS]
-    _READINGS.update(zip(digests, zip(*columns, strict=True), strict=True))
 
 
 def _excluded_intents(
@@ -249,19 +236,17 @@ def _excluded_intents(
             own[code] = own.get(code, frozenset()) | frozenset(ruled_out[row])
     if not own:
         return {}
-    corrected = list(own)
-    corrected_vectors = embed_texts(encoder, [distinct.texts[i] for i in corrected])
+    corrected_vectors = embed_texts(encoder, [distinct.texts[i] for i in own])
     readable = np.flatnonzero(distinct.readable)
     excluded: dict[int, frozenset[str]] = {}
     # In chunks: a million texts' vectors at once are 1.5 GB.
     for start in range(0, len(readable), CLASSIFY_CHUNK):
         chunk = readable[start : start + CLASSIFY_CHUNK]
-        vectors = embed_texts(encoder, [distinct.texts[i] for i in chunk])
-        close = (vectors @ corrected_vectors.T) >= CORRECTION_SIMILARITY
-        for k in np.flatnonzero(close.any(axis=1)):
-            excluded[int(chunk[k])] = frozenset().union(
-                *(own[corrected[j]] for j in np.flatnonzero(close[k]))
-            )
+        spread = spread_from(
+            embed_texts(encoder, [distinct.texts[i] for i in chunk]),
+            [own.get(int(i), frozenset()) for i in chunk], corrected_vectors, list(own.values()),
+        )  # fmt: skip
+        excluded.update((int(i), s) for i, s in zip(chunk, spread, strict=True) if s)
     return excluded
 
 
@@ -287,10 +272,9 @@ def classify_texts(
     sentiment = np.zeros(n)
     label = np.full(n, "neutral", dtype=object)
     excluded = _excluded_intents(distinct, encoder, ruled_out)
-    known = _READINGS if _READINGS_BY[0] == model.fingerprint else {}
     to_read = []
     for i in np.flatnonzero(distinct.readable):
-        reading = None if i in excluded else known.get(distinct.digests[i])
+        reading = None if i in excluded else _READINGS.get((model.fingerprint, distinct.digests[i]))
         if reading is None:
             to_read.append(i)
         else:
@@ -301,7 +285,12 @@ def classify_texts(
         vectors = embed_texts(encoder, [distinct.texts[i] for i in chunk])
         plain = model.predict(vectors)
         # What is stored is the model's reading before anyone's correction.
-        _remember_readings(model.fingerprint, [distinct.digests[i] for i in chunk], plain)
+        _READINGS.update(
+            ((model.fingerprint, distinct.digests[i]), reading)
+            for i, reading in zip(
+                chunk, plain[SIGNAL_COLUMNS].itertuples(index=False, name=None), strict=True
+            )
+        )
         corrections = [excluded.get(i, frozenset()) for i in chunk]
         read = model.predict(vectors, corrections) if any(corrections) else plain
         intent[chunk] = read["intent"].to_numpy(dtype=object)
