@@ -79,7 +79,7 @@ def _nightly(params: NightlyParameters, policy: Policy) -> dict:
     )  # fmt: skip
     scored = clock.run(
         "score_customers", value_customers, valid, as_of, database, params.value_model,
-        policy.triggers,
+        policy.triggers, params.customers_per_partition,
     )  # fmt: skip
     linked = clock.run(
         "link_conversations", read_conversations, valid, scored, database, params.identity,

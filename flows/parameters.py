@@ -130,6 +130,11 @@ class NightlyParameters(DatabaseParameters):
     data_docs_dir: str | None = Field(
         None, description="Folder to write a Great Expectations Data Docs site into (optional)."
     )
+    customers_per_partition: int = Field(
+        250_000,
+        ge=1,
+        description="On a Dask cluster, customers per scoring task (summary, scores, triggers); the value models are fitted once from the tasks' counts. In-process all customers are one task.",
+    )
 
     @field_validator("reject_thresholds")
     @classmethod

@@ -1,8 +1,9 @@
 """The nightly on Dask (prefect-dask's DaskTaskRunner on a LocalCluster of two worker
-processes) publishes exactly the queues the in-process run publishes."""
+processes) publishes exactly the scores and queues the in-process run publishes."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 
 import pandas as pd
@@ -12,12 +13,17 @@ from sqlalchemy import select
 from patronage.flows.nightly import nightly
 from patronage.flows.task_runners import dask_task_runner
 from patronage.resources.database import make_engine
-from patronage.schemas.tables import idea_supporters, ideation_items, retention_cases
+from patronage.schemas.tables import (
+    customer_scores,
+    idea_supporters,
+    ideation_items,
+    retention_cases,
+)
 from patronage.tasks.stages.validate_datasets import validation_waves
 
 from factories import nightly_params
 
-PEOPLE_AND_TIME = {"opened_at", "claimed_at", "resolved_at", "status_changed_at"}
+PEOPLE_AND_TIME = {"opened_at", "claimed_at", "resolved_at", "status_changed_at", "run_id"}
 
 
 def _queues(url: str) -> dict[str, pd.DataFrame]:
@@ -31,7 +37,7 @@ def _queues(url: str) -> dict[str, pd.DataFrame]:
                     )
                 ).all()
             )
-            for table in (retention_cases, ideation_items, idea_supporters)
+            for table in (customer_scores, retention_cases, ideation_items, idea_supporters)
         }
     engine.dispose()
     return found
@@ -45,7 +51,9 @@ def test_validation_runs_in_waves_that_respect_references():
 
 
 @pytest.mark.slow
-def test_nightly_on_a_two_worker_dask_cluster_publishes_the_same_queues(sample_company, tmp_path):
+def test_nightly_on_a_two_worker_dask_cluster_publishes_the_same_scores_and_queues(
+    sample_company, tmp_path
+):
     in_process = f"sqlite:///{tmp_path / 'in_process.db'}"
     on_dask = f"sqlite:///{tmp_path / 'on_dask.db'}"
     params = nightly_params(
@@ -61,14 +69,20 @@ def test_nightly_on_a_two_worker_dask_cluster_publishes_the_same_queues(sample_c
     ):
         # As a deployment does it: the scheduler's address in PATRONAGE_DASK_ADDRESS.
         runner = dask_task_runner(cluster.scheduler_address)
+        # 400 customers in partitions of 150: three scoring tasks, fitted from their counts.
         summary = nightly.with_options(task_runner=runner)(
-            params.model_copy(update={"database_url": on_dask})
+            params.model_copy(update={"database_url": on_dask, "customers_per_partition": 150})
         )
     assert summary["published"]
     # The extract and validation tasks ran on both worker processes, not in the flow's.
     ran = stream.data
     assert len(ran) >= len(summary["datasets"]) + len(summary["sources"])
     assert len({t["worker"] for t in ran}) == 2
+    # Scoring ran as three partitions on the workers: summaries, counts for the fit, scores.
+    tasks = Counter(t["key"].rsplit("-", 1)[0] for t in ran)
+    assert [
+        tasks[n] for n in ("summarise_orders", "count_for_fit", "score_customers_partition")
+    ] == [3, 3, 3]
     mine, theirs = _queues(in_process), _queues(on_dask)
     for name in mine:
         assert len(mine[name]) > 0, name

@@ -59,16 +59,21 @@ def bgnbd_log_likelihood(
     return a1 + a2 + np.logaddexp(a3, a4)
 
 
-def _negative_mean_log_likelihood(x: np.ndarray, t_x: np.ndarray, T: np.ndarray):
+def _negative_mean_log_likelihood(
+    x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weight: np.ndarray | None = None
+):
     """Objective and analytic gradient in log-parameter space, for L-BFGS-B.
 
-    Frequencies, recencies and ages take few distinct values (days): terms that depend on the
-    frequency alone are summed over distinct frequencies weighted by their counts, and the
-    logarithms are evaluated once per distinct value and gathered. Only the two-branch
-    ``logaddexp`` is computed per customer.
+    Each row is ``weight`` customers sharing one (frequency, recency, T) (one customer per row
+    when None). Frequencies, recencies and ages take few distinct values (days): terms that
+    depend on the frequency alone are summed over distinct frequencies weighted by their
+    counts, and the logarithms are evaluated once per distinct value and gathered. Only the
+    two-branch ``logaddexp`` is computed per row.
     """
-    n = len(x)
-    x_u, x_i, x_count = np.unique(x, return_inverse=True, return_counts=True)
+    w = np.ones(len(x)) if weight is None else np.asarray(weight, float)
+    n = w.sum()
+    x_u, x_i = np.unique(x, return_inverse=True)
+    x_count = np.bincount(x_i, weights=w, minlength=len(x_u))
     tx_u, tx_i = np.unique(t_x, return_inverse=True)
     T_u, T_i = np.unique(T, return_inverse=True)
     no_repeat = np.where(x > 0, 0.0, -np.inf)  # the second branch exists only after a repeat
@@ -89,12 +94,13 @@ def _negative_mean_log_likelihood(x: np.ndarray, t_x: np.ndarray, T: np.ndarray)
             per_frequency
             + n
             * (special.gammaln(a + b) - special.gammaln(b) - special.gammaln(r) + r * np.log(alpha))
-            + both.sum()
+            + w @ both
         )
         if not np.isfinite(total):
             return 1e12, np.zeros(4)
-        w4 = np.exp(a4 - both)  # share of the "dropped out after the last purchase" branch
-        w3 = 1.0 - w4
+        share4 = np.exp(a4 - both)  # share of the "dropped out after the last purchase" branch
+        w4 = w * share4
+        w3 = w - w4
         w4_by_x = np.bincount(x_i, weights=w4, minlength=len(x_u))
         dg_abx = special.digamma(a + b + x_u) @ x_count
         d_r = (
@@ -121,20 +127,39 @@ def _negative_mean_log_likelihood(x: np.ndarray, t_x: np.ndarray, T: np.ndarray)
     return objective
 
 
+def purchase_counts(summary: pd.DataFrame) -> pd.DataFrame:
+    """The distinct (``frequency``, ``recency``, ``T``) and how many ``customers`` hold each,
+    in key order: all the BG/NBD likelihood needs, as each customer's term depends on these
+    three alone. Counts of disjoint sets of customers add up (``fit_statistics``)."""
+    return (
+        summary.groupby(["frequency", "recency", "T"], sort=True, dropna=False)
+        .size()
+        .rename("customers")
+        .reset_index()
+    )
+
+
 def fit_bgnbd(summary: pd.DataFrame, max_iter: int = 500) -> BgNbdParams:
-    """Fit BG/NBD by maximum likelihood on ``frequency``, ``recency`` and ``T``.
+    """Fit BG/NBD by maximum likelihood on each customer's ``frequency``, ``recency`` and
+    ``T`` (see ``fit_bgnbd_counts``)."""
+    return fit_bgnbd_counts(purchase_counts(summary), max_iter)
+
+
+def fit_bgnbd_counts(counts: pd.DataFrame, max_iter: int = 500) -> BgNbdParams:
+    """Fit BG/NBD by maximum likelihood on ``purchase_counts``.
 
     Optimises in log-parameter space with L-BFGS-B. If the optimiser does not converge, returns
     moment-based heuristic parameters labelled ``method="heuristic"`` rather than a silent guess.
     """
-    x = summary["frequency"].to_numpy(dtype=float)
-    t_x = summary["recency"].to_numpy(dtype=float)
-    T = summary["T"].to_numpy(dtype=float)
-    n = len(x)
+    x = counts["frequency"].to_numpy(dtype=float)
+    t_x = counts["recency"].to_numpy(dtype=float)
+    T = counts["T"].to_numpy(dtype=float)
+    w = counts["customers"].to_numpy(dtype=float)
+    n = int(w.sum())
     if n == 0:
         raise ValueError("fit_bgnbd: no customers with purchases to fit the model on")
 
-    objective = _negative_mean_log_likelihood(x, t_x, T)
+    objective = _negative_mean_log_likelihood(x, t_x, T, w)
     result = optimize.minimize(
         objective,
         x0=np.zeros(4),
@@ -144,13 +169,13 @@ def fit_bgnbd(summary: pd.DataFrame, max_iter: int = 500) -> BgNbdParams:
         options={"maxiter": max_iter},
     )
     r, alpha, a, b = np.exp(result.x)
-    ll = float(bgnbd_log_likelihood(np.exp(result.x), x, t_x, T).sum())
+    ll = float(w @ bgnbd_log_likelihood(np.exp(result.x), x, t_x, T))
     if result.success and np.isfinite(ll):
         return BgNbdParams(float(r), float(alpha), float(a), float(b), ll, n, True)
     # Fallback: a rate from the pooled purchase rate, a mild dropout prior.
-    rate = max((x.sum() + 1) / max(T.sum(), 1.0), 1e-6)
+    rate = max((w @ x + 1) / max(w @ T, 1.0), 1e-6)
     fallback = np.array([1.0, 1.0 / rate, 1.0, 3.0])
-    ll = float(bgnbd_log_likelihood(fallback, x, t_x, T).sum())
+    ll = float(w @ bgnbd_log_likelihood(fallback, x, t_x, T))
     return BgNbdParams(*map(float, fallback), ll, n, False, method="heuristic")
 
 

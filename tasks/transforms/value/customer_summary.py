@@ -43,11 +43,14 @@ def summarize_transactions(orders: pd.DataFrame, as_of: date) -> pd.DataFrame:
     try:
         con.register("orders", orders[["customer_id", "ordered_at", "amount"]])
         # Days as integers since 1970-01-01: grouping on an integer is cheaper than on a DATE.
+        # Money is summed as decimals (exact to a millionth; the contract caps an order at a
+        # million): a float sum depends on the order rows arrive in, which differs between all
+        # customers at once and a partition of them, and the Dask run must equal the local one.
         summary = con.execute(
             """
             WITH days AS (
                 SELECT customer_id, CAST(floor(epoch(ordered_at) / 86400) AS INTEGER) AS day,
-                       SUM(amount) AS spend, COUNT(*) AS n
+                       SUM(CAST(amount AS DECIMAL(18, 6))) AS spend, COUNT(*) AS n
                 FROM orders
                 WHERE ordered_at < ?
                 GROUP BY 1, 2
@@ -57,12 +60,14 @@ def summarize_transactions(orders: pd.DataFrame, as_of: date) -> pd.DataFrame:
                    MAX(day) - MIN(day) AS recency,
                    ? - MIN(day) AS "T",
                    -- repeat purchases only: everything after the first purchase day
-                   COALESCE((SUM(spend) - ARG_MIN(spend, day)) / NULLIF(COUNT(*) - 1, 0), 0)
-                       AS monetary_value,
+                   COALESCE(
+                       CAST(SUM(spend) - ARG_MIN(spend, day) AS DOUBLE) / NULLIF(COUNT(*) - 1, 0),
+                       0
+                   ) AS monetary_value,
                    MIN(day) AS first_purchase,
                    MAX(day) AS last_purchase,
                    SUM(n) AS n_orders,
-                   SUM(spend) AS total_revenue,
+                   CAST(SUM(spend) AS DOUBLE) AS total_revenue,
                    ? - MAX(day) AS days_since_last
             FROM days
             GROUP BY customer_id

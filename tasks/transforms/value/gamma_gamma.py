@@ -39,21 +39,48 @@ def gamma_gamma_log_likelihood(
     )
 
 
-def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaParams:
-    """Fit on customers with repeat purchases and positive spend; heuristic fallback if needed."""
+def spend_counts(summary: pd.DataFrame) -> pd.DataFrame:
+    """The distinct (``frequency``, ``monetary_value``) of customers with repeat purchases and
+    positive spend, and how many ``customers`` hold each, in key order: all the Gamma-Gamma
+    likelihood needs. Counts of disjoint sets of customers add up (``fit_statistics``)."""
     repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
-    x = repeat["frequency"].to_numpy(dtype=float)
-    m = repeat["monetary_value"].to_numpy(dtype=float)
-    n = len(x)
+    return (
+        repeat.groupby(["frequency", "monetary_value"], sort=True, dropna=False)
+        .size()
+        .rename("customers")
+        .reset_index()
+    )
+
+
+def mean_order_value(summary: pd.DataFrame) -> tuple[float, int]:
+    """Revenue and orders of all customers: the fallback's population mean is their ratio."""
+    return float(summary["total_revenue"].sum()), int(summary["n_orders"].sum())
+
+
+def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaParams:
+    """Fit on customers with repeat purchases and positive spend (see ``fit_gamma_gamma_counts``)."""
+    return fit_gamma_gamma_counts(spend_counts(summary), *mean_order_value(summary))
+
+
+def fit_gamma_gamma_counts(counts: pd.DataFrame, revenue: float, orders: int) -> GammaGammaParams:
+    """Fit on ``spend_counts``; heuristic fallback if needed (from ``revenue / orders`` of all
+    customers when fewer than three have repeat purchases)."""
+    x = counts["frequency"].to_numpy(dtype=float)
+    m = counts["monetary_value"].to_numpy(dtype=float)
+    w = counts["customers"].to_numpy(dtype=float)
+    n = int(w.sum())
     if n < 3:
-        mean = float(summary["total_revenue"].sum() / max(summary["n_orders"].sum(), 1))
+        mean = revenue / max(orders, 1)
         return GammaGammaParams(1.0, 3.0, 2.0 * max(mean, 1.0), float("nan"), n, False, "heuristic")
 
     # Terms in the frequency alone are evaluated per distinct frequency, weighted by counts.
-    x_u, x_i, x_count = np.unique(x, return_inverse=True, return_counts=True)
-    log_m_sum = float(np.log(m) @ x)  # Σ x·log m, for the p-derivative
-    log_m_total = float(np.log(m).sum())
-    x_log_x = float(x @ np.log(x))
+    x_u, x_i = np.unique(x, return_inverse=True)
+    x_count = np.bincount(x_i, weights=w, minlength=len(x_u))
+    wx = w * x
+    log_m = np.log(m)
+    log_m_sum = float(wx @ log_m)  # Σ x·log m, for the p-derivative
+    log_m_total = float(w @ log_m)
+    x_log_x = float(wx @ np.log(x))
 
     def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
         p, q, v = np.exp(log_params)
@@ -67,7 +94,7 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaParams:
             + p * log_m_sum
             - log_m_total
             + p * x_log_x
-            - px_q @ log_xmv
+            - (w * px_q) @ log_xmv
         )
         if not np.isfinite(total):
             return 1e12, np.zeros(3)
@@ -76,13 +103,14 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaParams:
             (x_u * (dg_pxq - special.digamma(p * x_u))) @ x_count
             + log_m_sum
             + x_log_x
-            - x @ log_xmv
+            - wx @ log_xmv
         )
-        d_q = dg_pxq @ x_count - n * special.digamma(q) + n * np.log(v) - log_xmv.sum()
-        d_v = n * q / v - (px_q / xm_v).sum()
+        d_q = dg_pxq @ x_count - n * special.digamma(q) + n * np.log(v) - w @ log_xmv
+        d_v = n * q / v - w @ (px_q / xm_v)
         return float(-total / n), -np.array([d_p * p, d_q * q, d_v * v]) / n
 
-    x0 = np.log([1.0, 2.0, max(float(np.mean(m)), 1.0)])
+    mean = float(w @ m) / n
+    x0 = np.log([1.0, 2.0, max(mean, 1.0)])
     result = optimize.minimize(
         objective,
         x0=x0,
@@ -91,10 +119,9 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaParams:
         bounds=[(-10, 10), (np.log(1.01), 10), (-10, 20)],
     )
     params = np.exp(result.x)
-    ll = float(gamma_gamma_log_likelihood(params, x, m).sum())
+    ll = float(w @ gamma_gamma_log_likelihood(params, x, m))
     if result.success and np.isfinite(ll):
         return GammaGammaParams(*map(float, params), ll, n, True)
-    mean = float(np.mean(m))
     return GammaGammaParams(1.0, 3.0, 2.0 * mean, float("nan"), n, False, "heuristic")
 
 
