@@ -87,7 +87,7 @@ def _nightly(params: NightlyParameters, policy: Policy) -> dict:
     )  # fmt: skip
     queues = clock.run(
         "build_queues", build_work_queues, valid["tickets"], scored, linked, as_of, database,
-        policy, params.ideation, params.queue_sizes, params.text,
+        policy, params.ideation, params.queue_sizes, params.text, params.customers_per_partition,
     )  # fmt: skip
 
     published = None

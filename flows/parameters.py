@@ -133,7 +133,7 @@ class NightlyParameters(DatabaseParameters):
     customers_per_partition: int = Field(
         250_000,
         ge=1,
-        description="On a Dask cluster, customers per scoring task (summary, scores, triggers); the value models are fitted once from the tasks' counts. In-process all customers are one task.",
+        description="On a Dask cluster, customers per task of scoring (summary, scores, triggers) and of ranking the retention queue; the value models are fitted once from the tasks' counts. In-process all customers are one task.",
     )
 
     @field_validator("reject_thresholds")

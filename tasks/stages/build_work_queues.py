@@ -10,7 +10,8 @@ import pandas as pd
 from patronage.config import IdeationConfig, Policy, QueueSizes, TextConfig
 from patronage.resources.database import PatronageDatabase
 from patronage.tasks.io.idea_overrides import read_idea_overrides
-from patronage.tasks.stages.build_queues import build_queues
+from patronage.tasks.stages.build_queues import group_ideas
+from patronage.tasks.stages.rank_retention_cases import rank_retention_cases
 from patronage.tasks.stages.read_conversations import Linked
 from patronage.tasks.stages.value_customers import Scored
 
@@ -41,19 +42,16 @@ def build_work_queues(
     ideation: IdeationConfig,
     sizes: QueueSizes,
     text: TextConfig,
+    customers_per_partition: int = 250_000,
 ) -> Queues:
-    """Rank, route and date the cases by ``policy``; group ideas (people's merges and splits
-    win over the clustering)."""
-    retention, items, supporters = build_queues(
-        scored.scores,
-        linked.conversations,
-        linked.stakeholders,
-        tickets,
-        as_of,
-        policy,
-        ideation,
-        sizes,
-        read_idea_overrides(database),
-        text,
-    )
+    """Rank, route and date the cases by ``policy`` (in partitions of customers on Dask);
+    group ideas (people's merges and splits win over the clustering)."""
+    retention = rank_retention_cases(
+        scored.scores, linked.conversations, tickets, as_of, policy, sizes.retention,
+        customers_per_partition,
+    )  # fmt: skip
+    items, supporters = group_ideas(
+        linked.conversations, scored.scores, linked.stakeholders, as_of, ideation,
+        sizes.ideation, read_idea_overrides(database), text,
+    )  # fmt: skip
     return Queues(retention, items, supporters)

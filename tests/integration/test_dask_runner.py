@@ -69,7 +69,7 @@ def test_nightly_on_a_two_worker_dask_cluster_publishes_the_same_scores_and_queu
     ):
         # As a deployment does it: the scheduler's address in PATRONAGE_DASK_ADDRESS.
         runner = dask_task_runner(cluster.scheduler_address)
-        # 400 customers in partitions of 150: three scoring tasks, fitted from their counts.
+        # 400 customers in partitions of 150: three tasks per step of scoring and ranking.
         summary = nightly.with_options(task_runner=runner)(
             params.model_copy(update={"database_url": on_dask, "customers_per_partition": 150})
         )
@@ -78,11 +78,13 @@ def test_nightly_on_a_two_worker_dask_cluster_publishes_the_same_scores_and_queu
     ran = stream.data
     assert len(ran) >= len(summary["datasets"]) + len(summary["sources"])
     assert len({t["worker"] for t in ran}) == 2
-    # Scoring ran as three partitions on the workers: summaries, counts for the fit, scores.
+    # Scoring and the retention ranking ran as three partitions each on the workers.
     tasks = Counter(t["key"].rsplit("-", 1)[0] for t in ran)
-    assert [
-        tasks[n] for n in ("summarise_orders", "count_for_fit", "score_customers_partition")
-    ] == [3, 3, 3]
+    partitioned = (
+        "summarise_orders", "count_for_fit", "score_customers_partition",
+        "prioritise_customers", "expected_losses", "select_case_candidates",
+    )  # fmt: skip
+    assert {name: tasks[name] for name in partitioned} == dict.fromkeys(partitioned, 3)
     mine, theirs = _queues(in_process), _queues(on_dask)
     for name in mine:
         assert len(mine[name]) > 0, name

@@ -11,8 +11,13 @@ from patronage.config import IdeationConfig, Policy, RetentionPolicy, TriggerCon
 from patronage.tasks.transforms.queues.idea_grouping import group_texts, group_vectors
 from patronage.tasks.transforms.queues.ideation_queue import build_ideation_queue
 from patronage.tasks.transforms.queues.retention_queue import (
+    apply_entry_cut,
     build_retention_queue,
+    case_candidates,
     conversation_evidence,
+    entry_cut,
+    retention_cases,
+    score_priority,
 )
 from patronage.tasks.transforms.text.text_encoder import load_encoder
 from patronage.tasks.transforms.text.text_signals import embed_texts
@@ -307,3 +312,23 @@ def test_only_replies_of_fewer_than_four_words_are_short_replies():
         }
     )
     assert is_short_reply(conversations).tolist() == [True, True, False, False, True]
+
+
+@pytest.mark.parametrize("size", [1, 2, 10])
+def test_partitions_ranked_apart_give_the_queue_of_all_customers_at_once(size):
+    """The entry cut from every partition's losses; each keeps its best ``size``; the best
+    ``size`` of those are the best of all customers."""
+    evidence = conversation_evidence(conversations_frame(), TICKETS_NONE, AS_OF, TriggerConfig())
+    policy = Policy(retention=RetentionPolicy(entry_share=0.75))
+    whole = build_retention_queue(customers_frame(), evidence, AS_OF, size=size, policy=policy)
+    customers = customers_frame()
+    parts = [customers.iloc[[0, 3]], customers.iloc[[1, 2]]]  # C1, C4 | C2, C3
+    prioritised = [score_priority(p, evidence, policy.retention) for p in parts]
+    cut = entry_cut(pd.concat([p["expected_loss"] for p in prioritised]), policy.retention)
+    assert cut == pytest.approx(6.125)  # as the test above works out
+    candidates = pd.concat(
+        [case_candidates(apply_entry_cut(p, cut, policy.retention), size) for p in prioritised]
+    ).sort_values(["priority_score", "customer_id"], ascending=[False, True])
+    apart = retention_cases(candidates.head(size), AS_OF, policy)
+    pd.testing.assert_frame_equal(apart, whole)
+    assert list(apart["case_id"]) == ["RET-C1", "RET-C2", "RET-C4"][:size]

@@ -116,19 +116,19 @@ def conversation_evidence(
     return out.reset_index()
 
 
-def rank_customers(
+def score_priority(
     customers: pd.DataFrame, evidence: pd.DataFrame, policy: RetentionPolicy | None = None
 ) -> pd.DataFrame:
-    """Every customer with a purchase, ranked by priority (highest first, then by id).
-
-    Adds ``p_leaving``, ``expected_loss``, ``urgency``, ``priority_score`` and one boolean per
-    reason in ``REASONS``. The backtest judges exactly this ranking.
+    """Each customer's ``p_leaving`` and ``expected_loss``, and one boolean per conversation
+    reason: all of it per customer, so it runs on any partition of customers. The
+    ``value_at_risk`` reason, and with it urgency and priority, wait for the entry cut over
+    all customers (``entry_cut``, ``apply_entry_cut``).
 
     Args:
         customers: One row per customer with value scores (``p_stop``,
             ``value_if_retained_horizon``), triggers and ``lapsed``.
-        evidence: Output of ``conversation_evidence``.
-        policy: Evidence factors, urgency and queue entry; default ``RetentionPolicy()``.
+        evidence: Output of ``conversation_evidence`` (for these customers or more).
+        policy: Evidence factors and urgency; default ``RetentionPolicy()``.
     """
     policy = policy or RetentionPolicy()
     # the scores' value_at_risk (CLV × (1 − P(alive))) is not the reason of the same name
@@ -143,7 +143,22 @@ def rank_customers(
         log_odds = log_odds + np.where(frame[signal], np.log(factor), 0.0)
     frame["p_leaving"] = 1 / (1 + np.exp(-log_odds))
     frame["expected_loss"] = frame["value_if_retained_horizon"].to_numpy(float) * frame["p_leaving"]
-    cut = frame["expected_loss"].quantile(1 - policy.entry_share) if policy.entry_share else np.inf
+    return frame
+
+
+def entry_cut(expected_loss: pd.Series, policy: RetentionPolicy | None = None) -> float:
+    """The expected loss from which a customer is in the top ``entry_share`` of all customers
+    (``value_at_risk``); pass every customer's, in any order."""
+    policy = policy or RetentionPolicy()
+    return float(expected_loss.quantile(1 - policy.entry_share)) if policy.entry_share else np.inf
+
+
+def apply_entry_cut(
+    frame: pd.DataFrame, cut: float, policy: RetentionPolicy | None = None
+) -> pd.DataFrame:
+    """``score_priority``'s rows with ``value_at_risk`` set by ``cut``, ``urgency`` and
+    ``priority_score`` (added to ``frame``), ranked by priority (highest first, then by id)."""
+    policy = policy or RetentionPolicy()
     frame["value_at_risk"] = (frame["expected_loss"] >= cut) & (frame["expected_loss"] > 0)
     weights = policy.urgency_weights
     urgency = 1 + policy.urgency_scale * sum(
@@ -157,6 +172,30 @@ def rank_customers(
     return frame.sort_values(
         ["priority_score", "customer_id"], ascending=[False, True], kind="stable"
     ).reset_index(drop=True)
+
+
+def rank_customers(
+    customers: pd.DataFrame, evidence: pd.DataFrame, policy: RetentionPolicy | None = None
+) -> pd.DataFrame:
+    """Every customer with a purchase, ranked by priority (highest first, then by id).
+
+    Adds ``p_leaving``, ``expected_loss``, ``urgency``, ``priority_score`` and one boolean per
+    reason in ``REASONS``. The backtest judges exactly this ranking.
+
+    Args:
+        customers: One row per customer with value scores (``p_stop``,
+            ``value_if_retained_horizon``), triggers and ``lapsed``.
+        evidence: Output of ``conversation_evidence``.
+        policy: Evidence factors, urgency and queue entry; default ``RetentionPolicy()``.
+    """
+    frame = score_priority(customers, evidence, policy)
+    return apply_entry_cut(frame, entry_cut(frame["expected_loss"], policy), policy)
+
+
+def case_candidates(ranked: pd.DataFrame, size: int) -> pd.DataFrame:
+    """The ``size`` highest-priority customers with a reason (``ranked`` as ranked). The
+    candidates of partitions, ranked together, hold the ``size`` best of all customers."""
+    return ranked[ranked[list(REASONS)].any(axis=1)].head(size)
 
 
 def build_retention_queue(
@@ -177,8 +216,14 @@ def build_retention_queue(
     """
     policy = policy or Policy()
     ranked = rank_customers(customers, evidence, policy.retention)
+    return retention_cases(case_candidates(ranked, size), as_of, policy)
+
+
+def retention_cases(candidates: pd.DataFrame, as_of: date, policy: Policy) -> pd.DataFrame:
+    """One case per candidate (``case_candidates``, in priority order): goal, evidence, owner
+    and due date."""
     reason_cols = list(REASONS)
-    frame = ranked[ranked[reason_cols].any(axis=1)].head(size).copy()
+    frame = candidates.copy()
     if frame.empty:
         return pd.DataFrame(columns=RETENTION_COLUMNS)
     frame["priority_rank"] = np.arange(1, len(frame) + 1)
