@@ -1,9 +1,9 @@
 """Score stage: every customer's value, P(alive) and triggers, against the previous run's.
 
 On a Dask cluster the customers are cut into partitions (every order of a customer in the same
-one): each worker summarises its partition's orders and counts what the fit needs, the flow sums
-the counts and fits once (``fit_statistics``: a reduction, equal to the fit on all customers),
-then each worker scores its partition. Tiers and RFM quintiles rank all customers and run in the
+one): each worker summarises its partition's orders; when a fit is due, each counts what the fit
+needs and the flow sums the counts and fits once (``fit_statistics``: a reduction, equal to the
+fit on all customers); then each worker scores its partition. Tiers and RFM quintiles rank all customers and run in the
 flow on the scored rows. On the default thread pool all customers are one partition.
 """
 
@@ -58,9 +58,15 @@ def summarise_orders(orders: pd.DataFrame, as_of: date, part: int) -> pd.DataFra
     return summarize_transactions(orders, as_of)
 
 
+@task(cache_policy=NO_CACHE, task_run_name="count-customers-{part}")
+def count_customers(summary: pd.DataFrame, part: int) -> int:
+    """Customers with orders in one partition (whether the stored fit is still due)."""
+    return len(summary)
+
+
 @task(cache_policy=NO_CACHE, task_run_name="count-for-fit-{part}")
 def count_for_fit(summary: pd.DataFrame, part: int) -> FitStatistics:
-    """One partition's ``fit_statistics``: the small part of its summary the flow needs."""
+    """One partition's ``fit_statistics``: the small part of its summary a fit needs."""
     return fit_statistics(summary)
 
 
@@ -105,13 +111,23 @@ def value_customers(
     previous = read_previous_scores(database)
     stored = read_value_fit(database)
     parts = partition_count(len(valid["customers"]), customers_per_partition)
-    orders = split_by_customer(valid["orders"][["customer_id", "ordered_at", "amount"]], parts)
+    orders = valid["orders"]
+    if parts > 1:  # only what a summary reads travels to the workers
+        orders = orders[["customer_id", "ordered_at", "amount"]]
     previous_parts = split_by_customer(previous, parts)
     # Summaries stay where they were made (a Dask worker) for the scoring; only counts travel.
-    summaries = [summarise_orders.submit(o, as_of, i) for i, o in enumerate(orders)]
-    counted = [count_for_fit.submit(s, i) for i, s in enumerate(summaries)]
-    statistics = combine_fit_statistics([c.result() for c in counted])
-    fit, refit = fit_in_use(statistics, as_of, value_model, stored)
+    summaries = [
+        summarise_orders.submit(o, as_of, i) for i, o in enumerate(split_by_customer(orders, parts))
+    ]
+    customers = sum(
+        f.result() for f in [count_customers.submit(s, i) for i, s in enumerate(summaries)]
+    )
+
+    def count() -> FitStatistics:
+        counted = [count_for_fit.submit(s, i) for i, s in enumerate(summaries)]
+        return combine_fit_statistics([c.result() for c in counted])
+
+    fit, refit = fit_in_use(customers, as_of, value_model, stored, count)
     scoring = [
         score_customers_partition.submit(s, fit, value_model, triggers, previous_parts[i], as_of, i)
         for i, s in enumerate(summaries)

@@ -81,7 +81,7 @@ def test_nightly_on_a_two_worker_dask_cluster_publishes_the_same_scores_and_queu
     # Scoring and the retention ranking ran as three partitions each on the workers.
     tasks = Counter(t["key"].rsplit("-", 1)[0] for t in ran)
     partitioned = (
-        "summarise_orders", "count_for_fit", "score_customers_partition",
+        "summarise_orders", "count_customers", "count_for_fit", "score_customers_partition",
         "prioritise_customers", "expected_losses", "select_case_candidates",
     )  # fmt: skip
     assert {name: tasks[name] for name in partitioned} == dict.fromkeys(partitioned, 3)
