@@ -10,7 +10,7 @@ import pandas as pd
 from patronage.config import IdeationConfig, Policy, QueueSizes, TextConfig
 from patronage.resources.database import PatronageDatabase
 from patronage.tasks.io.idea_overrides import read_idea_overrides
-from patronage.tasks.stages.build_queues import group_ideas
+from patronage.tasks.stages.group_ideas import group_ideas
 from patronage.tasks.stages.rank_retention_cases import rank_retention_cases
 from patronage.tasks.stages.read_conversations import Linked
 from patronage.tasks.stages.value_customers import Scored
