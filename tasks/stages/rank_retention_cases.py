@@ -18,15 +18,16 @@ from prefect.cache_policies import NO_CACHE
 
 from patronage.config import Policy, RetentionPolicy
 from patronage.tasks.stages.partitioning import partition_count
+from patronage.tasks.transforms.customer_partitions import split_by_customer
 from patronage.tasks.transforms.queues.retention_queue import (
     apply_entry_cut,
     case_candidates,
     conversation_evidence,
     entry_cut,
+    rank_by_priority,
     retention_cases,
     score_priority,
 )
-from patronage.tasks.transforms.value.customer_partitions import split_by_customer
 
 
 @task(cache_policy=NO_CACHE, task_run_name="prioritise-customers-{part}")
@@ -82,9 +83,5 @@ def rank_retention_cases(
     ]
     candidates = [f.result() for f in selecting]
     if len(candidates) > 1:
-        candidates = [
-            pd.concat(candidates, ignore_index=True)
-            .sort_values(["priority_score", "customer_id"], ascending=[False, True], kind="stable")
-            .head(size)
-        ]
+        candidates = [rank_by_priority(pd.concat(candidates, ignore_index=True)).head(size)]
     return retention_cases(candidates[0], as_of, policy)

@@ -3,8 +3,9 @@
 On a Dask cluster the customers are cut into partitions (every order of a customer in the same
 one): each worker summarises its partition's orders; when a fit is due, each counts what the fit
 needs and the flow sums the counts and fits once (``fit_statistics``: a reduction, equal to the
-fit on all customers); then each worker scores its partition. Tiers and RFM quintiles rank all customers and run in the
-flow on the scored rows. On the default thread pool all customers are one partition.
+fit on all customers); then each worker scores its partition. Tiers and RFM quintiles rank all
+customers and run in the flow on the scored rows. On the default thread pool all customers are
+one partition.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from patronage.tasks.stages.score_customers import (
     rank_customers_by_value,
     value_partition,
 )
-from patronage.tasks.transforms.value.customer_partitions import split_by_customer
+from patronage.tasks.transforms.customer_partitions import split_by_customer
 from patronage.tasks.transforms.value.customer_summary import summarize_transactions
 from patronage.tasks.transforms.value.fit_statistics import (
     FitStatistics,
@@ -136,7 +137,7 @@ def value_customers(
     scored = [f.result() for f in scoring]
     scores = rank_customers_by_value(
         _concat_by_customer([v for v, _ in scored]),
-        pd.concat([t for _, t in scored], ignore_index=True) if len(scored) > 1 else scored[0][1],
+        pd.concat([t for _, t in scored], ignore_index=True),
         valid["customers"],
         value_model,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from patronage.tasks.transforms.value.customer_partitions import split_by_customer
+from patronage.tasks.transforms.customer_partitions import split_by_customer
 
 
 def _orders() -> pd.DataFrame:

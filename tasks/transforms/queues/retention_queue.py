@@ -169,6 +169,12 @@ def apply_entry_cut(
         ~(frame["lapsed"] & behavioural_only), urgency * policy.lapsed_factor
     )
     frame["priority_score"] = (frame["expected_loss"] * frame["urgency"]).round(4)
+    return rank_by_priority(frame)
+
+
+def rank_by_priority(frame: pd.DataFrame) -> pd.DataFrame:
+    """Highest ``priority_score`` first, then by ``customer_id``: a total order of customers,
+    so ranking the best of each partition together gives the best of all."""
     return frame.sort_values(
         ["priority_score", "customer_id"], ascending=[False, True], kind="stable"
     ).reset_index(drop=True)

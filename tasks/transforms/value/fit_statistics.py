@@ -22,7 +22,7 @@ import pandas as pd
 from patronage.tasks.transforms.value.bgnbd import fit_bgnbd_counts, purchase_counts
 from patronage.tasks.transforms.value.gamma_gamma import (
     fit_gamma_gamma_counts,
-    mean_order_value,
+    revenue_and_orders,
     spend_counts,
 )
 from patronage.tasks.transforms.value.value_refit import StoredFit
@@ -59,7 +59,7 @@ class FitStatistics:
 def fit_statistics(summary: pd.DataFrame) -> FitStatistics:
     """Count one partition's customers (``summarize_transactions`` output)."""
     return FitStatistics(
-        purchase_counts(summary), spend_counts(summary), *mean_order_value(summary)
+        purchase_counts(summary), spend_counts(summary), *revenue_and_orders(summary)
     )
 
 

@@ -52,14 +52,15 @@ def spend_counts(summary: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def mean_order_value(summary: pd.DataFrame) -> tuple[float, int]:
-    """Revenue and orders of all customers: the fallback's population mean is their ratio."""
+def revenue_and_orders(summary: pd.DataFrame) -> tuple[float, int]:
+    """Revenue and orders of all customers: the fallback's population mean order value is
+    their ratio."""
     return float(summary["total_revenue"].sum()), int(summary["n_orders"].sum())
 
 
 def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaParams:
     """Fit on customers with repeat purchases and positive spend (see ``fit_gamma_gamma_counts``)."""
-    return fit_gamma_gamma_counts(spend_counts(summary), *mean_order_value(summary))
+    return fit_gamma_gamma_counts(spend_counts(summary), *revenue_and_orders(summary))
 
 
 def fit_gamma_gamma_counts(counts: pd.DataFrame, revenue: float, orders: int) -> GammaGammaParams:
