@@ -20,10 +20,15 @@ from patronage.tasks.io.sources import resolve_sources
 from patronage.tasks.stages.build_work_queues import build_work_queues
 from patronage.tasks.stages.extract_datasets import extract_datasets
 from patronage.tasks.stages.publish_run import publish_run
-from patronage.tasks.stages.read_conversations import read_conversations, start_reading_texts
+from patronage.tasks.stages.read_conversations import (
+    CONVERSATION_DATASETS,
+    read_conversations,
+    start_reading_texts,
+)
 from patronage.tasks.stages.summarise_run import summarise_run
 from patronage.tasks.stages.validate_datasets import (
     ContractBreachError,
+    WhenValid,
     settle_watermarks,
     stop_on_breach,
     validate_datasets,
@@ -63,20 +68,25 @@ def _nightly(params: NightlyParameters, policy: Policy) -> dict:
         params.privacy_key_secret, params.identity.phone_region,
     )  # fmt: skip
     thresholds = {name: params.reject_threshold(name) for name in extracted.raw}
+    # Tonight's new text is encoded from the moment the conversations are valid, while the
+    # orders are still validated, the customers scored and the speakers linked: the text
+    # models need its vectors only when they read the conversations.
+    texts = WhenValid(
+        CONVERSATION_DATASETS,
+        lambda conversations: start_reading_texts(
+            conversations, database, params.identity, params.text, policy.brand_handles
+        ),
+    )
     validated = clock.run(
         "validate", validate_datasets, extracted, as_of, database, thresholds,
-        params.max_quiet_runs, params.data_docs_dir, not params.full_refresh,
+        params.max_quiet_runs, params.data_docs_dir, not params.full_refresh, [texts],
     )  # fmt: skip
     stop_on_breach(validated, database, run_id, params.dry_run)
     settle_watermarks(extracted, validated)
     extracted.release_snapshots()
     valid = validated.valid
-    # Tonight's new text is encoded from here on, while customers are scored and speakers
-    # linked: the text models need its vectors only when they read the conversations.
-    reading = clock.run(
-        "read_texts", start_reading_texts, valid, database, params.identity, params.text,
-        policy.brand_handles,
-    )  # fmt: skip
+    # Started during validation: this stage's time is only what was left to do.
+    reading = clock.run("read_texts", texts.result, valid)
     scored = clock.run(
         "score_customers", value_customers, valid, as_of, database, params.value_model,
         policy.triggers, params.customers_per_partition,

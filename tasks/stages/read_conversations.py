@@ -119,6 +119,10 @@ class Linked:
         return f"Linked({self.rows} conversations, {len(self.stakeholders)} stakeholders)"
 
 
+# The datasets whose rows are conversations (what ``start_reading_texts`` reads).
+CONVERSATION_DATASETS = ("social_posts", "tickets", "ticket_comments", "ideas")
+
+
 def start_reading_texts(
     valid: dict[str, pd.DataFrame],
     database: PatronageDatabase,

@@ -3,11 +3,14 @@ run before anything is published."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Generic, TypeVar
 
 import numpy as np
 import pandas as pd
+from prefect.futures import as_completed
 
 from patronage.resources.database import PatronageDatabase
 from patronage.schemas.contracts import CONTRACTS
@@ -21,6 +24,8 @@ from patronage.tasks.stages.validate_export import ExportValidation, validate_ex
 from patronage.tasks.transforms.membership import is_in
 from patronage.tasks.transforms.validation.row_fingerprint import hash_version
 from patronage.tasks.transforms.validation.validate_dataset import validation_version
+
+T = TypeVar("T")
 
 
 class ContractBreachError(RuntimeError):
@@ -88,6 +93,34 @@ class Validated:
         return f"Validated({self.rows} valid rows, {len(self.breaches)} dataset(s) breached)"
 
 
+@dataclass(repr=False)
+class WhenValid(Generic[T]):
+    """Work that reads some datasets' valid rows, started as soon as those are validated,
+    while the night's other datasets still are (the orders take longest): the night's new text
+    is encoded meanwhile, for instance. Not started when one of them breached its contract.
+
+    Attributes:
+        datasets: The datasets ``start`` reads.
+        start: Called once with those datasets' valid rows; its result is kept.
+    """
+
+    datasets: tuple[str, ...]
+    start: Callable[[dict[str, pd.DataFrame]], T]
+    started: T | None = None
+
+    def offer(self, valid: dict[str, pd.DataFrame], breaches: dict[str, list[str]]) -> None:
+        """Start, if every dataset is valid and none breached, and not started yet."""
+        ready = all(d in valid and d not in breaches for d in self.datasets)
+        if self.started is None and ready:
+            self.started = self.start({d: valid[d] for d in self.datasets})
+
+    def result(self, valid: dict[str, pd.DataFrame]) -> T:
+        """What ``start`` returned, started now if it was not (``valid``: the night's rows)."""
+        if self.started is None:
+            self.started = self.start({d: valid[d] for d in self.datasets})
+        return self.started
+
+
 def validation_waves() -> list[list[str]]:
     """The datasets in waves: each wave references only datasets of earlier waves."""
     waves: list[list[str]] = []
@@ -113,6 +146,7 @@ def validate_datasets(
     max_quiet_runs: int,
     data_docs_dir: str | None,
     reuse: bool = True,
+    when_valid: Sequence[WhenValid] = (),
 ) -> Validated:
     """Validate each dataset (references first), flag stuck incremental sources, write the
     validation artifact. A breached dataset's task ends Failed; its rows still reach quarantine.
@@ -126,6 +160,8 @@ def validate_datasets(
         data_docs_dir: Folder for a Great Expectations Data Docs site, if any.
         reuse: Let rows that passed on the last published night and arrive unchanged skip
             the row-level expectations (off for a full refresh: everything is validated).
+        when_valid: Work each to start, in this process, as soon as the datasets it reads
+            are valid (``WhenValid``), while the others are still being validated.
     """
     fixes = read_quarantine_fixes(database)
     versions = {name: validation_version(contract) for name, contract in CONTRACTS.items()}
@@ -159,8 +195,11 @@ def validate_datasets(
                 fixes[fixes["dataset"] == dataset],
                 validated_before=before.get(dataset),
             )
-        for dataset, future in futures.items():
-            future.wait()
+        dataset_of = {id(future): dataset for dataset, future in futures.items()}
+        # As each finishes: work waiting on some datasets starts while the rest are validated.
+        for future in as_completed(list(futures.values())):
+            dataset = dataset_of[id(future)]
+            future.wait()  # brings the future's state up to date
             outcome = future.state.result(raise_on_failure=False)
             if isinstance(outcome, BaseException):
                 raise outcome
@@ -168,6 +207,8 @@ def validate_datasets(
             valid[dataset] = outcome.validation.valid
             if outcome.validation.breaches:
                 breaches[dataset] = outcome.validation.breaches
+            for waiting in when_valid:
+                waiting.offer(valid, breaches)
     # Reports list datasets in the contracts' order, whichever wave finished first.
     outcomes = {d: outcomes[d] for d in CONTRACTS if d in outcomes}
     valid = {d: valid[d] for d in CONTRACTS if d in valid}

@@ -69,3 +69,31 @@ def test_nightly_keeps_score_history_purchases_and_identity_candidates(
         # Two weeks on, P(alive) of the quiet customers moves: some rows, not necessarily all.
         assert 0 < later <= customers
     engine.dispose()
+
+
+def test_the_last_history_point_is_each_customers_latest_row(database_url):
+    from patronage.resources.database import ensure_schema
+    from patronage.tasks.io.case_context import last_history_points
+
+    day = date(2026, 10, 1)
+    rows = [  # (customer, days after ``day``, p_alive)
+        ("C1", 0, 0.9), ("C1", 7, 0.8), ("C1", 3, 0.7),
+        ("C2", 5, 0.5),
+        ("C3", 9, 0.3), ("C3", 1, 0.2),
+    ]  # fmt: skip
+    engine = make_engine(database_url)
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            score_history.insert(),
+            [
+                {"customer_id": c, "as_of": day + timedelta(days=d), "run_id": f"r{d}",
+                 "p_alive": p, "expected_clv": 10.0 * d, "value_at_risk": 1.0, "value_tier": "mid"}
+                for c, d, p in rows
+            ],
+        )  # fmt: skip
+        latest = last_history_points(conn).sort_values("customer_id").reset_index(drop=True)
+    engine.dispose()
+    assert latest["customer_id"].tolist() == ["C1", "C2", "C3"]
+    assert latest["p_alive"].tolist() == [0.8, 0.5, 0.3]
+    assert latest["expected_clv"].tolist() == [70.0, 50.0, 90.0]
