@@ -198,6 +198,10 @@ def _night(
         f"customers only {linking['authors_kept']:,}; customers new or changed "
         f"{linking['customers_compared']:,}"
     )
+    outside = result["total"] - sum(stage["seconds"] for stage in result["stages"].values())
+    # Mostly Prefect's temporary server starting (the embedded default; a deployment's worker
+    # talks to a running server), then the run's summary and report.
+    print(f"{'outside the stages':<20}{'':>12}{outside:>10.2f}")
     print(f"{'flow total':<20}{'':>12}{result['total']:>10.2f}")
     extra = f" (largest Dask worker {result['child_peak_mib']:.0f} MiB)" if dask_workers else ""
     print(f"peak RSS of the flow's process {result['peak_mib']:.0f} MiB{extra}")
