@@ -110,9 +110,8 @@ class WhenValid(Generic[T]):
 
     def offer(self, valid: dict[str, pd.DataFrame], breaches: dict[str, list[str]]) -> None:
         """Start, if every dataset is valid and none breached, and not started yet."""
-        ready = all(d in valid and d not in breaches for d in self.datasets)
-        if self.started is None and ready:
-            self.started = self.start({d: valid[d] for d in self.datasets})
+        if all(d in valid and d not in breaches for d in self.datasets):
+            self.result(valid)
 
     def result(self, valid: dict[str, pd.DataFrame]) -> T:
         """What ``start`` returned, started now if it was not (``valid``: the night's rows)."""
