@@ -106,7 +106,7 @@ class WhenValid(Generic[T]):
 
     datasets: tuple[str, ...]
     start: Callable[[dict[str, pd.DataFrame]], T]
-    started: T | None = None
+    _started: list[T] = field(default_factory=list)  # its result once started (None counts)
 
     def offer(self, valid: dict[str, pd.DataFrame], breaches: dict[str, list[str]]) -> None:
         """Start, if every dataset is valid and none breached, and not started yet."""
@@ -115,9 +115,9 @@ class WhenValid(Generic[T]):
 
     def result(self, valid: dict[str, pd.DataFrame]) -> T:
         """What ``start`` returned, started now if it was not (``valid``: the night's rows)."""
-        if self.started is None:
-            self.started = self.start({d: valid[d] for d in self.datasets})
-        return self.started
+        if not self._started:
+            self._started.append(self.start({d: valid[d] for d in self.datasets}))
+        return self._started[0]
 
 
 def validation_waves() -> list[list[str]]:

@@ -43,3 +43,12 @@ def test_result_starts_it_with_the_nights_rows_when_it_never_started():
     waiting, calls = _recording()
     assert waiting.result({"social_posts": POSTS, "tickets": TICKETS, "orders": ORDERS}) == 1
     assert sorted(calls[0]) == ["social_posts", "tickets"]
+
+
+def test_work_that_returns_nothing_still_starts_once():
+    calls: list[object] = []
+    waiting = WhenValid(("tickets",), calls.append)  # returns None
+    waiting.offer({"tickets": TICKETS}, {})
+    waiting.offer({"tickets": TICKETS, "orders": ORDERS}, {})
+    assert waiting.result({"tickets": TICKETS}) is None
+    assert len(calls) == 1
