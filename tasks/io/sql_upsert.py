@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Date, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 CHUNK = 500
@@ -110,7 +110,12 @@ def upsert_frame(
     for name in compiled.positiontup:
         values = _column(frame[name])
         process = table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-        if process is not None:
+        if process is not None and isinstance(table.c[name].type, Date):
+            # A date column holds few dates (the run's ``as_of`` is in every row): each is
+            # formatted once (a million calls of SQLite's date processor took 0.8 s).
+            text = {v: process(v) for v in set(values) if v is not None}
+            values = [None if v is None else text[v] for v in values]
+        elif process is not None:
             values = [None if v is None else process(v) for v in values]
         columns.append(values)
     conn.exec_driver_sql(compiled.string, list(zip(*columns, strict=True)))

@@ -20,13 +20,13 @@ from patronage.config import Policy, RetentionPolicy
 from patronage.tasks.stages.partitioning import partition_count
 from patronage.tasks.transforms.customer_partitions import split_by_customer
 from patronage.tasks.transforms.queues.retention_queue import (
-    apply_entry_cut,
     case_candidates,
     conversation_evidence,
     entry_cut,
     rank_by_priority,
     retention_cases,
     score_priority,
+    set_priority,
 )
 
 
@@ -49,7 +49,7 @@ def select_case_candidates(
     prioritised: pd.DataFrame, cut: float, policy: RetentionPolicy, size: int, part: int
 ) -> pd.DataFrame:
     """One partition's best ``size`` customers with a reason, ranked with the entry cut."""
-    return case_candidates(apply_entry_cut(prioritised, cut, policy), size)
+    return case_candidates(set_priority(prioritised, cut, policy), size)
 
 
 def rank_retention_cases(

@@ -95,3 +95,32 @@ def test_engagement_ladder():
         "hal": "contributing",
         "kim": "endorsing",  # praises, nothing more
     }
+
+
+def test_two_community_threads_lead_and_each_person_is_placed_once():
+    # Ivy starts two community threads (leading); Jo takes part in both (contributing, once).
+    rows = [
+        ("m1", None, "ivy", 0, "suggestion"),
+        ("m2", "m1", "jo", 1, "praise"),
+        ("m3", "m2", "kai", 2, "other"),
+        ("m4", "m1", "ivy", 3, "other"),
+        ("n1", None, "ivy", 10, "question"),
+        ("n2", "n1", "jo", 11, "other"),
+        ("n3", "n2", "lu", 12, "other"),
+        ("n4", "n1", "ivy", 13, "other"),
+    ]
+    frame = thread(rows)
+    frame["thread_id"] = thread_ids(frame)
+    frame["person_id"] = frame["author_key"]
+    threads = interaction_degrees(frame)
+    assert threads.set_index("thread_id")["interaction_degree"].to_dict() == {
+        "m1": "community",
+        "n1": "community",
+    }
+    levels = engagement_levels(frame, threads)
+    assert sorted(levels.itertuples(index=False, name=None)) == [
+        ("ivy", "leading"),
+        ("jo", "contributing"),
+        ("kai", "contributing"),
+        ("lu", "contributing"),
+    ]

@@ -12,12 +12,15 @@ from patronage.tasks.transforms.queues.idea_grouping import group_texts, group_v
 from patronage.tasks.transforms.queues.ideation_queue import build_ideation_queue
 from patronage.tasks.transforms.queues.retention_queue import (
     apply_entry_cut,
+    best_by_priority,
     build_retention_queue,
     case_candidates,
     conversation_evidence,
     entry_cut,
+    rank_by_priority,
     retention_cases,
     score_priority,
+    set_priority,
 )
 from patronage.tasks.transforms.text.text_encoder import load_encoder
 from patronage.tasks.transforms.text.text_signals import embed_texts
@@ -332,3 +335,33 @@ def test_partitions_ranked_apart_give_the_queue_of_all_customers_at_once(size):
     apart = retention_cases(candidates.head(size), AS_OF, policy)
     pd.testing.assert_frame_equal(apart, whole)
     assert list(apart["case_id"]) == ["RET-C1", "RET-C2", "RET-C4"][:size]
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 4, 6, 7])
+def test_the_best_by_priority_are_the_head_of_the_whole_ranking(size):
+    # Ties at the size-th priority (0.5 three times) are ranked by id, as the full sort has them.
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["C7", "C2", "C5", "C1", "C9", "C3"],
+            "priority_score": [0.5, 0.9, 0.5, 0.1, 0.5, 0.7],
+        }
+    )
+    got = best_by_priority(frame, size)
+    assert got["customer_id"].tolist() == ["C2", "C3", "C5", "C7", "C9", "C1"][:size]
+    pd.testing.assert_frame_equal(got, rank_by_priority(frame).head(size))
+    missing = frame.assign(priority_score=[0.5, np.nan, 0.5, 0.1, 0.5, 0.7])  # last, as sorted
+    pd.testing.assert_frame_equal(
+        best_by_priority(missing, size), rank_by_priority(missing).head(size)
+    )
+
+
+def test_candidates_from_unranked_priorities_are_those_of_the_ranking():
+    evidence = conversation_evidence(conversations_frame(), TICKETS_NONE, AS_OF, TriggerConfig())
+    policy = RetentionPolicy(entry_share=0.75)
+    prioritised = score_priority(customers_frame(), evidence, policy)
+    cut = entry_cut(prioritised["expected_loss"], policy)
+    for size in (1, 2, 3, 4):
+        pd.testing.assert_frame_equal(
+            case_candidates(set_priority(prioritised.copy(), cut, policy), size),
+            case_candidates(apply_entry_cut(prioritised.copy(), cut, policy), size),
+        )

@@ -146,3 +146,32 @@ def test_read_frame_reads_what_read_sql_reads(database_url):
         empty = read_frame(conn, query.where(table.c.k == "none"))
         assert list(empty.columns) == [*table.c.keys(), "twice"] and empty.empty
     engine.dispose()
+
+
+def test_upsert_frame_stores_each_rows_own_date_where_dates_repeat(tmp_path):
+    from datetime import date
+
+    from sqlalchemy import create_engine, text
+
+    from patronage.tasks.io.sql_upsert import upsert_frame
+
+    # The dates are formatted once each: every row must still get its own.
+    frame = pd.DataFrame(
+        {
+            "k": ["a", "b", "c", "d", "e"],
+            "day": [date(2026, 1, 2), None, date(2026, 1, 2), date(2026, 1, 3), date(2026, 1, 2)],
+        }
+    )
+    engine = create_engine(f"sqlite:///{tmp_path / 'days.db'}")
+    table = _table("days")
+    with engine.begin() as conn:
+        table.create(conn)
+        upsert_frame(conn, table, frame, ["k"], ["day"])
+        stored = conn.execute(text("SELECT k, day FROM days ORDER BY k")).all()
+    assert stored == [
+        ("a", "2026-01-02"),
+        ("b", None),
+        ("c", "2026-01-02"),
+        ("d", "2026-01-03"),
+        ("e", "2026-01-02"),
+    ]

@@ -66,21 +66,37 @@ def conversation_evidence(
         & (conversations["occurred_at"] >= since)
         & (conversations["occurred_at"] < cutoff_end)
     ]
+
+    # Column by column: row by row, the tuples and time stamps of a million customers' recent
+    # complaints took 2.5 s of a night.
+    def column(name: str, missing: object = None) -> list:
+        return recent[name].tolist() if name in recent else [missing] * len(recent)
+
     items = [
         {
-            "customer_id": row.customer_id,
-            "kind": row.intent,
+            "customer_id": customer_id,
+            "kind": intent,
             "evidence": {
-                "conversation_id": row.conversation_id,
-                "intent": row.intent,
-                "confidence": round(float(row.intent_confidence), 3),
-                "language": getattr(row, "language", "en"),
-                "sentiment": round(float(row.sentiment), 3),
-                "interaction_degree": getattr(row, "interaction_degree", None),
-                "occurred_at": row.occurred_at.date().isoformat(),
+                "conversation_id": conversation_id,
+                "intent": intent,
+                "confidence": round(float(confidence), 3),
+                "language": language,
+                "sentiment": round(float(sentiment), 3),
+                "interaction_degree": degree,
+                "occurred_at": day.isoformat(),
             },
         }
-        for row in recent.itertuples(index=False)
+        for customer_id, intent, conversation_id, confidence, language, sentiment, degree, day in zip(
+            column("customer_id"),
+            column("intent"),
+            column("conversation_id"),
+            column("intent_confidence"),
+            column("language", "en"),
+            column("sentiment"),
+            column("interaction_degree"),
+            recent["occurred_at"].dt.date.tolist(),
+            strict=True,
+        )
     ]
     ticket_owner = conversations[conversations["source"] == "tickets"].set_index("source_id")[
         "customer_id"
@@ -158,6 +174,13 @@ def apply_entry_cut(
 ) -> pd.DataFrame:
     """``score_priority``'s rows with ``value_at_risk`` set by ``cut``, ``urgency`` and
     ``priority_score`` (added to ``frame``), ranked by priority (highest first, then by id)."""
+    return rank_by_priority(set_priority(frame, cut, policy))
+
+
+def set_priority(
+    frame: pd.DataFrame, cut: float, policy: RetentionPolicy | None = None
+) -> pd.DataFrame:
+    """``apply_entry_cut`` without the ranking: ``frame`` in its own order."""
     policy = policy or RetentionPolicy()
     frame["value_at_risk"] = (frame["expected_loss"] >= cut) & (frame["expected_loss"] > 0)
     weights = policy.urgency_weights
@@ -169,7 +192,7 @@ def apply_entry_cut(
         ~(frame["lapsed"] & behavioural_only), urgency * policy.lapsed_factor
     )
     frame["priority_score"] = (frame["expected_loss"] * frame["urgency"]).round(4)
-    return rank_by_priority(frame)
+    return frame
 
 
 def rank_by_priority(frame: pd.DataFrame) -> pd.DataFrame:
@@ -198,10 +221,22 @@ def rank_customers(
     return apply_entry_cut(frame, entry_cut(frame["expected_loss"], policy), policy)
 
 
-def case_candidates(ranked: pd.DataFrame, size: int) -> pd.DataFrame:
-    """The ``size`` highest-priority customers with a reason (``ranked`` as ranked). The
-    candidates of partitions, ranked together, hold the ``size`` best of all customers."""
-    return ranked[ranked[list(REASONS)].any(axis=1)].head(size)
+def case_candidates(prioritised: pd.DataFrame, size: int) -> pd.DataFrame:
+    """The ``size`` highest-priority customers with a reason, ranked (``prioritised``: with
+    ``priority_score`` and the reasons, in any order). The candidates of partitions, ranked
+    together, hold the ``size`` best of all customers."""
+    return best_by_priority(prioritised[prioritised[list(REASONS)].any(axis=1)], size)
+
+
+def best_by_priority(frame: pd.DataFrame, size: int) -> pd.DataFrame:
+    """``rank_by_priority(frame).head(size)``, sorting only the rows that can be among them:
+    those at or above the ``size``-th highest priority (ties kept, then ranked by id). Sorting
+    a million customers to keep 200 took 1.9 s of a night."""
+    priority = frame["priority_score"].to_numpy(dtype=float)
+    if 0 < size < len(frame) and not np.isnan(priority).any():
+        kth = np.partition(priority, len(priority) - size)[len(priority) - size]
+        frame = frame[priority >= kth]
+    return rank_by_priority(frame).head(size)
 
 
 def build_retention_queue(
