@@ -115,7 +115,7 @@ def _nightly(params: NightlyParameters, policy: Policy) -> dict:
             identity_candidates=linked.identity_candidates,
             score_history_days=params.score_history_days,
             phone_region=params.identity.phone_region,
-            profile_linking=linked.linking.memory,
+            profile_linking=linked.linking.memory, full_refresh=params.full_refresh,
         )  # fmt: skip
         published = clock.run(
             "publish", publish_run, database, batch, linked, extracted.learned_suppressions,

@@ -298,6 +298,7 @@ def publish_to_engine(
     score_history_days: int = 730,
     phone_region: str = "US",
     profile_linking: ProfileLinking | None = None,
+    full_refresh: bool = False,
 ) -> dict[str, int]:
     """Publish everything in one transaction; on any error nothing of this run is kept.
 
@@ -380,7 +381,9 @@ def publish_to_engine(
         # too little to learn from) leaves no memory, so the next one compares everything.
         save_profile_linking(conn, profile_linking, run_id, now)
         if contacts is not None:
-            counts["contact_points"] = upsert_contact_points(conn, contacts, phone_region)
+            counts["contact_points"] = upsert_contact_points(
+                conn, contacts, phone_region, compare_all=full_refresh
+            )
         counts.update(
             retention=len(retention),
             ideation=len(ideation),
@@ -430,6 +433,7 @@ class PublishBatch:
         score_history_days: Score history rows older than this are deleted.
         phone_region: Region the night read numbers without a country code in.
         profile_linking: Record linkage's memory for the next night (model, profiles compared).
+        full_refresh: Write every customer's contact point again, changed or not.
     """
 
     run_id: str
@@ -452,6 +456,7 @@ class PublishBatch:
     score_history_days: int = 730
     phone_region: str = "US"
     profile_linking: ProfileLinking | None = None
+    full_refresh: bool = False
 
     def __repr__(self) -> str:
         # Task arguments are logged by repr on failure: counts only, never rows.

@@ -107,7 +107,9 @@ def test_a_night_of_few_changes_redoes_only_them_and_equals_a_full_run(sample_co
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM text_embeddings"))
         conn.execute(text("DELETE FROM validated_rows"))
-        conn.execute(text("UPDATE contact_points SET phone = NULL, phone_key = NULL"))
+        conn.execute(
+            text("UPDATE contact_points SET phone = NULL, phone_key = NULL, content_hash = NULL")
+        )
         conn.execute(
             text("UPDATE record_linkage_state SET customers = :no, authors = :no"), {"no": b""}
         )

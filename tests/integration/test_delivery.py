@@ -415,6 +415,52 @@ def test_contact_points_follow_the_crm_export(engine):
         assert emails == {"C1": "new@example.test", "C9": "later@example.test"}
 
 
+def test_contact_points_are_compared_by_the_hash_of_their_crm_fields(engine):
+    import pandas as pd
+    from sqlalchemy import update
+
+    from patronage.schemas.tables import contact_points
+    from patronage.tasks.io.outbox import upsert_contact_points
+    from patronage.tasks.io.outbox.contacts import contact_hashes
+
+    tonight = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C9", "C5"],
+            "email": ["a@example.test", "b@example.test", None],
+            "email_opt_out": ["false", "true", "false"],
+            "phone": ["(415) 555-2671", "", "(415) 555-2672"],
+        }
+    )
+    hashes = contact_hashes(tonight, "US")
+    assert hashes.dtype == "int64" and len(set(hashes)) == 3
+    assert (contact_hashes(tonight, "US") == hashes).all()  # the same fields, the same hash
+    assert (contact_hashes(tonight, "GB") != hashes).all()  # numbers read in another region
+    with engine.begin() as conn:
+        upsert_contact_points(conn, tonight, "US")
+        stored = dict(
+            conn.execute(select(contact_points.c.customer_id, contact_points.c.content_hash)).all()
+        )
+        assert stored == dict(zip(tonight["customer_id"], hashes.tolist(), strict=True))
+        # Only the hash is read back: a row whose hash still matches is not written again…
+        conn.execute(
+            update(contact_points)
+            .where(contact_points.c.customer_id == "C9")
+            .values(email="stale@example.test")
+        )
+        assert upsert_contact_points(conn, tonight, "US") == 0
+        # …unless a full refresh writes every row, or the hash is unknown (rows from before it).
+        assert upsert_contact_points(conn, tonight, "US", compare_all=True) == 3
+        conn.execute(update(contact_points).values(content_hash=None))
+        assert upsert_contact_points(conn, tonight, "US") == 3
+        assert upsert_contact_points(conn, tonight, "US") == 0
+        # Another phone region hashes every row anew, so every row is written again.
+        assert upsert_contact_points(conn, tonight, "GB") == 3
+        emails = dict(
+            conn.execute(select(contact_points.c.customer_id, contact_points.c.email)).all()
+        )
+    assert emails == {"C1": "a@example.test", "C9": "b@example.test", "C5": None}
+
+
 def test_the_companys_own_wording_replaces_a_template_and_keeps_the_others(engine, smtp, tmp_path):
     wording = tmp_path / "wording"
     wording.mkdir()

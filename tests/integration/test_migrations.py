@@ -27,7 +27,7 @@ def test_the_newest_migration_builds_exactly_the_models(database_url):
         )
         version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     assert diff == []
-    assert version == head_revision() == "0012"
+    assert version == head_revision() == "0013"
     engine.dispose()
 
 
@@ -126,5 +126,5 @@ def test_a_night_reads_a_database_an_earlier_release_published(database_url):
     assert read_phone_keys.fn(database, "US").empty
     engine = make_engine(database_url)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0012"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0013"
     engine.dispose()

@@ -12,8 +12,10 @@ from patronage.tasks.io.outbox.common import _now
 from patronage.tasks.io.sql_upsert import upsert
 from patronage.tasks.transforms.linking.identity import phone_key
 
-# What a row holds besides its key and time stamp: a row is written only when one changed.
+# What a row holds besides its key, hash and time stamp.
 _HELD = ["email", "language", "opted_out", "phone", "phone_region", "phone_key"]
+# The CRM fields a row is made from (``contact_rows``).
+_FROM = ["email", "language", "email_opt_out", "phone"]
 
 
 def _present(values: pd.Series) -> np.ndarray:
@@ -51,42 +53,56 @@ def contact_rows(customers: pd.DataFrame, phone_region: str) -> pd.DataFrame:
     )
 
 
-def upsert_contact_points(conn: Connection, customers: pd.DataFrame, phone_region: str) -> int:
+def contact_hashes(customers: pd.DataFrame, phone_region: str) -> np.ndarray:
+    """Per customer, a signed 64-bit hash of the CRM fields its contact point is made from
+    (``contact_rows``) and of ``phone_region``: a customer whose hash is the one stored needs
+    no new contact point."""
+    fields = customers.reindex(columns=_FROM).astype("string").fillna("")
+    hashed = pd.util.hash_pandas_object(fields.assign(phone_region=phone_region), index=False)
+    return hashed.to_numpy().view(np.int64)
+
+
+def upsert_contact_points(
+    conn: Connection, customers: pd.DataFrame, phone_region: str, compare_all: bool = False
+) -> int:
     """Bring the customers' contact points (the closed loop's addresses, and the phone keys the
     next night reuses) in line with tonight's CRM export: addresses change, customers leave the
-    export. Only new and changed rows are written, so a quiet night writes next to nothing.
+    export. Only customers whose CRM fields changed are written, so a quiet night writes next to
+    nothing; they are found by the hash of those fields (``contact_hashes``), so a night reads
+    back one number per customer, not every stored address.
+
+    Args:
+        compare_all: Write every customer's contact point, as if none were stored (a full
+            refresh).
 
     Returns:
         Rows written (inserted or changed).
     """
-    tonight = contact_rows(customers, phone_region)
-    stored = read_frame(
-        conn, select(contact_points.c.customer_id, *(contact_points.c[c] for c in _HELD)), object
-    )
-    ids = pd.Index(tonight["customer_id"])
+    ids = pd.Index(customers["customer_id"])
     if not ids.is_unique:  # the contract quarantines repeated ids; the last one would win
-        tonight = tonight.drop_duplicates("customer_id", keep="last").reset_index(drop=True)
-        ids = pd.Index(tonight["customer_id"])
+        customers = customers.drop_duplicates("customer_id", keep="last").reset_index(drop=True)
+        ids = pd.Index(customers["customer_id"])
+    hashes = contact_hashes(customers, phone_region)
+    stored = read_frame(
+        conn, select(contact_points.c.customer_id, contact_points.c.content_hash), object
+    )
     # Where each stored customer is tonight (-1: no longer in the export).
     position = ids.get_indexer(stored["customer_id"])
     kept = position >= 0
     stale = stored.loc[~kept, "customer_id"]
     if len(stale):
         conn.execute(contact_points.delete().where(contact_points.c.customer_id.in_(sorted(stale))))
-    changed = np.ones(len(tonight), dtype=bool)  # new customers
-    changed[position[kept]] = False
-    for column in _HELD:
-        now = tonight[column].to_numpy()
-        was = np.full(len(tonight), None, dtype=object)
-        was[position[kept]] = stored[column].to_numpy()[kept]
-        if column == "opted_out":
-            same = now.astype(int) == np.nan_to_num(
-                pd.to_numeric(was, errors="coerce").astype(float), nan=-1
-            )
-        else:
-            same = (now == was) | (pd.isna(now) & pd.isna(was))
-        changed |= ~same
-    rows = tonight[changed].assign(updated_at=_now()).to_dict("records")
+    changed = np.ones(len(customers), dtype=bool)  # new customers
+    if not compare_all:
+        was = stored["content_hash"].to_numpy()[kept]
+        known = pd.notna(was)  # rows written before the hash was kept compare as changed
+        same = known & (np.where(known, was, 0).astype(np.int64) == hashes[position[kept]])
+        changed[position[kept]] = ~same
+    rows = (
+        contact_rows(customers[changed], phone_region)
+        .assign(content_hash=hashes[changed], updated_at=_now())
+        .to_dict("records")
+    )
     if rows:
-        upsert(conn, contact_points, rows, ["customer_id"], [*_HELD, "updated_at"])
+        upsert(conn, contact_points, rows, ["customer_id"], [*_HELD, "content_hash", "updated_at"])
     return len(rows)
