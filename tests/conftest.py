@@ -16,6 +16,8 @@ os.environ["GX_ANALYTICS_ENABLED"] = "False"
 # Nothing a test runs may reach the developer's own default database.
 os.environ["PATRONAGE_HOME"] = str(_PREFECT_TMP / "patronage-home")
 os.environ.pop("PATRONAGE_DATABASE_URL", None)
+# The encoder with int8 activations is built once per session here, not in the user's cache.
+os.environ["PATRONAGE_CACHE"] = str(_PREFECT_TMP / "cache")
 (_PREFECT_TMP / "prefect-home").mkdir(parents=True, exist_ok=True)
 
 import pytest  # noqa: E402

@@ -10,11 +10,23 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 DATABASE_URL_VARIABLE = "PATRONAGE_DATABASE_URL"
 HOME_VARIABLE = "PATRONAGE_HOME"
+CACHE_VARIABLE = "PATRONAGE_CACHE"
 
 
 def patronage_home() -> Path:
     """``$PATRONAGE_HOME``, else ``~/.patronage``: where the default SQLite database lives."""
     return Path(os.environ.get(HOME_VARIABLE) or Path.home() / ".patronage").expanduser().resolve()
+
+
+def cache_dir() -> Path:
+    """``$PATRONAGE_CACHE``, else ``$XDG_CACHE_HOME/patronage``, else ``~/.cache/patronage``:
+    files Patronage derives from what it ships (rebuilt when missing), shared by every
+    ``PATRONAGE_HOME`` of the machine's user."""
+    found = os.environ.get(CACHE_VARIABLE)
+    if not found:
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        found = Path(base) / "patronage"
+    return Path(found).expanduser().resolve()
 
 
 def default_database_url() -> str:

@@ -14,7 +14,11 @@ from prefect.futures import PrefectFuture
 from patronage.config import TextConfig
 from patronage.tasks.stages.partitioning import runs_apart
 from patronage.tasks.transforms.text.text_encoder import load_encoder
-from patronage.tasks.transforms.text.text_signals import remember_vectors, unencoded_partitions
+from patronage.tasks.transforms.text.text_signals import (
+    remember_vectors,
+    text_encoder,
+    unencoded_partitions,
+)
 
 # Texts per task: large enough that a task's overhead is small next to its encoding (a few
 # seconds of work), small enough that a million new texts spread over many workers.
@@ -23,10 +27,14 @@ PARTITION_TEXTS = 20_000
 
 @task(cache_policy=NO_CACHE, task_run_name="encode-texts-{part}")
 def encode_partition(
-    texts: list[str], encoder_path: str | None, tokenizer_path: str | None, part: int
+    texts: list[str],
+    encoder_path: str | None,
+    tokenizer_path: str | None,
+    part: int,
+    quantize_activations: bool = True,
 ) -> np.ndarray:
     """Sentence vectors of one partition (the worker loads the encoder once per process)."""
-    return load_encoder(encoder_path, tokenizer_path).encode(texts)
+    return load_encoder(encoder_path, tokenizer_path, quantize_activations).encode(texts)
 
 
 @dataclass(repr=False)
@@ -60,11 +68,17 @@ class TextEncoding:
 def start_encoding(texts: list[object], text: TextConfig, size: int | None = None) -> TextEncoding:
     """Submit the texts without a vector yet, one task per partition, all at once. ``size``
     defaults to ``PARTITION_TEXTS`` on Dask and to one partition on the default thread pool."""
-    encoder = load_encoder(text.encoder_path, text.tokenizer_path)
+    encoder = text_encoder(text)
     size = size or (PARTITION_TEXTS if runs_apart() else max(len(texts), 1))
     partitions = unencoded_partitions(encoder.model_id, texts, size)
     futures = [
-        encode_partition.submit(part_texts, text.encoder_path, text.tokenizer_path, part)
+        encode_partition.submit(
+            part_texts,
+            text.encoder_path,
+            text.tokenizer_path,
+            part,
+            encoder.model_id != encoder.exact_id,
+        )  # fmt: skip
         for part, part_texts in enumerate(partitions)
     ]
     return TextEncoding(encoder.model_id, partitions, futures)

@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from patronage.config import IdeationConfig, TextConfig
 from patronage.tasks.transforms.queues.ideation_queue import build_ideation_queue
-from patronage.tasks.transforms.text.text_encoder import load_encoder
+from patronage.tasks.transforms.text.text_signals import text_encoder
 
 
 @task(cache_policy=NO_CACHE)
@@ -39,5 +39,5 @@ def group_ideas(
         ideation,
         size,
         idea_overrides,
-        load_encoder(text.encoder_path, text.tokenizer_path),
+        text_encoder(text),
     )

@@ -32,8 +32,7 @@ from patronage.tasks.transforms.linking.probable_links import (
     probable_customer_links,
 )
 from patronage.tasks.transforms.membership import is_in
-from patronage.tasks.transforms.text.text_encoder import load_encoder
-from patronage.tasks.transforms.text.text_signals import DistinctTexts
+from patronage.tasks.transforms.text.text_signals import DistinctTexts, text_encoder
 
 
 def resolve_identity_keys(
@@ -166,7 +165,7 @@ def link_conversations(
         linked,
         Path(text.model_dir) if text.model_dir else None,
         text_corrections,
-        load_encoder(text.encoder_path, text.tokenizer_path),
+        text_encoder(text),
         texts,
     )
     linked["thread_id"] = threads_of

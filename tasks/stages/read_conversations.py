@@ -27,7 +27,6 @@ from patronage.tasks.stages.link_conversations import link_conversations, resolv
 from patronage.tasks.stages.value_customers import Scored
 from patronage.tasks.transforms.linking.identity import build_conversations, remember_phone_keys
 from patronage.tasks.transforms.linking.probable_links import ProbableLinks
-from patronage.tasks.transforms.text.text_encoder import load_encoder
 from patronage.tasks.transforms.text.text_language import load_stored_languages, new_languages
 from patronage.tasks.transforms.text.text_signals import (
     load_stored_readings,
@@ -35,6 +34,7 @@ from patronage.tasks.transforms.text.text_signals import (
     model_version,
     new_readings,
     new_vectors,
+    text_encoder,
     text_model,
 )
 
@@ -134,7 +134,7 @@ def start_reading_texts(
     start encoding the text never seen before in partitions on the task runner (Dask workers,
     when the flow runs on Dask): it runs while the customers are scored and the speakers
     linked, and ``read_conversations`` waits for it only before the text is read."""
-    encoder = load_encoder(text.encoder_path, text.tokenizer_path)
+    encoder = text_encoder(text)
     stored_vectors, stored_languages, readings = read_text_embeddings(database, encoder.model_id)
     load_stored_vectors(encoder.model_id, stored_vectors)
     load_stored_languages(stored_languages)

@@ -89,7 +89,7 @@ def test_texts_read_in_chunks_read_as_in_one_piece(monkeypatch):
         "I will cancel my subscription if this happens again",
         "where is my parcel, it is a week late",
         "love the new colours",
-        "I will cancel my subscription if this happens again!",
+        "I will cancel my subscription if this happens again.",
         None,
     ]
     ruled_out = [frozenset({"churn_threat"}), frozenset(), frozenset(), frozenset(), frozenset()]

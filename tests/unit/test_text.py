@@ -115,13 +115,56 @@ def test_paraphrases_are_closer_than_unrelated_texts():
     )
 
 
-def test_sessions_side_by_side_give_the_vectors_of_one_in_input_order():
+@pytest.mark.parametrize("quantize", [True, False], ids=["int8-activations", "exact"])
+def test_sessions_side_by_side_give_the_vectors_of_one_in_input_order(quantize):
     # Lengths differ, so sorting by length reorders them; 3 batches of 2 go to 2 sessions.
     texts = ["short", "a somewhat longer text about delivery", "ok", "refund please", "hi", ""]
-    alone = SentenceEncoder(threads=1).encode(texts, batch_size=2)
-    side_by_side = SentenceEncoder(threads=2).encode(texts, batch_size=2)
+    one = SentenceEncoder(threads=1, quantize_activations=quantize)
+    alone = one.encode(texts, batch_size=2)
+    side_by_side = SentenceEncoder(threads=2, quantize_activations=quantize).encode(
+        texts, batch_size=2
+    )
     assert np.array_equal(alone, side_by_side)
-    assert np.array_equal(alone[1], SentenceEncoder(threads=1).encode([texts[1]])[0])
+    # A text's vector does not depend on the texts read beside it.
+    assert np.array_equal(alone[1], one.encode([texts[1]])[0])
+    assert np.array_equal(alone[3], one.encode([texts[3], "x " * 100])[0])
+
+
+def test_int8_activations_are_built_once_and_stay_close_to_the_exact_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATRONAGE_CACHE", str(tmp_path))
+    texts = ["I will cancel my subscription", "where is my parcel", "love the new app", "ok"]
+    exact = SentenceEncoder(quantize_activations=False)
+    fast = SentenceEncoder()
+    built = list((tmp_path / "models").glob("*.onnx"))
+    assert len(built) == 1 and built[0].name.startswith("model-8199be6f699a-")
+    assert exact.model_id == exact.exact_id == fast.exact_id != fast.model_id
+    cosine = (exact.encode(texts) * fast.encode(texts)).sum(axis=1)
+    assert cosine.min() > 0.95, cosine
+    # A second process finds the cached file and reads the same model; an altered one is
+    # another model and says so in its id, so its vectors are never taken for the built one's.
+    modified = built[0].stat().st_mtime_ns
+    assert SentenceEncoder().model_id == fast.model_id
+    assert built[0].stat().st_mtime_ns == modified
+    built[0].write_bytes(built[0].read_bytes()[:-1] + b"\x00")
+    assert SentenceEncoder().model_id != fast.model_id
+
+
+def test_a_company_model_keeps_the_encoder_it_was_trained_on(tmp_path):
+    from patronage.config import TextConfig
+    from patronage.tasks.transforms.text.text_classifier import fit_text_model, read_seed
+    from patronage.tasks.transforms.text.text_signals import text_encoder
+
+    seed = read_seed().head(40)
+    for quantize in (False, True):
+        encoder = SentenceEncoder(quantize_activations=quantize)
+        folder = tmp_path / str(quantize)
+        model = fit_text_model(encoder.encode(seed["text"].tolist()), seed, encoder.model_id, "t")
+        model.save(folder)
+        for asked in (False, True):
+            chosen = text_encoder(TextConfig(model_dir=str(folder), quantize_activations=asked))
+            assert chosen.model_id == encoder.model_id
+    assert text_encoder(TextConfig(quantize_activations=False)).model_id == encoder.exact_id
+    assert text_encoder(TextConfig()).model_id == encoder.model_id
 
 
 def test_the_seed_model_reads_texts_it_never_saw():

@@ -6,20 +6,30 @@ published sha256 before use; the matching tokenizer ships with Patronage
 ``tokenizer_path`` can point at a company's own ONNX export of a sentence-transformers model
 with the same inputs (``input_ids``, ``attention_mask``, ``token_type_ids``) and a
 ``last_hidden_state`` output.
+
+By default the encoder runs with int8 activations as well as int8 weights: onnxruntime's
+dynamic quantization (per output channel) of the same weights, built once from the model file
+and kept in a cache folder. The bundled file stores int8 weights that onnxruntime turns back
+into float32 when it loads them, so every product was a float32 one; with int8 products it
+reads 2.3 times the texts per second on two cores, its vectors within cosine 0.97 (mean 0.99)
+of the exact ones on the sample company's posts.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from patronage.config.locations import PACKAGE_DIR
+from patronage.config.locations import PACKAGE_DIR, cache_dir
 
 TOKENIZER_PATH = PACKAGE_DIR / "text_models" / "minilm" / "tokenizer.json"
 MINILM_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
@@ -39,6 +49,52 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+@contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    """The quantizer advises a pre-processing step for image models on the root logger, as a
+    warning, on every build; a nightly's log is not the place for it."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
+def quantized_model_path(path: Path, sha256: str) -> Path:
+    """``path`` with int8 activations (dynamic quantization, int8 weights per output channel),
+    built once into ``cache_dir()/models`` and reused by every later process.
+
+    The build (about 5 s) goes through onnxruntime's own basic graph pass, which turns stored
+    int8 weights back into float32, then ``onnxruntime.quantization.quantize_dynamic``; it
+    writes a temporary file and renames it, so processes building at once never read half a
+    model. The same model file and onnxruntime give the same bytes.
+    """
+    target = cache_dir() / "models" / f"{path.stem}-{sha256[:12]}-dynamic-int8.onnx"
+    if target.is_file():
+        return target
+    try:
+        import onnxruntime as ort
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as exc:
+        raise EncoderUnavailable(
+            "int8 activations need onnx: pip install onnx (or set quantize_activations off)"
+        ) from exc
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as work:
+        plain = Path(work) / "float32.onnx"
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        options.optimized_model_filepath = str(plain)
+        ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        built = Path(work) / "quantized.onnx"
+        with _quiet_root_logger():
+            quantize_dynamic(plain, built, per_channel=True, weight_type=QuantType.QInt8)
+        os.replace(built, target)
+    return target
 
 
 def bundled_model_path() -> Path:
@@ -64,6 +120,9 @@ class SentenceEncoder:
         threads: Cores to encode on (default: all). Each core runs its own single-threaded
             onnxruntime session over every n-th batch: on two cores that read 321 texts/s
             where one session spreading each batch over both read 275.
+        quantize_activations: Run the model with int8 activations (``quantized_model_path``),
+            checked against ``sha256`` first; ``model_id`` names the variant, so vectors of
+            the exact model and of this one are never mixed.
     """
 
     def __init__(
@@ -72,6 +131,7 @@ class SentenceEncoder:
         tokenizer_path: Path | str | None = None,
         sha256: str | None = None,
         threads: int = 0,
+        quantize_activations: bool = True,
     ) -> None:
         try:
             import onnxruntime as ort
@@ -93,6 +153,11 @@ class SentenceEncoder:
             )
         # Cached embeddings and fitted classifiers are only valid for the exact weights.
         self.model_id = f"{path.stem}-{found[:12]}"
+        # The model's own id: what the variant with int8 activations was built from.
+        self.exact_id = self.model_id
+        if quantize_activations:
+            path = quantized_model_path(path, found)
+            self.model_id = f"{self.model_id}-int8-{_sha256(path)[:12]}"
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path or TOKENIZER_PATH))
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(MAX_TOKENS)
@@ -106,10 +171,19 @@ class SentenceEncoder:
         ]
         self.dimension = int(self._sessions[0].get_outputs()[0].shape[-1])
 
-    # 32 measured fastest on 2 cores (Banking77, cold: 338 texts/s at 16, 418 at 32, 380 at 64).
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-        """``len(texts) × dimension`` float32 unit vectors. Texts are sorted by length and
-        batched so that padding stays small; the result is in input order."""
+        """``len(texts) × dimension`` float32 unit vectors, in input order.
+
+        The exact model reads texts sorted by length in batches of ``batch_size``, so that
+        padding stays small (32 measured fastest on 2 cores: Banking77 from a cold start, 338
+        texts/s at 16, 418 at 32, 380 at 64). With int8 activations every text is read alone,
+        whatever ``batch_size``: the activations' scale is taken over the whole batch, so a
+        text read beside others got another vector (cosine down to 0.96 with its vector read
+        alone) and the same message could be read two ways on two nights. One at a time they
+        still read 1.55 times what the exact model reads in batches of 32.
+        """
+        if self.model_id != self.exact_id:
+            batch_size = 1
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not len(texts):
             return out
@@ -152,7 +226,9 @@ class SentenceEncoder:
 
 @lru_cache(maxsize=4)
 def load_encoder(
-    model_path: str | None = None, tokenizer_path: str | None = None
+    model_path: str | None = None,
+    tokenizer_path: str | None = None,
+    quantize_activations: bool = True,
 ) -> SentenceEncoder:
-    """One encoder per (model, tokenizer) per process."""
-    return SentenceEncoder(model_path, tokenizer_path)
+    """One encoder per (model, tokenizer, quantization) per process."""
+    return SentenceEncoder(model_path, tokenizer_path, quantize_activations=quantize_activations)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from patronage.config import TextConfig
 from patronage.tasks.transforms.text.text_classifier import (
     TextModel,
     fit_text_model,
@@ -99,11 +100,28 @@ def seed_model(encoder: SentenceEncoder) -> TextModel:
     return _SEED_MODELS[encoder.model_id]
 
 
+def text_encoder(text: TextConfig) -> SentenceEncoder:
+    """The encoder ``text`` names, with int8 activations if it asks for them; a company model
+    (``model_dir``) trained on the other variant of the same encoder keeps reading the vectors
+    it was fitted on, until it is trained again."""
+    encoder = load_encoder(text.encoder_path, text.tokenizer_path, text.quantize_activations)
+    if text.model_dir:
+        trained_on = TextModel.load(Path(text.model_dir)).encoder_id
+        if trained_on != encoder.model_id:
+            other = load_encoder(
+                text.encoder_path, text.tokenizer_path, not text.quantize_activations
+            )
+            if trained_on == other.model_id:
+                return other
+    return encoder
+
+
 def text_model(
     model_dir: Path | None = None, encoder: SentenceEncoder | None = None
 ) -> tuple[SentenceEncoder, TextModel]:
-    """The encoder and the model to use: ``model_dir``'s if given, else the seed model."""
-    encoder = encoder or load_encoder()
+    """The encoder and the model to use: ``model_dir``'s if given, else the seed model.
+    Without ``encoder``, the one ``model_dir``'s model was trained on (``text_encoder``)."""
+    encoder = encoder or text_encoder(TextConfig(model_dir=str(model_dir) if model_dir else None))
     if model_dir is None:
         return encoder, seed_model(encoder)
     model = TextModel.load(Path(model_dir))
