@@ -130,6 +130,14 @@ def test_sessions_side_by_side_give_the_vectors_of_one_in_input_order(quantize):
     assert np.array_equal(alone[3], one.encode([texts[3], "x " * 100])[0])
 
 
+@pytest.mark.parametrize("quantize", [True, False], ids=["int8-activations", "exact"])
+def test_a_child_process_encodes_what_this_process_would(quantize):
+    encoder = SentenceEncoder(quantize_activations=quantize)
+    texts = ["short", "a somewhat longer text about delivery", "ok", "refund please", "", "hi"]
+    apart = encoder.encode(texts, batch_size=2, apart=True)
+    assert np.array_equal(apart, encoder.encode(texts, batch_size=2, apart=False))
+
+
 def test_int8_activations_are_built_once_and_stay_close_to_the_exact_model(tmp_path, monkeypatch):
     monkeypatch.setenv("PATRONAGE_CACHE", str(tmp_path))
     texts = ["I will cancel my subscription", "where is my parcel", "love the new app", "ok"]
