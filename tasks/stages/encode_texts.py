@@ -77,7 +77,7 @@ def start_encoding(texts: list[object], text: TextConfig, size: int | None = Non
             text.encoder_path,
             text.tokenizer_path,
             part,
-            encoder.model_id != encoder.exact_id,
+            encoder.int8_activations,
         )  # fmt: skip
         for part, part_texts in enumerate(partitions)
     ]
